@@ -1,0 +1,50 @@
+/**
+ * Named event counters of the CPU. Kept in a Float64Array so that incrementing one on a hot
+ * path is a single typed-array store (no boxing, no hidden-class change).
+ */
+export const Counter = {
+  TLB_HIT: 0,
+  TLB_MISS: 1,
+  PAGE_WALK: 2,
+  WALK_READ: 3,
+  AD_WRITE: 4,
+  TLB_FLUSH: 5,
+  INVLPG: 6,
+  EXCEPTION: 7,
+  INTERRUPT: 8,
+  SOFTWARE_INT: 9,
+  BLOCK_DECODED: 10,
+  BLOCK_COMPILED: 11,
+  BLOCK_INVALIDATED: 12,
+  BLOCK_EXECUTED: 13,
+  PORT_IO: 14,
+  MMIO: 15,
+  CR3_LOAD: 16,
+  HALT: 17,
+} as const;
+
+export type CounterName = keyof typeof Counter;
+
+export const COUNTER_NAMES = Object.keys(Counter) as CounterName[];
+
+export class Counters {
+  readonly values = new Float64Array(COUNTER_NAMES.length);
+  /** Exceptions and interrupts delivered (or trapped to the monitor), by vector. */
+  readonly byVector = new Float64Array(256);
+
+  get(name: CounterName): number {
+    return this.values[Counter[name]]!;
+  }
+
+  /** Plain object of every counter, for reports and JSON. */
+  snapshot(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const name of COUNTER_NAMES) out[name.toLowerCase()] = this.values[Counter[name]]!;
+    return out;
+  }
+
+  reset(): void {
+    this.values.fill(0);
+    this.byVector.fill(0);
+  }
+}

@@ -1,0 +1,722 @@
+/**
+ * The i386 CPU: architectural state, the memory access paths (segmentation, TLB, page walk),
+ * fault recording and the run loop. Models a P6-class integer core in protected mode with
+ * rings 0-3 and 32-bit paging (SDM vol. 3, chapters 2-6). Instruction semantics live in the
+ * handler modules; decoding and block caching in decoder.ts and blocks.ts.
+ * Not modelled: real mode, virtual-8086 mode, hardware task switching, x87/MMX/SSE, SMM.
+ */
+import { PageKind, type PhysicalAccess } from '../memory/physical-memory.ts';
+import { Access, WalkRecord, accessFault, leafDirty, setAccessedDirty, walk } from '../mmu/walk.ts';
+import { Tlb, TlbBit } from '../mmu/tlb.ts';
+import { Cr0, Cr4 } from '../x86/control-registers.ts';
+import { Seg, SegAttr } from '../x86/descriptors.ts';
+import { Eflags } from '../x86/eflags.ts';
+import { Vector } from '../x86/vectors.ts';
+import { type BlockCache, createBlockCache } from './block-cache.ts';
+import { DEFAULT_HARDWARE_COSTS, type HardwareCosts } from './costs.ts';
+import { Counter, Counters } from './counters.ts';
+import { Lazy } from './flags.ts';
+import { ZERO_REG } from './insn.ts';
+import { runBlocks } from './run-loop.ts';
+
+/** Port I/O space as the CPU sees it (the board's bus). */
+export interface PortBus {
+  read(port: number, size: 1 | 2 | 4): number;
+  write(port: number, size: 1 | 2 | 4, value: number): void;
+}
+
+/** The INTA cycle: the interrupt controller hands over the vector of the interrupt it raised. */
+export interface InterruptAcknowledge {
+  acknowledge(): number;
+}
+
+/** How an event reached the CPU: an exception, an INT n/INT3/INTO, or an external interrupt. */
+export type EventSource = 'exception' | 'software' | 'external';
+
+/** Why cpu.run() returned. A closed union: callers switch exhaustively. */
+export type CpuExit =
+  /** The instruction budget passed to run() is spent. */
+  | { readonly kind: 'budget' }
+  /** Simulated time reached cpu.deadline (a device timer is due). */
+  | { readonly kind: 'deadline' }
+  /** HLT: the CPU waits for an interrupt. */
+  | { readonly kind: 'halt' }
+  /** A device asked the run loop to stop (for example the debug-exit port). */
+  | { readonly kind: 'request'; readonly reason: string }
+  /** Monitor mode: an exception or software interrupt that the monitor must handle. */
+  | {
+      readonly kind: 'trap';
+      readonly vector: number;
+      /** Error code, or -1 when the event has none. */
+      readonly errorCode: number;
+      readonly cr2: number;
+      /** EIP the event would push: the faulting instruction for faults, the next one for traps. */
+      readonly eip: number;
+      readonly source: EventSource;
+    }
+  /** Monitor mode: the interrupt line is asserted and EFLAGS.IF=1. Not yet acknowledged. */
+  | { readonly kind: 'interrupt' }
+  /** The guest used a feature this CPU does not model; `eip` is the instruction that did. */
+  | { readonly kind: 'unsupported'; readonly feature: string; readonly eip: number }
+  /** Triple fault: the processor shuts down (a PC resets). */
+  | { readonly kind: 'reset'; readonly reason: string; readonly vector: number };
+
+export interface CpuOptions {
+  /** Return every exception and interrupt to the caller as an exit instead of using the IDT. */
+  monitor?: boolean;
+  costs?: HardwareCosts;
+  /** Executions of a block before it is compiled to JavaScript; 0 disables compilation. */
+  compileThreshold?: number;
+}
+
+/** Bits of cpu.stop: why the current block must end after this instruction. */
+export const Stop = {
+  FAULT: 1,
+  REQUEST: 2,
+  STATE: 4,
+  IRQ: 8,
+  CODE_WRITE: 16,
+  HALT: 32,
+} as const;
+
+/** cpu.pending: what kind of event the last stop left to deliver. */
+export const Pending = { NONE: 0, FAULT: 1, TRAP: 2 } as const;
+
+/** Segment cache fast-path bits: flat 4 GiB expand-up segment usable for reads / writes. */
+export const SEG_FAST_R = 1;
+export const SEG_FAST_W = 2;
+
+const NO_EXIT_REASON = '';
+
+export class Cpu {
+  // ---- general registers: EAX ECX EDX EBX ESP EBP ESI EDI, then a slot that stays 0
+  readonly regs = new Int32Array(9);
+  /** Byte view: AL=0 AH=1 CL=4 CH=5 DL=8 DH=9 BL=12 BH=13. */
+  readonly r8 = new Uint8Array(this.regs.buffer);
+  /** Word view: AX=0 CX=2 DX=4 BX=6 SP=8 BP=10 SI=12 DI=14. */
+  readonly r16 = new Uint16Array(this.regs.buffer);
+  eip = 0;
+
+  // ---- EFLAGS: `flags` holds every bit except the arithmetic ones while lzKind != NONE
+  flags = Eflags.FIXED1;
+  lzKind: number = Lazy.NONE;
+  lzA = 0;
+  lzB = 0;
+  lzRes = 0;
+  lzShift = 0;
+
+  // ---- segment registers (selector and hidden descriptor cache), indexed by Seg
+  readonly segSel = new Int32Array(6);
+  readonly segBase = new Int32Array(6);
+  readonly segLimit = new Int32Array(6);
+  readonly segAttr = new Int32Array(6);
+  readonly segFast = new Uint8Array(6);
+  cpl = 0;
+  /** CS.D: default operand and address size 32. SS.B: 32-bit stack pointer. */
+  cs32 = true;
+  ss32 = true;
+
+  // ---- system registers
+  cr0 = Cr0.ET;
+  cr2 = 0;
+  cr3 = 0;
+  cr4 = 0;
+  readonly dr = new Int32Array(8);
+  gdtBase = 0;
+  gdtLimit = 0xffff;
+  idtBase = 0;
+  idtLimit = 0xffff;
+  ldtSel = 0;
+  ldtBase = 0;
+  ldtLimit = 0;
+  ldtAttr = 0;
+  trSel = 0;
+  trBase = 0;
+  trLimit = 0;
+  trAttr = 0;
+  halted = false;
+
+  // ---- machine
+  readonly mem: PhysicalAccess;
+  readonly view: DataView;
+  readonly u8: Uint8Array;
+  readonly tlb = new Tlb();
+  readonly tlbE: Int32Array;
+  /** TLB bits that allow a data read / write at the current CPL. */
+  tlbRmask: number = TlbBit.RS;
+  tlbWmask: number = TlbBit.WS;
+  io: PortBus;
+  intAck: InterruptAcknowledge | null = null;
+  readonly monitor: boolean;
+  readonly costs: HardwareCosts;
+  readonly counters = new Counters();
+  /** counters.values, hoisted for the hot paths. */
+  readonly ctr = this.counters.values;
+  readonly blocks: BlockCache;
+  private readonly walkRec = new WalkRecord();
+
+  // ---- execution control
+  /** Nonzero: end the current block after this instruction (Stop bits). */
+  stop = 0;
+  /** Event left by the last stop: Pending.FAULT (restart the instruction) or TRAP (after it). */
+  pending: number = Pending.NONE;
+  excVector = 0;
+  excError = -1;
+  /** Fault raised while delivering another event (for #DF classification). */
+  delivering = false;
+  /** Interrupt line from the interrupt controller. */
+  irq = false;
+  /** Interrupts are inhibited until after the next instruction (STI, MOV SS, POP SS). */
+  inhibit = false;
+  /** Simulated cycles since power-on, and instructions retired. */
+  cycles = 0;
+  instructions = 0;
+  /** run() returns a 'deadline' exit once cycles reach this (the board's next timer event). */
+  deadline = Number.POSITIVE_INFINITY;
+  /** EIP at the start of the block being executed (faults restart at blockEip + offset). */
+  blockEip = 0;
+  requestReason = NO_EXIT_REASON;
+  /** Set with Stop.REQUEST when the guest used something this CPU does not model. */
+  unsupportedFeature = NO_EXIT_REASON;
+  /** Nonzero while a pending trap came from INT n/INT3/INTO (1) or INT1 (2). */
+  softwareInt = 0;
+  /** Length of the INT n instruction whose trap is pending (a delivery fault restarts it). */
+  trapLength = 0;
+  /** The board has a local APIC (reported by CPUID). */
+  hasApic = false;
+  /** Scratch for read-modify-write: physical address of the operand, or -1 for the slow path. */
+  rmwPa = -1;
+  rmwLin = 0;
+  rmwUser = false;
+
+  constructor(mem: PhysicalAccess, io: PortBus, options: CpuOptions = {}) {
+    this.mem = mem;
+    this.view = mem.view;
+    this.u8 = mem.u8;
+    this.io = io;
+    this.tlbE = this.tlb.entries;
+    this.monitor = options.monitor ?? false;
+    this.costs = options.costs ?? DEFAULT_HARDWARE_COSTS;
+    this.blocks = createBlockCache(this, options.compileThreshold ?? 8);
+    mem.setWatcher((page) => this.blocks.invalidatePage(page));
+    this.reset();
+  }
+
+  /**
+   * Puts the CPU in the state a multiboot loader leaves it in (Multiboot 0.6.96, 3.2): protected
+   * mode, paging off, flat 4 GiB ring-0 segments, interrupts disabled. There is no real mode.
+   */
+  reset(): void {
+    this.regs.fill(0);
+    this.eip = 0;
+    this.flags = Eflags.FIXED1;
+    this.lzKind = Lazy.NONE;
+    this.cr0 = Cr0.PE | Cr0.ET;
+    this.cr2 = 0;
+    this.cr3 = 0;
+    this.cr4 = 0;
+    this.dr.fill(0);
+    this.dr[6] = 0xffff0ff0 | 0;
+    this.dr[7] = 0x400;
+    const code = SegAttr.P | SegAttr.S | SegAttr.CODE | SegAttr.WR | SegAttr.ACCESSED | SegAttr.DB | SegAttr.G;
+    const data = SegAttr.P | SegAttr.S | SegAttr.WR | SegAttr.ACCESSED | SegAttr.DB | SegAttr.G;
+    for (let s = 0; s < 6; s++) this.loadSegmentCache(s, s === Seg.CS ? 0x08 : 0x10, 0, 0xffffffff, s === Seg.CS ? code : data);
+    this.setCpl(0);
+    this.gdtBase = 0;
+    this.gdtLimit = 0xffff;
+    this.idtBase = 0;
+    this.idtLimit = 0xffff;
+    this.ldtSel = this.ldtBase = this.ldtLimit = this.ldtAttr = 0;
+    this.trSel = this.trBase = this.trLimit = this.trAttr = 0;
+    this.halted = false;
+    this.inhibit = false;
+    this.stop = 0;
+    this.pending = Pending.NONE;
+    this.delivering = false;
+    this.tlb.flushAll();
+  }
+
+  // ------------------------------------------------------------------ segments and privilege
+
+  /** Loads a segment register's selector and hidden part without checks (loaders, monitors). */
+  loadSegmentCache(seg: number, sel: number, base: number, limit: number, attr: number): void {
+    this.segSel[seg] = sel & 0xffff;
+    this.segBase[seg] = base | 0;
+    this.segLimit[seg] = limit | 0;
+    this.segAttr[seg] = attr;
+    let fast = 0;
+    const expandUpData = (attr & (SegAttr.CODE | SegAttr.DC)) !== SegAttr.DC;
+    if ((attr & SegAttr.P) !== 0 && limit >>> 0 === 0xffffffff && expandUpData) {
+      const code = (attr & SegAttr.CODE) !== 0;
+      if (!code || (attr & SegAttr.WR) !== 0) fast |= SEG_FAST_R;
+      if (!code && (attr & SegAttr.WR) !== 0) fast |= SEG_FAST_W;
+    }
+    this.segFast[seg] = fast;
+    if (seg === Seg.CS) this.cs32 = (attr & SegAttr.DB) !== 0;
+    else if (seg === Seg.SS) this.ss32 = (attr & SegAttr.DB) !== 0;
+  }
+
+  /** Marks a segment register unusable (a null selector in DS, ES, FS or GS). */
+  loadNullSegment(seg: number, sel: number): void {
+    this.loadSegmentCache(seg, sel, 0, 0, 0);
+  }
+
+  setCpl(cpl: number): void {
+    this.cpl = cpl;
+    this.tlbRmask = cpl === 3 ? TlbBit.RU : TlbBit.RS;
+    this.tlbWmask = cpl === 3 ? TlbBit.WU : TlbBit.WS;
+  }
+
+  /**
+   * Offset check for a data access through a segment that is not flat (SDM vol. 3, 5.3, 5.4):
+   * unusable segment, wrong type, or limit violation raise #GP(0), or #SS(0) through SS.
+   * Returns the linear address; on a violation the caller sees cpu.stop set.
+   */
+  segLinear(seg: number, off: number, size: number, write: boolean): number {
+    const attr = this.segAttr[seg]!;
+    const vector = seg === Seg.SS ? Vector.SS : Vector.GP;
+    if ((attr & SegAttr.P) === 0) return this.fault(vector, 0);
+    const code = (attr & SegAttr.CODE) !== 0;
+    if (write ? code || (attr & SegAttr.WR) === 0 : code && (attr & SegAttr.WR) === 0) return this.fault(Vector.GP, 0);
+    const o = off >>> 0;
+    const end = o + size - 1;
+    const limit = this.segLimit[seg]! >>> 0;
+    if (!code && (attr & SegAttr.DC) !== 0) {
+      const upper = (attr & SegAttr.DB) !== 0 ? 0xffffffff : 0xffff;
+      if (o <= limit || end > upper) return this.fault(vector, 0);
+    } else if (end > limit) {
+      return this.fault(vector, 0);
+    }
+    return (this.segBase[seg]! + off) | 0;
+  }
+
+  // ------------------------------------------------------------------ faults
+
+  /** Records a fault (the instruction will be restarted after the handler). Returns 0. */
+  fault(vector: number, errorCode: number): number {
+    if (this.pending === Pending.NONE) {
+      this.pending = Pending.FAULT;
+      this.excVector = vector;
+      this.excError = errorCode;
+    }
+    this.stop |= Stop.FAULT;
+    return 0;
+  }
+
+  /** Records a trap-class event (INT n, INT3, INTO, single-step): EIP already points past it. */
+  trap(vector: number): void {
+    this.pending = Pending.TRAP;
+    this.excVector = vector;
+    this.excError = -1;
+    this.stop |= Stop.FAULT;
+  }
+
+  /** A page fault: CR2 gets the linear address (SDM vol. 3, 4.7). */
+  pageFault(lin: number, errorCode: number): number {
+    if (this.pending === Pending.NONE) this.cr2 = lin | 0;
+    return this.fault(Vector.PF, errorCode);
+  }
+
+  /** True when the current instruction has faulted and must not change more state. */
+  get faulted(): boolean {
+    return this.pending !== Pending.NONE;
+  }
+
+  /** A device asks the run loop to return a 'request' exit after the current instruction. */
+  requestExit(reason: string): void {
+    this.requestReason = reason;
+    this.stop |= Stop.REQUEST;
+  }
+
+  /**
+   * The guest did something architecturally valid that this CPU does not model (real mode,
+   * task switches): the run loop returns an 'unsupported' exit naming it. Returns 0.
+   */
+  unsupported(feature: string): number {
+    this.unsupportedFeature = feature;
+    this.stop |= Stop.REQUEST;
+    this.pending = Pending.FAULT;
+    this.excVector = -1;
+    return 0;
+  }
+
+  /** The interrupt controller drives the INTR line. Raising it ends the current block. */
+  setIrq(level: boolean): void {
+    this.irq = level;
+    if (level) this.stop |= Stop.IRQ;
+  }
+
+  // ------------------------------------------------------------------ translation
+
+  /**
+   * Translates a linear address for an access of the given kind (Access bits), walking the page
+   * tables on a miss and filling the TLB. Returns the physical address, or -1 after recording
+   * a page fault.
+   */
+  translate(lin: number, access: number): number {
+    const vpn = lin >>> 12;
+    if ((this.cr0 & Cr0.PG) === 0) {
+      const page = vpn;
+      if (this.mem.pageKind[page] === PageKind.RAM) {
+        const w = this.mem.watched[page] === 0 ? TlbBit.WS | TlbBit.WU : 0;
+        this.tlb.fill(vpn, (lin & ~0xfff) | TlbBit.RS | TlbBit.RU | w);
+      }
+      return lin >>> 0;
+    }
+    const rec = this.walkRec;
+    const ctr = this.ctr;
+    ctr[Counter.TLB_MISS]!++;
+    ctr[Counter.PAGE_WALK]!++;
+    walk(this.mem, this.cr3, (this.cr4 & Cr4.PSE) !== 0, lin, rec);
+    ctr[Counter.WALK_READ]! += rec.reads;
+    this.cycles += rec.reads * this.costs.walkRead;
+    const error = accessFault(rec, access, (this.cr0 & Cr0.WP) !== 0);
+    if (error >= 0) return this.pageFault(lin, error) - 1;
+    const write = (access & Access.WRITE) !== 0;
+    ctr[Counter.AD_WRITE]! += setAccessedDirty(this.mem, rec, write);
+    const frame = rec.physical >>> 12;
+    if (this.mem.pageKind[frame] === PageKind.RAM) {
+      let e = (frame << 12) | TlbBit.RS;
+      if (rec.user) e |= TlbBit.RU;
+      if (leafDirty(rec) && this.mem.watched[frame] === 0) {
+        if (rec.writable || (this.cr0 & Cr0.WP) === 0) e |= TlbBit.WS;
+        if (rec.writable && rec.user) e |= TlbBit.WU;
+      }
+      if (rec.global && (this.cr4 & Cr4.PGE) !== 0) e |= TlbBit.G;
+      if (rec.large) e |= TlbBit.LARGE;
+      this.tlb.fill(vpn, e);
+    }
+    return rec.physical;
+  }
+
+  // ------------------------------------------------------------------ data access (segment:offset)
+
+  ld8(seg: number, off: number): number {
+    let lin: number;
+    if ((this.segFast[seg]! & SEG_FAST_R) !== 0) lin = (this.segBase[seg]! + off) | 0;
+    else {
+      lin = this.segLinear(seg, off, 1, false);
+      if (this.pending !== Pending.NONE) return 0;
+    }
+    const e = this.tlbE[lin >>> 12]!;
+    if ((e & this.tlbRmask) !== 0) {
+      this.ctr[Counter.TLB_HIT]!++;
+      return this.u8[(e & -4096) | (lin & 0xfff)]!;
+    }
+    return this.ldLin(lin, 1, this.cpl === 3);
+  }
+
+  ld16(seg: number, off: number): number {
+    let lin: number;
+    if ((this.segFast[seg]! & SEG_FAST_R) !== 0) lin = (this.segBase[seg]! + off) | 0;
+    else {
+      lin = this.segLinear(seg, off, 2, false);
+      if (this.pending !== Pending.NONE) return 0;
+    }
+    const e = this.tlbE[lin >>> 12]!;
+    if ((e & this.tlbRmask) !== 0 && (lin & 0xfff) !== 0xfff) {
+      this.ctr[Counter.TLB_HIT]!++;
+      return this.view.getUint16((e & -4096) | (lin & 0xfff), true);
+    }
+    return this.ldLin(lin, 2, this.cpl === 3);
+  }
+
+  ld32(seg: number, off: number): number {
+    let lin: number;
+    if ((this.segFast[seg]! & SEG_FAST_R) !== 0) lin = (this.segBase[seg]! + off) | 0;
+    else {
+      lin = this.segLinear(seg, off, 4, false);
+      if (this.pending !== Pending.NONE) return 0;
+    }
+    const e = this.tlbE[lin >>> 12]!;
+    if ((e & this.tlbRmask) !== 0 && (lin & 0xfff) <= 0xffc) {
+      this.ctr[Counter.TLB_HIT]!++;
+      return this.view.getInt32((e & -4096) | (lin & 0xfff), true);
+    }
+    return this.ldLin(lin, 4, this.cpl === 3);
+  }
+
+  st8(seg: number, off: number, v: number): void {
+    let lin: number;
+    if ((this.segFast[seg]! & SEG_FAST_W) !== 0) lin = (this.segBase[seg]! + off) | 0;
+    else {
+      lin = this.segLinear(seg, off, 1, true);
+      if (this.pending !== Pending.NONE) return;
+    }
+    const e = this.tlbE[lin >>> 12]!;
+    if ((e & this.tlbWmask) !== 0) {
+      this.ctr[Counter.TLB_HIT]!++;
+      this.u8[(e & -4096) | (lin & 0xfff)] = v;
+    } else this.stLin(lin, 1, v, this.cpl === 3);
+  }
+
+  st16(seg: number, off: number, v: number): void {
+    let lin: number;
+    if ((this.segFast[seg]! & SEG_FAST_W) !== 0) lin = (this.segBase[seg]! + off) | 0;
+    else {
+      lin = this.segLinear(seg, off, 2, true);
+      if (this.pending !== Pending.NONE) return;
+    }
+    const e = this.tlbE[lin >>> 12]!;
+    if ((e & this.tlbWmask) !== 0 && (lin & 0xfff) !== 0xfff) {
+      this.ctr[Counter.TLB_HIT]!++;
+      this.view.setUint16((e & -4096) | (lin & 0xfff), v, true);
+    } else this.stLin(lin, 2, v, this.cpl === 3);
+  }
+
+  st32(seg: number, off: number, v: number): void {
+    let lin: number;
+    if ((this.segFast[seg]! & SEG_FAST_W) !== 0) lin = (this.segBase[seg]! + off) | 0;
+    else {
+      lin = this.segLinear(seg, off, 4, true);
+      if (this.pending !== Pending.NONE) return;
+    }
+    const e = this.tlbE[lin >>> 12]!;
+    if ((e & this.tlbWmask) !== 0 && (lin & 0xfff) <= 0xffc) {
+      this.ctr[Counter.TLB_HIT]!++;
+      this.view.setInt32((e & -4096) | (lin & 0xfff), v, true);
+    } else this.stLin(lin, 4, v, this.cpl === 3);
+  }
+
+  /**
+   * Read half of a read-modify-write: checks write permission once and remembers where the
+   * operand is, so that commitN() cannot fault and needs no second translation.
+   */
+  rmw8(seg: number, off: number): number {
+    let lin: number;
+    if ((this.segFast[seg]! & SEG_FAST_W) !== 0) lin = (this.segBase[seg]! + off) | 0;
+    else {
+      lin = this.segLinear(seg, off, 1, true);
+      if (this.pending !== Pending.NONE) return 0;
+    }
+    const e = this.tlbE[lin >>> 12]!;
+    if ((e & this.tlbWmask) !== 0) {
+      const pa = (e & -4096) | (lin & 0xfff);
+      this.rmwPa = pa;
+      this.ctr[Counter.TLB_HIT]!++;
+      return this.u8[pa]!;
+    }
+    return this.rmwSlow(lin, 1);
+  }
+
+  rmw16(seg: number, off: number): number {
+    let lin: number;
+    if ((this.segFast[seg]! & SEG_FAST_W) !== 0) lin = (this.segBase[seg]! + off) | 0;
+    else {
+      lin = this.segLinear(seg, off, 2, true);
+      if (this.pending !== Pending.NONE) return 0;
+    }
+    const e = this.tlbE[lin >>> 12]!;
+    if ((e & this.tlbWmask) !== 0 && (lin & 0xfff) !== 0xfff) {
+      const pa = (e & -4096) | (lin & 0xfff);
+      this.rmwPa = pa;
+      this.ctr[Counter.TLB_HIT]!++;
+      return this.view.getUint16(pa, true);
+    }
+    return this.rmwSlow(lin, 2);
+  }
+
+  rmw32(seg: number, off: number): number {
+    let lin: number;
+    if ((this.segFast[seg]! & SEG_FAST_W) !== 0) lin = (this.segBase[seg]! + off) | 0;
+    else {
+      lin = this.segLinear(seg, off, 4, true);
+      if (this.pending !== Pending.NONE) return 0;
+    }
+    const e = this.tlbE[lin >>> 12]!;
+    if ((e & this.tlbWmask) !== 0 && (lin & 0xfff) <= 0xffc) {
+      const pa = (e & -4096) | (lin & 0xfff);
+      this.rmwPa = pa;
+      this.ctr[Counter.TLB_HIT]!++;
+      return this.view.getInt32(pa, true);
+    }
+    return this.rmwSlow(lin, 4);
+  }
+
+  commit8(v: number): void {
+    if (this.rmwPa >= 0) this.u8[this.rmwPa] = v;
+    else this.stLin(this.rmwLin, 1, v, this.rmwUser);
+  }
+
+  commit16(v: number): void {
+    if (this.rmwPa >= 0) this.view.setUint16(this.rmwPa, v, true);
+    else this.stLin(this.rmwLin, 2, v, this.rmwUser);
+  }
+
+  commit32(v: number): void {
+    if (this.rmwPa >= 0) this.view.setInt32(this.rmwPa, v, true);
+    else this.stLin(this.rmwLin, 4, v, this.rmwUser);
+  }
+
+  private rmwSlow(lin: number, size: number): number {
+    const user = this.cpl === 3;
+    // Probe write permission on every page the operand touches before reading anything.
+    if (!this.probeWrite(lin, size, user)) return 0;
+    this.rmwPa = -1;
+    this.rmwLin = lin;
+    this.rmwUser = user;
+    return this.ldLin(lin, size, user);
+  }
+
+  /** Checks (and prepares the TLB for) a write of `size` bytes at lin. False after a fault. */
+  probeWrite(lin: number, size: number, user: boolean): boolean {
+    const access = Access.WRITE | (user ? Access.USER : 0);
+    if (this.translate(lin, access) < 0) return false;
+    const last = (lin + size - 1) | 0;
+    if ((last ^ lin) >>> 12 !== 0 && this.translate(last, access) < 0) return false;
+    return true;
+  }
+
+  // ------------------------------------------------------------------ data access (linear)
+
+  /**
+   * Reads by linear address with the given privilege (user = CPL 3 access). Handles TLB misses,
+   * accesses that cross a page and MMIO. Returns 0 after recording a fault. Sizes 1, 2, 4.
+   */
+  ldLin(lin: number, size: number, user: boolean): number {
+    const access = user ? Access.USER : 0;
+    if ((lin & 0xfff) + size > 0x1000) {
+      const last = (lin + size - 1) | 0;
+      const pa0 = this.translate(lin, access);
+      if (pa0 < 0) return 0;
+      const pa1 = this.translate(last & ~0xfff, access);
+      if (pa1 < 0) return 0;
+      let v = 0;
+      for (let k = 0; k < size; k++) {
+        const l = (lin + k) | 0;
+        const pa = (l ^ lin) >>> 12 === 0 ? pa0 + k : pa1 + (l & 0xfff);
+        v |= this.mem.read8(pa) << (8 * k);
+      }
+      return size === 2 ? v & 0xffff : v;
+    }
+    const e = this.tlbE[lin >>> 12]!;
+    let pa: number;
+    if ((e & (user ? TlbBit.RU : TlbBit.RS)) !== 0) {
+      pa = (e & -4096) | (lin & 0xfff);
+      this.ctr[Counter.TLB_HIT]!++;
+    } else {
+      pa = this.translate(lin, access);
+      if (pa < 0) return 0;
+      if (this.mem.pageKind[pa >>> 12] === PageKind.MMIO) this.ctr[Counter.MMIO]!++;
+    }
+    return size === 1 ? this.mem.read8(pa) : size === 2 ? this.mem.read16(pa) : this.mem.read32(pa);
+  }
+
+  /** Writes by linear address with the given privilege. Records a fault and writes nothing if denied. */
+  stLin(lin: number, size: number, v: number, user: boolean): void {
+    const access = Access.WRITE | (user ? Access.USER : 0);
+    if ((lin & 0xfff) + size > 0x1000) {
+      const last = (lin + size - 1) | 0;
+      const pa0 = this.translate(lin, access);
+      if (pa0 < 0) return;
+      const pa1 = this.translate(last & ~0xfff, access);
+      if (pa1 < 0) return;
+      for (let k = 0; k < size; k++) {
+        const l = (lin + k) | 0;
+        const pa = (l ^ lin) >>> 12 === 0 ? pa0 + k : pa1 + (l & 0xfff);
+        this.mem.write8(pa, v >> (8 * k));
+      }
+      return;
+    }
+    const pa = this.translate(lin, access);
+    if (pa < 0) return;
+    if (this.mem.pageKind[pa >>> 12] === PageKind.MMIO) {
+      this.ctr[Counter.MMIO]!++;
+      this.stop |= Stop.STATE;
+    }
+    if (size === 1) this.mem.write8(pa, v);
+    else if (size === 2) this.mem.write16(pa, v);
+    else this.mem.write32(pa, v);
+  }
+
+  /** Implicit supervisor-mode accesses: descriptor tables, the TSS, the IDT (SDM vol. 3, 4.6). */
+  ldSys(lin: number, size: number): number {
+    return this.ldLin(lin, size, false);
+  }
+
+  stSys(lin: number, size: number, v: number): void {
+    this.stLin(lin, size, v, false);
+  }
+
+  // ------------------------------------------------------------------ stack
+
+  /** ESP, masked to SP when SS is a 16-bit stack segment. */
+  sp(): number {
+    return this.ss32 ? this.regs[4]! : this.regs[4]! & 0xffff;
+  }
+
+  /** Sets ESP (or only SP for a 16-bit stack). */
+  setSp(v: number): void {
+    if (this.ss32) this.regs[4] = v;
+    else this.r16[8] = v;
+  }
+
+  push32(v: number): void {
+    const sp = (this.sp() - 4) & (this.ss32 ? -1 : 0xffff);
+    this.st32(Seg.SS, sp, v);
+    if (this.pending === Pending.NONE) this.setSp(sp);
+  }
+
+  push16(v: number): void {
+    const sp = (this.sp() - 2) & (this.ss32 ? -1 : 0xffff);
+    this.st16(Seg.SS, sp, v);
+    if (this.pending === Pending.NONE) this.setSp(sp);
+  }
+
+  /** Pushes with the instruction's operand size. */
+  push(v: number, opsize: number): void {
+    if (opsize === 32) this.push32(v);
+    else this.push16(v);
+  }
+
+  /** Reads the stack top (+ offset) without popping. */
+  peek32(offset: number): number {
+    return this.ld32(Seg.SS, (this.sp() + offset) & (this.ss32 ? -1 : 0xffff));
+  }
+
+  peek16(offset: number): number {
+    return this.ld16(Seg.SS, (this.sp() + offset) & (this.ss32 ? -1 : 0xffff));
+  }
+
+  /** Pops a value of opsize bits: read first, move ESP only if the read did not fault. */
+  pop(opsize: number): number {
+    const v = opsize === 32 ? this.peek32(0) : this.peek16(0);
+    if (this.pending === Pending.NONE) this.setSp(this.sp() + (opsize >> 3));
+    return v;
+  }
+
+  // ------------------------------------------------------------------ TLB and code cache control
+
+  /** Everything cached from the paging structures is dropped (CR0.PG/WP/CR4 changes). */
+  flushTlb(): void {
+    this.ctr[Counter.TLB_FLUSH]!++;
+    this.tlb.flushAll();
+  }
+
+  /** MOV to CR3: a new address space (global pages survive when CR4.PGE=1). */
+  loadCr3(value: number): void {
+    this.cr3 = value & ~0xfe7;
+    this.ctr[Counter.CR3_LOAD]!++;
+    this.ctr[Counter.TLB_FLUSH]!++;
+    if ((this.cr4 & Cr4.PGE) !== 0) this.tlb.flushNonGlobal();
+    else this.tlb.flushAll();
+  }
+
+  // ------------------------------------------------------------------ running
+
+  /**
+   * Runs until something the caller must handle. `budget` is a number of instructions.
+   * Deterministic: the same state and inputs give the same exits at the same instruction.
+   */
+  run(budget: number): CpuExit {
+    return runBlocks(this, budget);
+  }
+
+  /** General register by index (0 = EAX ... 7 = EDI), unsigned. */
+  reg(index: number): number {
+    return this.regs[index]! >>> 0;
+  }
+}
+
+/** Index constants for the general registers. */
+export const Reg = { EAX: 0, ECX: 1, EDX: 2, EBX: 3, ESP: 4, EBP: 5, ESI: 6, EDI: 7, ZERO: ZERO_REG } as const;

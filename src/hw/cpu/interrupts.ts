@@ -1,0 +1,185 @@
+/**
+ * Delivering exceptions and interrupts through the IDT, and IRET (SDM vol. 3, 6.10-6.14; vol. 2,
+ * INT n and IRET "protected mode"). Interrupt and trap gates, 16- and 32-bit, with the stack
+ * switch to an inner ring through the TSS. A fault during delivery is left in cpu.pending for
+ * the run loop, which applies the double-fault rules (6.15, table 6-5).
+ * Not modelled: task gates (hardware task switches), returns to virtual-8086 mode, NT=1 returns.
+ */
+import { SegAttr, Seg, SysType, attrDpl } from '../x86/descriptors.ts';
+import { Eflags, IOPL_SHIFT } from '../x86/eflags.ts';
+import { Vector } from '../x86/vectors.ts';
+import { type Cpu, Stop } from './cpu.ts';
+import { Lazy, readEflags } from './flags.ts';
+import type { Insn } from './insn.ts';
+import {
+  checkStackSegment,
+  desc,
+  dropInaccessibleSegments,
+  enterCodeSegment,
+  markAccessed,
+  pushOn,
+  readDescriptor,
+  readTssStack,
+  tssStack,
+} from './segments.ts';
+
+/** Values pushed in order, gathered before any is written so a fault leaves registers intact. */
+const frame = new Int32Array(6);
+
+/**
+ * Delivers `vector` through the IDT. `errorCode` is -1 when the event pushes none; `software`
+ * marks INT n/INT3/INTO (gate DPL is checked against CPL, and EXT is 0). `eip` is the return
+ * address to push. Returns true when the handler is entered; false leaves a fault pending.
+ */
+export function deliverThroughIdt(c: Cpu, vector: number, errorCode: number, software: boolean, eip: number): boolean {
+  const ext = software ? 0 : 1;
+  const gateError = vector * 8 + 2 + ext;
+  if (vector * 8 + 7 > c.idtLimit >>> 0) return !!c.fault(Vector.GP, gateError);
+  const at = (c.idtBase + vector * 8) | 0;
+  const lo = c.ldSys(at, 4);
+  const hi = c.ldSys((at + 4) | 0, 4);
+  if (c.pending !== 0) return false;
+  const gateAttr = (hi >>> 8) & 0xff;
+  const type = gateAttr & 0xf;
+  const gate32 = type === SysType.INT_GATE32 || type === SysType.TRAP_GATE32;
+  const gate16 = type === SysType.INT_GATE16 || type === SysType.TRAP_GATE16;
+  if ((gateAttr & SegAttr.S) !== 0 || !(gate32 || gate16)) return !!c.fault(Vector.GP, gateError);
+  if (software && attrDpl(gateAttr) < c.cpl) return !!c.fault(Vector.GP, vector * 8 + 2);
+  if ((gateAttr & SegAttr.P) === 0) return !!c.fault(Vector.NP, gateError);
+  const sel = (lo >>> 16) & 0xffff;
+  const offset = gate32 ? (lo & 0xffff) | (hi & 0xffff0000) : lo & 0xffff;
+  if ((sel & 0xfffc) === 0) return !!c.fault(Vector.GP, ext);
+  if (!readDescriptor(c, sel, Vector.GP, ext)) return false;
+  const codeAttr = desc.attr;
+  const dpl = attrDpl(codeAttr);
+  if ((codeAttr & (SegAttr.S | SegAttr.CODE)) !== (SegAttr.S | SegAttr.CODE) || dpl > c.cpl) {
+    return !!c.fault(Vector.GP, (sel & 0xfffc) | ext);
+  }
+  if ((codeAttr & SegAttr.P) === 0) return !!c.fault(Vector.NP, (sel & 0xfffc) | ext);
+  if (offset >>> 0 > desc.limit >>> 0) return !!c.fault(Vector.GP, ext);
+  const codeBase = desc.base;
+  const codeLimit = desc.limit;
+  const codeAddr = desc.addr;
+  const codeHi = desc.hi;
+  const size = gate32 ? 4 : 2;
+  const eflags = readEflags(c);
+  const conforming = (codeAttr & SegAttr.DC) !== 0;
+  let n = 0;
+  let newCpl = c.cpl;
+  let sp: number;
+  let ssSel = c.segSel[Seg.SS]!;
+  let ssBase = c.segBase[Seg.SS]!;
+  let ssLimit = c.segLimit[Seg.SS]!;
+  let ssAttr = c.segAttr[Seg.SS]!;
+  let ssError = ext;
+  if (!conforming && dpl < c.cpl) {
+    newCpl = dpl;
+    if (!readTssStack(c, dpl, ext)) return false;
+    const newSs = tssStack.ss;
+    if (!checkStackSegment(c, newSs, dpl, Vector.TS, ext)) return false;
+    frame[n++] = c.segSel[Seg.SS]!;
+    frame[n++] = c.regs[4]!;
+    ssSel = (newSs & 0xfffc) | dpl;
+    ssBase = desc.base;
+    ssLimit = desc.limit;
+    ssAttr = desc.attr;
+    ssError = (newSs & 0xfffc) | ext;
+    sp = (ssAttr & SegAttr.DB) !== 0 ? tssStack.esp : tssStack.esp & 0xffff;
+  } else {
+    sp = c.regs[4]!;
+    if ((ssAttr & SegAttr.DB) === 0) sp &= 0xffff;
+  }
+  frame[n++] = eflags;
+  frame[n++] = c.segSel[Seg.CS]!;
+  frame[n++] = eip;
+  if (errorCode >= 0) frame[n++] = errorCode;
+  const user = newCpl === 3;
+  for (let k = 0; k < n; k++) {
+    sp = pushOn(c, sp, size, size === 4 ? frame[k]! : frame[k]! & 0xffff, ssBase, ssLimit, ssAttr, user, ssError);
+    if (sp < 0) return false;
+  }
+  // Committed: from here on nothing can fault.
+  if (newCpl !== c.cpl) c.loadSegmentCache(Seg.SS, ssSel, ssBase, ssLimit, ssAttr);
+  if ((ssAttr & SegAttr.DB) !== 0) c.regs[4] = sp;
+  else c.r16[8] = sp;
+  let flags = c.flags & ~(Eflags.TF | Eflags.NT | Eflags.RF | Eflags.VM);
+  if (type === SysType.INT_GATE32 || type === SysType.INT_GATE16) flags &= ~Eflags.IF;
+  c.flags = flags;
+  desc.base = codeBase;
+  desc.limit = codeLimit;
+  desc.attr = codeAttr;
+  desc.addr = codeAddr;
+  desc.hi = codeHi;
+  markAccessed(c);
+  c.pending = 0;
+  enterCodeSegment(c, sel, newCpl, offset);
+  c.cycles += c.costs.eventDelivery;
+  return true;
+}
+
+/** The EFLAGS bits IRET may restore at the current CPL and IOPL (SDM vol. 2, IRET). */
+function iretMask(c: Cpu, opsize: number): number {
+  let mask =
+    Eflags.CF | Eflags.PF | Eflags.AF | Eflags.ZF | Eflags.SF | Eflags.OF | Eflags.TF | Eflags.DF | Eflags.NT | Eflags.RF | Eflags.AC | Eflags.ID | Eflags.IF | Eflags.IOPL;
+  if (c.cpl > 0) mask &= ~Eflags.IOPL;
+  if (c.cpl > ((c.flags >>> IOPL_SHIFT) & 3)) mask &= ~Eflags.IF;
+  return opsize === 16 ? mask & 0xffff : mask;
+}
+
+function restoreEflags(c: Cpu, value: number, mask: number): void {
+  const old = readEflags(c);
+  c.flags = ((old & ~mask) | (value & mask) | Eflags.FIXED1) & ~0x8028;
+  c.lzKind = Lazy.NONE;
+}
+
+/** iret / iretd (CF): return to the same or an outer privilege level. */
+export function iret(c: Cpu, i: Insn): void {
+  c.cycles += c.costs.iret;
+  // DEVIATION: NT=1 would return to the previous task; task switching is not modelled.
+  if ((c.flags & Eflags.NT) !== 0) return void c.fault(Vector.GP, 0);
+  const size = i.opsize >> 3;
+  const mask = c.ss32 ? -1 : 0xffff;
+  const sp = c.sp();
+  const eip = size === 4 ? c.ld32(Seg.SS, sp) : c.ld16(Seg.SS, sp);
+  const sel = c.ld16(Seg.SS, (sp + size) & mask);
+  const eflags = size === 4 ? c.ld32(Seg.SS, (sp + 2 * size) & mask) : c.ld16(Seg.SS, (sp + 2 * size) & mask);
+  if (c.pending !== 0) return;
+  // DEVIATION: returning to virtual-8086 mode (EFLAGS.VM=1 at CPL 0) is not modelled.
+  if (size === 4 && (eflags & Eflags.VM) !== 0 && c.cpl === 0) return void c.fault(Vector.GP, 0);
+  const rpl = sel & 3;
+  if ((sel & 0xfffc) === 0) return void c.fault(Vector.GP, 0);
+  if (!readDescriptor(c, sel, Vector.GP, 0)) return;
+  const attr = desc.attr;
+  const dpl = attrDpl(attr);
+  if ((attr & (SegAttr.S | SegAttr.CODE)) !== (SegAttr.S | SegAttr.CODE) || rpl < c.cpl) return void c.fault(Vector.GP, sel & 0xfffc);
+  if ((attr & SegAttr.DC) !== 0 ? dpl > rpl : dpl !== rpl) return void c.fault(Vector.GP, sel & 0xfffc);
+  if ((attr & SegAttr.P) === 0) return void c.fault(Vector.NP, sel & 0xfffc);
+  const target = size === 4 ? eip : eip & 0xffff;
+  if (target >>> 0 > desc.limit >>> 0) return void c.fault(Vector.GP, 0);
+  const flagMask = iretMask(c, i.opsize);
+  if (rpl === c.cpl) {
+    markAccessed(c);
+    if (c.pending !== 0) return;
+    c.setSp(sp + 3 * size);
+    restoreEflags(c, eflags, flagMask);
+    enterCodeSegment(c, sel, rpl, target);
+    return;
+  }
+  const newEsp = size === 4 ? c.ld32(Seg.SS, (sp + 3 * size) & mask) : c.ld16(Seg.SS, (sp + 3 * size) & mask);
+  const newSs = c.ld16(Seg.SS, (sp + 4 * size) & mask);
+  if (c.pending !== 0) return;
+  const codeBase = desc.base;
+  const codeLimit = desc.limit;
+  const codeAttr = desc.attr;
+  if (!checkStackSegment(c, newSs, rpl, Vector.GP, 0)) return;
+  c.loadSegmentCache(Seg.SS, newSs, desc.base, desc.limit, desc.attr);
+  if ((desc.attr & SegAttr.DB) !== 0) c.regs[4] = newEsp;
+  else c.r16[8] = newEsp;
+  restoreEflags(c, eflags, flagMask);
+  desc.base = codeBase;
+  desc.limit = codeLimit;
+  desc.attr = codeAttr;
+  enterCodeSegment(c, sel, rpl, target);
+  dropInaccessibleSegments(c);
+  c.stop |= Stop.STATE;
+}

@@ -1,0 +1,158 @@
+/**
+ * The CPU's run loop: finds the block at CS:EIP, executes it (compiled or one handler at a
+ * time), and between blocks — at instruction boundaries — handles what stopped it: a fault or
+ * trap to deliver, an external interrupt, HLT, a device request, the budget or the deadline.
+ *
+ * External interrupts are recognised at every instruction boundary: a rising INTR line ends the
+ * current block after the current instruction (cpu.setIrq), so does any instruction that may
+ * enable interrupts (STI, POPF, IRET), and a block that would run past the next timer deadline
+ * runs one instruction at a time. After STI and MOV/POP SS exactly one instruction runs before
+ * interrupts are looked at (SDM vol. 3, 6.8.3). With EFLAGS.TF each instruction is followed by
+ * a single-step #DB (6.8.3, 17.3.1.4).
+ */
+import { Eflags } from '../x86/eflags.ts';
+import { Vector, isContributory } from '../x86/vectors.ts';
+import type { Block } from './block-cache.ts';
+import { type Cpu, type CpuExit, type EventSource, Pending, Stop } from './cpu.ts';
+import { Counter } from './counters.ts';
+import { deliverThroughIdt } from './interrupts.ts';
+
+const BUDGET: CpuExit = { kind: 'budget' };
+const DEADLINE: CpuExit = { kind: 'deadline' };
+const HALT: CpuExit = { kind: 'halt' };
+const INTERRUPT: CpuExit = { kind: 'interrupt' };
+
+/**
+ * Delivers an event through the IDT, applying the double-fault rules when delivery itself
+ * faults (SDM vol. 3, 6.15 table 6-5). Returns a reset exit on a triple fault, else null.
+ */
+export function deliverEvent(c: Cpu, vector: number, errorCode: number, source: EventSource, trapLength: number): CpuExit | null {
+  let v = vector;
+  let err = errorCode;
+  let software = source === 'software';
+  let eip = c.eip;
+  for (;;) {
+    c.halted = false;
+    c.pending = Pending.NONE;
+    if (deliverThroughIdt(c, v, err, software, eip)) return null;
+    const second = c.excVector;
+    const secondError = c.excError;
+    c.pending = Pending.NONE;
+    c.stop = 0;
+    c.ctr[Counter.EXCEPTION]!++;
+    c.counters.byVector[second & 0xff]!++;
+    // A fault while delivering INT n is reported at the INT instruction itself.
+    if (trapLength > 0) {
+      eip = (eip - trapLength) | 0;
+      c.eip = eip;
+      trapLength = 0;
+    }
+    if (v === Vector.DF) return { kind: 'reset', reason: 'triple fault', vector: second };
+    if ((isContributory(v) && isContributory(second)) || (v === Vector.PF && (second === Vector.PF || isContributory(second)))) {
+      v = Vector.DF;
+      err = 0;
+    } else {
+      v = second;
+      err = secondError;
+    }
+    software = false;
+  }
+}
+
+/** Hands the pending event to the monitor or the IDT. Returns an exit or null to continue. */
+function takePending(c: Cpu): CpuExit | null {
+  const vector = c.excVector;
+  const err = c.excError;
+  const software = c.softwareInt;
+  const trapLength = c.pending === Pending.TRAP ? c.trapLength : 0;
+  c.pending = Pending.NONE;
+  c.softwareInt = 0;
+  c.trapLength = 0;
+  if (vector < 0) {
+    return { kind: 'unsupported', feature: c.unsupportedFeature, eip: c.eip >>> 0 };
+  }
+  c.ctr[Counter.EXCEPTION]!++;
+  c.counters.byVector[vector]!++;
+  const source: EventSource = software === 1 ? 'software' : 'exception';
+  if (c.monitor) {
+    return { kind: 'trap', vector, errorCode: err, cr2: c.cr2 >>> 0, eip: c.eip >>> 0, source };
+  }
+  return deliverEvent(c, vector, err, source, trapLength);
+}
+
+/** Executes up to `limit` instructions of blk one handler at a time. Returns handlers run. */
+function interpret(c: Cpu, blk: Block, limit: number): number {
+  const insns = blk.insns;
+  const e = c.eip;
+  const cum = blk.cum;
+  const deadline = c.deadline;
+  for (let k = 0; k < limit; k++) {
+    const i = insns[k]!;
+    c.eip = (e + i.next) | 0;
+    i.fn(c, i);
+    if (c.stop !== 0) return k + 1;
+    if (c.cycles + cum[k + 1]! >= deadline) return k + 1;
+  }
+  return limit;
+}
+
+export function runBlocks(c: Cpu, budget: number): CpuExit {
+  const end = c.instructions + budget;
+  let previous: Block | null = null;
+  for (;;) {
+    if (c.stop !== 0) {
+      const s = c.stop;
+      c.stop = 0;
+      previous = null;
+      if (c.pending !== Pending.NONE) {
+        const exit = takePending(c);
+        if (exit !== null) return exit;
+        continue;
+      }
+      if ((s & Stop.REQUEST) !== 0) return { kind: 'request', reason: c.requestReason };
+    }
+    if (c.irq && !c.inhibit && (c.flags & Eflags.IF) !== 0) {
+      if (c.monitor) return INTERRUPT;
+      if (c.intAck !== null) {
+        const vector = c.intAck.acknowledge() & 0xff;
+        c.ctr[Counter.INTERRUPT]!++;
+        c.counters.byVector[vector]!++;
+        const exit = deliverEvent(c, vector, -1, 'external', 0);
+        if (exit !== null) return exit;
+        previous = null;
+        continue;
+      }
+    }
+    if (c.halted) return HALT;
+    if (c.cycles >= c.deadline) return DEADLINE;
+    if (c.instructions >= end) return BUDGET;
+
+    const blk = c.blocks.lookup(previous);
+    if (blk === null) continue; // a fetch fault is pending
+    const single = c.inhibit || (c.flags & Eflags.TF) !== 0;
+    const stepping = (c.flags & Eflags.TF) !== 0;
+    c.inhibit = false;
+    const n = blk.insns.length;
+    let limit = single ? 1 : n;
+    if (limit > end - c.instructions) limit = end - c.instructions;
+    const start = c.eip;
+    let ran: number;
+    if (limit === n && blk.compiled !== null && c.cycles + blk.cum[n]! < c.deadline) ran = blk.compiled(c);
+    else ran = interpret(c, blk, limit);
+    c.ctr[Counter.BLOCK_EXECUTED]!++;
+    let completed = ran;
+    if (c.pending === Pending.FAULT) {
+      // The faulting instruction did not complete: restart it after the handler.
+      completed = ran - 1;
+      c.eip = (start + blk.startOf(completed)) | 0;
+    }
+    c.instructions += completed;
+    c.cycles += blk.cum[completed]!;
+    previous = blk;
+    if (stepping && c.pending === Pending.NONE) {
+      // Single-step trap after the instruction (DR6.BS).
+      c.dr[6] = c.dr[6]! | 0x4000;
+      c.trap(Vector.DB);
+    }
+  }
+}

@@ -1,0 +1,366 @@
+/**
+ * System instructions (SDM vol. 2 and vol. 3, 2.8): LGDT LIDT SGDT SIDT LLDT LTR SLDT STR,
+ * MOV to/from control and debug registers, LMSW SMSW CLTS INVLPG WBINVD INVD, LAR LSL VERR
+ * VERW ARPL, CPUID, RDTSC, UD2 and the absent x87. Privileged ones raise #GP(0) above CPL 0.
+ * Debug registers hold their values, but breakpoints (DR7 enables, DR7.GD) are not modelled,
+ * and CPUID does not advertise DE.
+ */
+import { CR0_WRITABLE, CR4_SUPPORTED, Cr0, Cr4 } from '../x86/control-registers.ts';
+import { SegAttr, SysType, attrDpl } from '../x86/descriptors.ts';
+import { Eflags } from '../x86/eflags.ts';
+import { Vector } from '../x86/vectors.ts';
+import { TlbBit } from '../mmu/tlb.ts';
+import { type Cpu, Stop } from './cpu.ts';
+import { Counter } from './counters.ts';
+import { materializeFlags } from './flags.ts';
+import type { Insn } from './insn.ts';
+import { ea, readRm16 } from './operands.ts';
+import { desc, readDescriptor } from './segments.ts';
+
+function privileged(c: Cpu): boolean {
+  if (c.cpl === 0) return true;
+  c.fault(Vector.GP, 0);
+  return false;
+}
+
+function setZf(c: Cpu, on: boolean): void {
+  materializeFlags(c);
+  c.flags = on ? c.flags | Eflags.ZF : c.flags & ~Eflags.ZF;
+}
+
+// ------------------------------------------------------------------ descriptor-table registers
+
+/** lgdt / lidt m16&32 (0F 01 /2 /3): sub = 2 or 3. A 16-bit operand size loads 24 bits of base. */
+export function lgdtLidt(c: Cpu, i: Insn): void {
+  if (!privileged(c)) return;
+  const off = ea(c, i);
+  const limit = c.ld16(i.seg, off);
+  let base = c.ld32(i.seg, (off + 2) & i.eaMask);
+  if (c.pending !== 0) return;
+  if (i.opsize === 16) base &= 0xffffff;
+  if (i.sub === 2) {
+    c.gdtBase = base;
+    c.gdtLimit = limit;
+  } else {
+    c.idtBase = base;
+    c.idtLimit = limit;
+  }
+}
+
+/** sgdt / sidt m (0F 01 /0 /1): any CPL (the "sensitive but unprivileged" pair of Popek-Goldberg fame). */
+export function sgdtSidt(c: Cpu, i: Insn): void {
+  const off = ea(c, i);
+  const gdt = i.sub === 0;
+  c.st16(i.seg, off, gdt ? c.gdtLimit : c.idtLimit);
+  if (c.pending !== 0) return;
+  const base = gdt ? c.gdtBase : c.idtBase;
+  c.st32(i.seg, (off + 2) & i.eaMask, i.opsize === 16 ? base & 0xffffff : base);
+}
+
+/** sldt / str Ew (0F 00 /0 /1): to a register with a 32-bit operand size, zero-extended. */
+export function sldtStr(c: Cpu, i: Insn): void {
+  const sel = i.sub === 0 ? c.ldtSel : c.trSel;
+  if (i.mem === 0) {
+    if (i.opsize === 32) c.regs[i.rm] = sel;
+    else c.r16[i.rm * 2] = sel;
+  } else c.st16(i.seg, ea(c, i), sel);
+}
+
+/** lldt Ew (0F 00 /2): a GDT selector of an LDT descriptor, or null to disable the LDT. */
+export function lldt(c: Cpu, i: Insn): void {
+  if (!privileged(c)) return;
+  const sel = i.mem === 0 ? c.r16[i.rm * 2]! : readRm16(c, i);
+  if (c.pending !== 0) return;
+  if ((sel & 0xfffc) === 0) {
+    c.ldtSel = sel;
+    c.ldtBase = c.ldtLimit = c.ldtAttr = 0;
+    return;
+  }
+  if ((sel & 4) !== 0) return void c.fault(Vector.GP, sel & 0xfffc);
+  if (!readDescriptor(c, sel, Vector.GP, 0)) return;
+  if ((desc.attr & (SegAttr.S | SegAttr.TYPE_MASK)) !== SysType.LDT) return void c.fault(Vector.GP, sel & 0xfffc);
+  if ((desc.attr & SegAttr.P) === 0) return void c.fault(Vector.NP, sel & 0xfffc);
+  c.ldtSel = sel;
+  c.ldtBase = desc.base;
+  c.ldtLimit = desc.limit;
+  c.ldtAttr = desc.attr;
+}
+
+/** ltr Ew (0F 00 /3): loads an available TSS and marks its descriptor busy (SDM vol. 3, 7.2.4). */
+export function ltr(c: Cpu, i: Insn): void {
+  if (!privileged(c)) return;
+  const sel = i.mem === 0 ? c.r16[i.rm * 2]! : readRm16(c, i);
+  if (c.pending !== 0) return;
+  if ((sel & 0xfffc) === 0) return void c.fault(Vector.GP, 0);
+  if ((sel & 4) !== 0) return void c.fault(Vector.GP, sel & 0xfffc);
+  if (!readDescriptor(c, sel, Vector.GP, 0)) return;
+  const type = desc.attr & (SegAttr.S | SegAttr.TYPE_MASK);
+  if (type !== SysType.TSS32_AVAIL && type !== SysType.TSS16_AVAIL) return void c.fault(Vector.GP, sel & 0xfffc);
+  if ((desc.attr & SegAttr.P) === 0) return void c.fault(Vector.NP, sel & 0xfffc);
+  c.stSys((desc.addr + 4) | 0, 4, desc.hi | (2 << 8));
+  if (c.pending !== 0) return;
+  c.trSel = sel;
+  c.trBase = desc.base;
+  c.trLimit = desc.limit;
+  c.trAttr = desc.attr | 2;
+}
+
+// ------------------------------------------------------------------ control and debug registers
+
+/** Writes CR0 (MOV or LMSW). Returns false after a fault. */
+export function writeCr0(c: Cpu, value: number): boolean {
+  const v = (value & CR0_WRITABLE) | Cr0.ET;
+  if ((v & Cr0.PG) !== 0 && (v & Cr0.PE) === 0) return !!c.fault(Vector.GP, 0);
+  if ((v & Cr0.NW) !== 0 && (v & Cr0.CD) === 0) return !!c.fault(Vector.GP, 0);
+  if ((v & Cr0.PE) === 0) {
+    c.unsupported('real mode (clearing CR0.PE)');
+    return false;
+  }
+  const changed = c.cr0 ^ v;
+  c.cr0 = v | 0;
+  if ((changed & (Cr0.PG | Cr0.WP | Cr0.PE)) !== 0) c.flushTlb();
+  c.stop |= Stop.STATE;
+  return true;
+}
+
+/** mov r32, CRn (0F 20): reg = n. CR1 and CR5-7 are #UD. */
+export function movRdCd(c: Cpu, i: Insn): void {
+  const n = i.reg;
+  if (n === 1 || n > 4) return void c.fault(Vector.UD, -1);
+  if (!privileged(c)) return;
+  c.regs[i.rm] = n === 0 ? c.cr0 : n === 2 ? c.cr2 : n === 3 ? c.cr3 : c.cr4;
+}
+
+/** mov CRn, r32 (0F 22) */
+export function movCdRd(c: Cpu, i: Insn): void {
+  const n = i.reg;
+  if (n === 1 || n > 4) return void c.fault(Vector.UD, -1);
+  if (!privileged(c)) return;
+  const v = c.regs[i.rm]!;
+  switch (n) {
+    case 0:
+      writeCr0(c, v);
+      return;
+    case 2:
+      c.cr2 = v;
+      return;
+    case 3:
+      c.loadCr3(v);
+      c.stop |= Stop.STATE;
+      return;
+    default: {
+      if ((v & ~CR4_SUPPORTED) !== 0) return void c.fault(Vector.GP, 0);
+      const changed = c.cr4 ^ v;
+      c.cr4 = v;
+      if ((changed & (Cr4.PSE | Cr4.PGE)) !== 0) c.flushTlb();
+      c.stop |= Stop.STATE;
+    }
+  }
+}
+
+/** mov r32, DRn (0F 21) and mov DRn, r32 (0F 23): sub = 0 read, 1 write. DR4/5 alias DR6/7 unless CR4.DE. */
+export function movDebug(c: Cpu, i: Insn): void {
+  let n = i.reg;
+  if (n === 4 || n === 5) {
+    if ((c.cr4 & Cr4.DE) !== 0) return void c.fault(Vector.UD, -1);
+    n += 2;
+  }
+  if (!privileged(c)) return;
+  if (i.sub === 0) {
+    c.regs[i.rm] = c.dr[n]!;
+    return;
+  }
+  let v = c.regs[i.rm]!;
+  if (n === 6) v = (v & 0xe00f) | 0xffff0ff0;
+  else if (n === 7) v = (v & ~0xd800) | 0x400;
+  c.dr[n] = v;
+}
+
+/** smsw Ew (0F 01 /4): to a register with a 32-bit operand size, all of CR0. */
+export function smsw(c: Cpu, i: Insn): void {
+  if (i.mem === 0) {
+    if (i.opsize === 32) c.regs[i.rm] = c.cr0;
+    else c.r16[i.rm * 2] = c.cr0 & 0xffff;
+  } else c.st16(i.seg, ea(c, i), c.cr0 & 0xffff);
+}
+
+/** lmsw Ew (0F 01 /6): loads PE MP EM TS; cannot clear PE. */
+export function lmsw(c: Cpu, i: Insn): void {
+  if (!privileged(c)) return;
+  const v = i.mem === 0 ? c.r16[i.rm * 2]! : readRm16(c, i);
+  if (c.pending !== 0) return;
+  writeCr0(c, (c.cr0 & ~0xe) | (v & 0xf) | (c.cr0 & Cr0.PE));
+}
+
+/** clts (0F 06) */
+export function clts(c: Cpu, _i: Insn): void {
+  if (privileged(c)) c.cr0 &= ~Cr0.TS;
+}
+
+/**
+ * invlpg m (0F 01 /7): drops the TLB entry for the page holding the operand's linear address;
+ * for a 4 MiB page the whole page (this TLB holds 4 MiB pages as 4 KiB pieces).
+ */
+export function invlpg(c: Cpu, i: Insn): void {
+  if (!privileged(c)) return;
+  const lin = (c.segBase[i.seg]! + ea(c, i)) | 0;
+  c.ctr[Counter.INVLPG]!++;
+  const vpn = lin >>> 12;
+  if ((c.tlbE[vpn]! & TlbBit.LARGE) !== 0) {
+    const first = vpn & ~0x3ff;
+    for (let p = first; p < first + 1024; p++) if ((c.tlbE[p]! & TlbBit.LARGE) !== 0) c.tlb.invalidate(p);
+  }
+  c.tlb.invalidate(vpn);
+  c.stop |= Stop.STATE;
+}
+
+/** wbinvd / invd (0F 09 / 0F 08): privileged; there are no caches to write back. */
+export function cacheControl(c: Cpu, _i: Insn): void {
+  privileged(c);
+}
+
+// ------------------------------------------------------------------ descriptor inspection (any CPL)
+
+/**
+ * The descriptor for `sel` if LAR/LSL/VERR/VERW may see it from the current CPL: loads `desc`
+ * and returns true; returns false (ZF will be cleared) for null, out-of-table or too-privileged
+ * selectors. Never faults on the selector itself.
+ */
+function visible(c: Cpu, sel: number): boolean {
+  if ((sel & 0xfffc) === 0) return false;
+  const ldt = (sel & 4) !== 0;
+  const limit = ldt ? c.ldtLimit : c.gdtLimit;
+  if ((ldt && (c.ldtAttr & SegAttr.P) === 0) || (sel | 7) >>> 0 > limit >>> 0) return false;
+  if (!readDescriptor(c, sel, Vector.GP, 0)) return false;
+  const attr = desc.attr;
+  const conformingCode = (attr & (SegAttr.S | SegAttr.CODE | SegAttr.DC)) === (SegAttr.S | SegAttr.CODE | SegAttr.DC);
+  const dpl = attrDpl(attr);
+  return conformingCode || (dpl >= c.cpl && dpl >= (sel & 3));
+}
+
+/** lar Gv, Ew / lsl Gv, Ew (0F 02 / 0F 03): sub = 0 LAR, 1 LSL. */
+export function larLsl(c: Cpu, i: Insn): void {
+  const sel = readRm16(c, i);
+  if (c.pending !== 0) return;
+  let ok = visible(c, sel);
+  if (c.pending !== 0) return;
+  if (ok && (desc.attr & SegAttr.S) === 0) {
+    const type = desc.attr & SegAttr.TYPE_MASK;
+    ok = i.sub === 0 ? [1, 2, 3, 4, 5, 9, 11, 12].includes(type) : [1, 2, 3, 9, 11].includes(type);
+  }
+  setZf(c, ok);
+  if (!ok) return;
+  const v = i.sub === 0 ? desc.hi & 0x00f0ff00 : desc.limit;
+  if (i.opsize === 32) c.regs[i.reg] = v;
+  else c.r16[i.reg] = v;
+}
+
+/** verr / verw Ew (0F 00 /4 /5): sub = 4 or 5. */
+export function verrVerw(c: Cpu, i: Insn): void {
+  const sel = readRm16(c, i);
+  if (c.pending !== 0) return;
+  let ok = visible(c, sel);
+  if (c.pending !== 0) return;
+  if (ok) {
+    const attr = desc.attr;
+    const code = (attr & SegAttr.CODE) !== 0;
+    if ((attr & SegAttr.S) === 0) ok = false;
+    else if (i.sub === 4) ok = !code || (attr & SegAttr.WR) !== 0;
+    else ok = !code && (attr & SegAttr.WR) !== 0;
+  }
+  setZf(c, ok);
+}
+
+/** arpl Ew, Gw (63): raise the destination selector's RPL to the source's. */
+export function arpl(c: Cpu, i: Insn): void {
+  const dst = i.mem === 0 ? c.r16[i.rm * 2]! : c.rmw16(i.seg, ea(c, i));
+  if (c.pending !== 0) return;
+  const src = c.r16[i.reg * 2]!;
+  if ((dst & 3) < (src & 3)) {
+    const v = (dst & ~3) | (src & 3);
+    if (i.mem === 0) c.r16[i.rm * 2] = v;
+    else c.commit16(v);
+    setZf(c, true);
+  } else setZf(c, false);
+}
+
+// ------------------------------------------------------------------ identification and time
+
+/** The vendor string of this CPU ("ShadowVisor "), as CPUID leaf 0 returns it in EBX, EDX, ECX. */
+const VENDOR = 'ShadowVisor ';
+const BRAND = 'shadowvisor simulated i686 (no FPU)';
+
+/** CPUID leaf 1 EDX: PSE, TSC, CX8, PGE, CMOV (and APIC when the board has one). No FPU, no MSR. */
+export const CPUID_FEATURES = (1 << 3) | (1 << 4) | (1 << 8) | (1 << 13) | (1 << 15);
+export const CPUID_APIC = 1 << 9;
+
+function dword(s: string, at: number): number {
+  let v = 0;
+  for (let k = 0; k < 4; k++) v |= (s.charCodeAt(at + k) || 0) << (8 * k);
+  return v;
+}
+
+/** cpuid (0F A2): leaves 0, 1 and the brand string 0x80000000-0x80000004. */
+export function cpuid(c: Cpu, _i: Insn): void {
+  let leaf = c.regs[0]! >>> 0;
+  const r = c.regs;
+  if (leaf >= 0x80000000) {
+    if (leaf > 0x80000004) leaf = 1;
+    else {
+      if (leaf === 0x80000000) {
+        r[0] = 0x80000004 | 0;
+        r[1] = r[2] = r[3] = 0;
+      } else {
+        const at = (leaf - 0x80000002) * 16;
+        const brand = BRAND.padEnd(48, '\0');
+        r[0] = dword(brand, at);
+        r[3] = dword(brand, at + 4);
+        r[1] = dword(brand, at + 8);
+        r[2] = dword(brand, at + 12);
+      }
+      return;
+    }
+  }
+  if (leaf === 0) {
+    r[0] = 1;
+    r[3] = dword(VENDOR, 0);
+    r[2] = dword(VENDOR, 4);
+    r[1] = dword(VENDOR, 8);
+    return;
+  }
+  // Leaf 1 (and any leaf above the maximum, which returns the highest basic leaf).
+  r[0] = 0x610;
+  r[3] = 0;
+  r[1] = 0;
+  r[2] = CPUID_FEATURES | (c.hasApic ? CPUID_APIC : 0);
+}
+
+/** rdtsc (0F 31): EDX:EAX = simulated cycles; #GP(0) above CPL 0 when CR4.TSD = 1. */
+export function rdtsc(c: Cpu, _i: Insn): void {
+  if ((c.cr4 & Cr4.TSD) !== 0 && c.cpl !== 0) return void c.fault(Vector.GP, 0);
+  const t = c.cycles;
+  c.regs[0] = t % 4294967296;
+  c.regs[2] = Math.floor(t / 4294967296);
+}
+
+// ------------------------------------------------------------------ absent hardware
+
+/** ud2 (0F 0B), ud0/ud1 and every opcode this CPU does not implement: #UD. */
+export function undefinedOpcode(c: Cpu, _i: Insn): void {
+  c.fault(Vector.UD, -1);
+}
+
+/**
+ * x87 escape (D8-DF): there is no FPU. With CR0.EM or CR0.TS set the instruction raises #NM, as
+ * an OS emulating the FPU expects. DEVIATION: with both clear a CPU without a coprocessor would
+ * hang on the bus; this one raises #UD instead.
+ */
+export function x87(c: Cpu, _i: Insn): void {
+  if ((c.cr0 & (Cr0.EM | Cr0.TS)) !== 0) c.fault(Vector.NM, -1);
+  else c.fault(Vector.UD, -1);
+}
+
+/** fwait (9B): #NM when CR0.MP and CR0.TS are both set; otherwise nothing to wait for. */
+export function fwait(c: Cpu, _i: Insn): void {
+  if ((c.cr0 & (Cr0.MP | Cr0.TS)) === (Cr0.MP | Cr0.TS)) c.fault(Vector.NM, -1);
+}
