@@ -151,6 +151,9 @@ const BT: FlagEffect = { w: 'c', u: 'osap', r: '' };
 const BSF: FlagEffect = { w: 'z', u: 'osapc', r: '' };
 const COND: FlagEffect = { w: '', u: '', r: 'oszapc' };
 
+/** Operands named by a fixed register or constant: they add no encoding bytes. */
+const FIXED_OPERANDS = new Set(['1', 'CL', 'DX', 'ES', 'CS', 'SS', 'DS', 'FS', 'GS']);
+
 function sizeOf(letter: string): number {
   switch (letter) {
     case 'b':
@@ -175,6 +178,13 @@ function build(name: string, operands: string, h: Handler | readonly [Handler, H
   let memOnly = o.memOnly ?? false;
   let regOnly = false;
   for (const op of ops) {
+    // Fixed operands first: their names would otherwise read as operand kinds (AL as A, CL as C).
+    if (op === 'AL' || op === 'eAX') {
+      accumulator = true;
+      rmKind = op === 'AL' ? RegKind.BYTE : RegKind.V;
+      continue;
+    }
+    if (FIXED_OPERANDS.has(op)) continue;
     const kind = op[0]!;
     const size = op.slice(1);
     switch (kind) {
@@ -218,11 +228,7 @@ function build(name: string, operands: string, h: Handler | readonly [Handler, H
         imm = Imm.MOFFS;
         break;
       default:
-        if (op === 'AL' || op === 'eAX') {
-          accumulator = true;
-          rmKind = op === 'AL' ? RegKind.BYTE : RegKind.V;
-        }
-        break;
+        throw new Error(`opcode table: unknown operand ${op} in ${name} ${operands}`);
     }
   }
   if (operands === 'Iw,Ib') imm = Imm.ENTER;

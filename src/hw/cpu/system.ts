@@ -302,8 +302,15 @@ function dword(s: string, at: number): number {
 
 /** cpuid (0F A2): leaves 0, 1 and the brand string 0x80000000-0x80000004. */
 export function cpuid(c: Cpu, _i: Insn): void {
-  let leaf = c.regs[0]! >>> 0;
-  const r = c.regs;
+  cpuidLeaf(c, c.regs[0]! >>> 0, c.regs);
+}
+
+/**
+ * Writes what CPUID returns for `leaf` into r (EAX ECX EDX EBX order of the register file:
+ * r[0] EAX, r[1] ECX, r[2] EDX, r[3] EBX). Also used by loaders that report CPU features.
+ */
+export function cpuidLeaf(c: Cpu, leafIn: number, r: Int32Array): void {
+  let leaf = leafIn;
   if (leaf >= 0x80000000) {
     if (leaf > 0x80000004) leaf = 1;
     else {

@@ -34,6 +34,8 @@ export interface PhysicalAccess {
   write32(pa: number, v: number): void;
   readBytes(pa: number, length: number): Uint8Array;
   writeBytes(pa: number, data: Uint8Array): void;
+  /** Fills RAM [pa, pa+length) with a byte value (reporting watched pages like any write). */
+  fill(pa: number, length: number, value: number): void;
   /** Marks a page so that every write to it calls the watcher (set by the CPU's code cache). */
   watch(page: number): void;
   setWatcher(watcher: (page: number) => void): void;
@@ -177,6 +179,14 @@ export class PhysicalMemory implements PhysicalAccess {
       return;
     }
     for (let i = 0; i < data.length; i++) this.write8(pa + i, data[i]!);
+  }
+
+  fill(pa: number, length: number, value: number): void {
+    pa >>>= 0;
+    if (length <= 0) return;
+    if (pa + length > this.ramSize) throw new RangeError(`fill beyond RAM at 0x${pa.toString(16)}`);
+    for (let p = pa >>> 12; p <= (pa + length - 1) >>> 12; p++) this.notify(p << 12);
+    this.u8.fill(value, pa, pa + length);
   }
 
   private mmioRead(pa: number, size: 1 | 2 | 4): number {
