@@ -48,13 +48,15 @@ export class Block {
 
   /** Offset from the block start of instruction k. */
   startOf(k: number): number {
-    return k === 0 ? 0 : this.insns[k - 1]!.next;
+    return this.insns[k]!.start;
   }
 }
 
 export interface BlockCache {
   /** The block at the current CS:EIP, decoding it if needed; null after recording a fetch fault. */
   lookup(previous: Block | null): Block | null;
+  /** Counts an execution of blk; compiles it when it becomes hot. */
+  executed(blk: Block): void;
   /** Drops every block in physical page `page` (its memory was written). */
   invalidatePage(page: number): void;
   /** Drops everything (tests, and a reset). */
@@ -65,7 +67,6 @@ export interface BlockCache {
 export function createBlockCache(c: Cpu, compileThreshold: number): BlockCache {
   const maps = [new Map<number, Block>(), new Map<number, Block>()];
   const byPage = new Map<number, Block[]>();
-  let current: Block | null = null;
 
   function register(blk: Block): void {
     maps[blk.cs32 ? 1 : 0]!.set(blk.phys, blk);
@@ -123,6 +124,7 @@ export function createBlockCache(c: Cpu, compileThreshold: number): BlockCache {
       const limit = end;
       const insn = decode((k) => (start + k < limit ? u8[start + k]! : -1), c.cs32);
       if (insn === null) break;
+      insn.start = at - phys;
       at += insn.len;
       insn.next = at - phys;
       insns.push(insn);
@@ -161,12 +163,12 @@ export function createBlockCache(c: Cpu, compileThreshold: number): BlockCache {
       }
       if (previous !== null) {
         const s0 = previous.succ0;
-        if (s0 !== null && s0.phys === phys && s0.valid && s0.cs32 === c.cs32) return (current = s0);
+        if (s0 !== null && s0.phys === phys && s0.valid && s0.cs32 === c.cs32) return s0;
         const s1 = previous.succ1;
         if (s1 !== null && s1.phys === phys && s1.valid && s1.cs32 === c.cs32) {
           previous.succ1 = s0;
           previous.succ0 = s1;
-          return (current = s1);
+          return s1;
         }
       }
       let blk = maps[c.cs32 ? 1 : 0]!.get(phys) ?? null;
@@ -178,11 +180,14 @@ export function createBlockCache(c: Cpu, compileThreshold: number): BlockCache {
         previous.succ1 = previous.succ0;
         previous.succ0 = blk;
       }
-      if (++blk.runs === compileThreshold && compileThreshold > 0 && blk.cached) {
+      return blk;
+    },
+
+    executed(blk: Block): void {
+      if (++blk.runs === compileThreshold && blk.cached) {
         blk.compiled = compile(blk);
         c.ctr[Counter.BLOCK_COMPILED]!++;
       }
-      return (current = blk);
     },
 
     invalidatePage(page: number): void {
@@ -194,7 +199,8 @@ export function createBlockCache(c: Cpu, compileThreshold: number): BlockCache {
         maps[blk.cs32 ? 1 : 0]!.delete(blk.phys);
         c.ctr[Counter.BLOCK_INVALIDATED]!++;
       }
-      if (current !== null && current.phys >>> 12 === page) c.stop |= Stop.CODE_WRITE;
+      // The block running now may be one of them: end it after the current instruction.
+      c.stop |= Stop.CODE_WRITE;
     },
 
     clear(): void {
@@ -219,10 +225,16 @@ function compile(blk: Block): CompiledBlock {
   let body = 'return function block(c) {\n  const e = c.eip;\n';
   for (let k = 0; k < n; k++) {
     const insn = blk.insns[k]!;
+    const last = k === n - 1;
     names.push(`h${k}`, `i${k}`);
     values.push(insn.fn, insn);
-    body += `  c.eip = (e + ${insn.next}) | 0; h${k}(c, i${k});`;
-    if (insn.mayStop !== 0 && k < n - 1) body += ` if (c.stop !== 0) return ${k + 1};`;
+    // EIP is only needed by instructions that may stop or branch (faults recompute it).
+    if (insn.mayStop !== 0 || insn.branch !== 0 || insn.ends !== 0 || last) body += `  c.eip = (e + ${insn.next}) | 0;`;
+    body += ` h${k}(c, i${k});`;
+    if (!last) {
+      if (insn.mayStop !== 0) body += ` if (c.stop !== 0) return ${k + 1};`;
+      if (insn.branch !== 0) body += ` if (c.eip !== ((e + ${insn.next}) | 0)) return ${k + 1};`;
+    }
     body += '\n';
   }
   body += `  return ${n};\n};`;

@@ -16,11 +16,10 @@ export const Counter = {
   BLOCK_DECODED: 10,
   BLOCK_COMPILED: 11,
   BLOCK_INVALIDATED: 12,
-  BLOCK_EXECUTED: 13,
-  PORT_IO: 14,
-  MMIO: 15,
-  CR3_LOAD: 16,
-  HALT: 17,
+  PORT_IO: 13,
+  MMIO: 14,
+  CR3_LOAD: 15,
+  HALT: 16,
 } as const;
 
 export type CounterName = keyof typeof Counter;

@@ -49,6 +49,10 @@ export class Insn {
   mayStop = 0;
   /** Set when the block must end after this instruction (control transfer, state change, #UD). */
   ends = 0;
+  /** A conditional branch (Jcc, LOOP, JCXZ): the block goes on past it only when not taken. */
+  branch = 0;
+  /** Offset of this instruction from the start of its block. */
+  start = 0;
 
   constructor(fn: Handler) {
     this.fn = fn;

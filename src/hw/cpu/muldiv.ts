@@ -139,8 +139,9 @@ export function imulGdEd(c: Cpu, i: Insn): void {
   const a = i.imm2 !== 0 ? i.imm : c.regs[i.reg]!;
   const r = Math.imul(a, b);
   c.regs[i.reg] = r;
-  mulS64(a, b);
-  const over = (hi32 | 0) !== r >> 31 ? 1 : 0;
+  // The double product is exact below 2^53 and certainly not an int32 above it, so it
+  // differs from the truncated product exactly when the result overflowed.
+  const over = a * b !== r ? 1 : 0;
   setCoFlags(c, r, 0, over, over);
 }
 

@@ -93,6 +93,8 @@ export interface OpSpec {
   readonly regOnly: boolean;
   /** The block of decoded instructions ends after this one (control transfer or state change). */
   readonly ends: boolean;
+  /** A conditional branch: a block continues past it on the not-taken path. */
+  readonly branch: boolean;
   readonly lockable: boolean;
   readonly imm2: number;
   /** An immediate implied by the opcode (the "1" of shift-by-one, INT3's 3), or -1. */
@@ -114,6 +116,7 @@ interface Options {
   flags?: FlagEffect;
   memOnly?: boolean;
   fixedImm?: number;
+  branch?: boolean;
 }
 
 /**
@@ -254,6 +257,7 @@ function build(name: string, operands: string, h: Handler | readonly [Handler, H
     memOnly,
     regOnly,
     ends: o.ends ?? false,
+    branch: o.branch ?? false,
     lockable: o.lock ?? false,
     imm2: o.imm2 ?? 0,
     fixedImm,
@@ -329,7 +333,7 @@ def(ONE_BYTE, 0x6c, 'insb', '', stringOp, { sub: StrOp.INS, cost: 4, flags: { w:
 def(ONE_BYTE, 0x6d, 'ins', '', stringOp, { sub: StrOp.INS, cost: 4, flags: { w: '', u: '', r: 'd' } });
 def(ONE_BYTE, 0x6e, 'outsb', '', stringOp, { sub: StrOp.OUTS, cost: 4, ends: true, flags: { w: '', u: '', r: 'd' } });
 def(ONE_BYTE, 0x6f, 'outs', '', stringOp, { sub: StrOp.OUTS, cost: 4, ends: true, flags: { w: '', u: '', r: 'd' } });
-for (let cc = 0; cc < 16; cc++) def(ONE_BYTE, 0x70 + cc, 'jcc', 'Jb', ctl.jccRel, { sub: cc, ends: true, flags: COND });
+for (let cc = 0; cc < 16; cc++) def(ONE_BYTE, 0x70 + cc, 'jcc', 'Jb', ctl.jccRel, { sub: cc, branch: true, flags: COND });
 const grp1: GroupEntry[] = ALU_NAMES.map((n, op) => [n, 'Eb,Ib', alu.aluEbI, { flags: aluFlags(op), lock: op !== 7 }] as const);
 group(ONE_BYTE, 0x80, grp1);
 group(ONE_BYTE, 0x81, ALU_NAMES.map((n, op) => [n, 'Ev,Iz', [alu.aluEwI, alu.aluEdI], { flags: aluFlags(op), lock: op !== 7 }] as const));
@@ -411,10 +415,10 @@ for (let k = 0; k < 8; k++) {
   const x87 = build('esc', 'E', sys.x87, { ends: true });
   ONE_BYTE[0xd8 + k] = x87;
 }
-def(ONE_BYTE, 0xe0, 'loopne', 'Jb', ctl.loop, { sub: 2, ends: true, flags: { w: '', u: '', r: 'z' } });
-def(ONE_BYTE, 0xe1, 'loope', 'Jb', ctl.loop, { sub: 1, ends: true, flags: { w: '', u: '', r: 'z' } });
-def(ONE_BYTE, 0xe2, 'loop', 'Jb', ctl.loop, { sub: 0, ends: true });
-def(ONE_BYTE, 0xe3, 'jcxz', 'Jb', ctl.jcxz, { ends: true });
+def(ONE_BYTE, 0xe0, 'loopne', 'Jb', ctl.loop, { sub: 2, branch: true, flags: { w: '', u: '', r: 'z' } });
+def(ONE_BYTE, 0xe1, 'loope', 'Jb', ctl.loop, { sub: 1, branch: true, flags: { w: '', u: '', r: 'z' } });
+def(ONE_BYTE, 0xe2, 'loop', 'Jb', ctl.loop, { sub: 0, branch: true });
+def(ONE_BYTE, 0xe3, 'jcxz', 'Jb', ctl.jcxz, { branch: true });
 def(ONE_BYTE, 0xe4, 'in', 'AL,Ib', io.inAcc, { ends: true });
 def(ONE_BYTE, 0xe5, 'in', 'eAX,Ib', io.inAcc, { ends: true });
 def(ONE_BYTE, 0xe6, 'out', 'Ib,AL', io.outAcc, { ends: true });
@@ -504,7 +508,7 @@ def(TWO_BYTE, 0x23, 'mov', 'Dd,Rd', sys.movDebug, { sub: 1, ends: true, cost: 10
 def(TWO_BYTE, 0x31, 'rdtsc', '', sys.rdtsc, { cost: 20 });
 for (let cc = 0; cc < 16; cc++) {
   def(TWO_BYTE, 0x40 + cc, 'cmovcc', 'Gv,Ev', [bits.cmovGw, bits.cmovGd], { sub: cc, flags: COND });
-  def(TWO_BYTE, 0x80 + cc, 'jcc', 'Jz', ctl.jccRel, { sub: cc, ends: true, flags: COND });
+  def(TWO_BYTE, 0x80 + cc, 'jcc', 'Jz', ctl.jccRel, { sub: cc, branch: true, flags: COND });
   def(TWO_BYTE, 0x90 + cc, 'setcc', 'Eb', bits.setcc, { sub: cc, flags: COND });
 }
 def(TWO_BYTE, 0xa0, 'push', 'FS', seg.pushSeg, { sub: 4 });

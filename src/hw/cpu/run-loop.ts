@@ -88,12 +88,68 @@ function interpret(c: Cpu, blk: Block, limit: number): number {
   const deadline = c.deadline;
   for (let k = 0; k < limit; k++) {
     const i = insns[k]!;
-    c.eip = (e + i.next) | 0;
+    const next = (e + i.next) | 0;
+    c.eip = next;
     i.fn(c, i);
-    if (c.stop !== 0) return k + 1;
+    if (c.stop !== 0 || c.eip !== next) return k + 1;
     if (c.cycles + cum[k + 1]! >= deadline) return k + 1;
   }
   return limit;
+}
+
+/**
+ * Runs compiled blocks back to back while nothing needs the outer loop's attention: the next
+ * block is a known, valid, compiled successor at the new EIP's physical address, and it fits
+ * within the budget and before the deadline. Returns the last block run (the outer loop's
+ * "previous", for successor caching), or null when a block stopped.
+ * A block that jumps back to its own start (a loop) skips the successor search: nothing can
+ * have changed its translation or its code without setting cpu.stop.
+ */
+function runChain(c: Cpu, first: Block, end: number): Block | null {
+  let blk = first;
+  const csBase = c.segBase[1]!;
+  for (;;) {
+    const start = c.eip;
+    c.blockEip = start;
+    const ran = blk.compiled!(c);
+    if (c.stop !== 0) {
+      finishBlock(c, blk, ran);
+      return null;
+    }
+    c.instructions += ran;
+    c.cycles += blk.cum[ran]!;
+    let next: Block | null;
+    if (c.eip === start) {
+      next = blk;
+    } else {
+      // The successor: the same physical code, reached through a valid TLB entry for this CPL.
+      const lin = (csBase + c.eip) | 0;
+      const e = c.tlbE[lin >>> 12]!;
+      if ((e & c.tlbRmask) === 0) return blk;
+      const phys = (e & -4096) | (lin & 0xfff);
+      next = blk.succ0;
+      if (next === null || next.phys !== phys) {
+        next = blk.succ1;
+        if (next === null || next.phys !== phys) return blk;
+      }
+      if (!next.valid || next.compiled === null || next.cs32 !== c.cs32) return blk;
+    }
+    const m = next.insns.length;
+    if (c.instructions + m > end || c.cycles + next.cum[m]! >= c.deadline) return blk;
+    blk = next;
+  }
+}
+
+/** Accounts for a block that ran `ran` handlers and stopped (fault, trap or state change). */
+function finishBlock(c: Cpu, blk: Block, ran: number): void {
+  let completed = ran;
+  if (c.pending === Pending.FAULT) {
+    // The faulting instruction did not complete: restart it after the handler.
+    completed = ran - 1;
+    c.eip = (c.blockEip + blk.startOf(completed)) | 0;
+  }
+  c.instructions += completed;
+  c.cycles += blk.cum[completed]!;
 }
 
 export function runBlocks(c: Cpu, budget: number): CpuExit {
@@ -129,25 +185,20 @@ export function runBlocks(c: Cpu, budget: number): CpuExit {
 
     const blk = c.blocks.lookup(previous);
     if (blk === null) continue; // a fetch fault is pending
-    const single = c.inhibit || (c.flags & Eflags.TF) !== 0;
     const stepping = (c.flags & Eflags.TF) !== 0;
+    const single = c.inhibit || stepping;
     c.inhibit = false;
     const n = blk.insns.length;
+    c.blockEip = c.eip;
+    if (!single && blk.compiled !== null && c.instructions + n <= end && c.cycles + blk.cum[n]! < c.deadline) {
+      previous = runChain(c, blk, end);
+      continue;
+    }
     let limit = single ? 1 : n;
     if (limit > end - c.instructions) limit = end - c.instructions;
-    const start = c.eip;
-    let ran: number;
-    if (limit === n && blk.compiled !== null && c.cycles + blk.cum[n]! < c.deadline) ran = blk.compiled(c);
-    else ran = interpret(c, blk, limit);
-    c.ctr[Counter.BLOCK_EXECUTED]!++;
-    let completed = ran;
-    if (c.pending === Pending.FAULT) {
-      // The faulting instruction did not complete: restart it after the handler.
-      completed = ran - 1;
-      c.eip = (start + blk.startOf(completed)) | 0;
-    }
-    c.instructions += completed;
-    c.cycles += blk.cum[completed]!;
+    const ran = interpret(c, blk, limit);
+    finishBlock(c, blk, ran);
+    if (blk.compiled === null) c.blocks.executed(blk);
     previous = blk;
     if (stepping && c.pending === Pending.NONE) {
       // Single-step trap after the instruction (DR6.BS).

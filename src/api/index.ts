@@ -1,0 +1,3 @@
+/** shadowvisor's public API: the one entry point front-ends import. */
+export * from './user.ts';
+export { COUNTER_NAMES, type CounterName } from '../hw/cpu/counters.ts';

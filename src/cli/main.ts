@@ -1,0 +1,73 @@
+/**
+ * The shadowvisor command. Every failure the user can cause (a wrong flag, a missing or
+ * malformed program) is one line on stderr and exit status 2; a program's own status is
+ * passed through; an internal error says so, with the stack only when SHADOWVISOR_DEBUG=1.
+ */
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError, Option } from 'commander';
+import { ElfError } from '../api/index.ts';
+import { demoCommand } from './demo-command.ts';
+import { UsageError } from './errors.ts';
+import { type UserCommandOptions, userCommand } from './user-command.ts';
+
+const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+export function buildProgram(setStatus: (status: number) => void): Command {
+  const program = new Command('shadowvisor')
+    .description('An x86 virtualization lab: an emulated 32-bit PC and the hypervisors that run guests on it.')
+    .version(VERSION, '-V, --version')
+    .enablePositionalOptions()
+    .showHelpAfterError('(shadowvisor --help lists the commands and options)')
+    .exitOverride();
+
+  program
+    .command('demo')
+    .description('run the bundled demo program on the emulated CPU and show what the hardware counted (npm start)')
+    .option('--stats', 'also print every counter')
+    .action((opts: { stats?: boolean }) => setStatus(demoCommand({ stats: opts.stats ?? false })));
+
+  program
+    .command('user')
+    .description('run a statically linked 32-bit Linux program (gcc -m32 -static) at ring 3 on the emulated CPU')
+    .argument('<program>', 'the i386 ELF executable')
+    .argument('[args...]', "the program's arguments")
+    .option('--memory <MiB>', 'guest RAM in MiB (4-1024)', '256')
+    .option('--max-instructions <n>', 'stop a runaway program after n instructions (default 20,000,000,000)')
+    .option('--env <NAME=value>', 'add an environment variable (repeatable)', collect, [])
+    .option('--clear-env', "do not pass shadowvisor's own environment to the program")
+    .option('--stats', 'print the CPU counters and system calls to stderr when the program ends')
+    .option('--stats-json <file>', 'write the same statistics as JSON')
+    .addOption(new Option('--interpret', 'never compile hot blocks (for measuring the interpreter)'))
+    .passThroughOptions()
+    .action((prog: string, args: string[], opts: UserCommandOptions) => setStatus(userCommand(prog, args, opts)));
+
+  return program;
+}
+
+export function main(argv: readonly string[]): number {
+  let status = 0;
+  const program = buildProgram((s) => {
+    status = s;
+  });
+  try {
+    program.parse([...argv], { from: 'user' });
+    return status;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // --help and --version exit 0; usage errors were already printed by commander.
+      return e.exitCode === 0 ? 0 : 2;
+    }
+    if (e instanceof UsageError || e instanceof ElfError || e instanceof RangeError) {
+      process.stderr.write(`shadowvisor: ${e.message}\n`);
+      return 2;
+    }
+    const message = e instanceof Error ? e.message : String(e);
+    process.stderr.write(`shadowvisor: internal error: ${message}\nThis is a bug in shadowvisor; rerun with SHADOWVISOR_DEBUG=1 for details.\n`);
+    if (process.env.SHADOWVISOR_DEBUG === '1' && e instanceof Error) process.stderr.write(`${e.stack}\n`);
+    return 70;
+  }
+}
