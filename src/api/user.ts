@@ -5,6 +5,7 @@
 import { ElfError, parseElf } from '../user/elf.ts';
 import type { UserHost } from '../user/host.ts';
 import { LinuxProcess, type UserExit, type UserRunResult } from '../user/linux-process.ts';
+import { SYSCALL_NAMES } from '../user/linux-syscalls.ts';
 
 export { ElfError, type UserExit, type UserRunResult };
 export { MemoryHost, type UserHost, type HostFile } from '../user/host.ts';
@@ -22,6 +23,8 @@ export interface UserProgramOptions {
   readonly maxInstructions?: number;
   /** Interpret every block instead of compiling hot ones (slower; for comparison). */
   readonly interpretOnly?: boolean;
+  /** Receives one line per system call, like strace. */
+  readonly traceSyscalls?: (line: string) => void;
 }
 
 export interface UserProgramRun extends UserRunResult {
@@ -50,6 +53,7 @@ export function runUserProgram(bytes: Uint8Array, name: string, host: UserHost, 
     ...(options.maxInstructions !== undefined ? { maxInstructions: options.maxInstructions } : {}),
     compileThreshold: options.interpretOnly ? 0 : 8,
   });
+  if (options.traceSyscalls !== undefined) process.syscalls.trace = options.traceSyscalls;
   const start = performance.now();
   const result = process.run();
   const seconds = (performance.now() - start) / 1000;
@@ -58,11 +62,7 @@ export function runUserProgram(bytes: Uint8Array, name: string, host: UserHost, 
   return { ...result, seconds, mips: seconds > 0 ? result.instructions / seconds / 1e6 : 0, syscalls };
 }
 
-import { Sys } from '../user/linux-syscalls.ts';
-
-const NAMES = new Map<number, string>(Object.entries(Sys).map(([name, nr]) => [nr, name]));
-
 /** The i386 system call's name, or "syscall N" for ones the runner does not implement. */
 export function syscallName(nr: number): string {
-  return NAMES.get(nr) ?? `syscall ${nr}`;
+  return SYSCALL_NAMES.get(nr) ?? `syscall ${nr}`;
 }

@@ -41,6 +41,7 @@ export function buildProgram(setStatus: (status: number) => void): Command {
     .option('--clear-env', "do not pass shadowvisor's own environment to the program")
     .option('--stats', 'print the CPU counters and system calls to stderr when the program ends')
     .option('--stats-json <file>', 'write the same statistics as JSON')
+    .option('--strace', 'print each system call, its arguments and result to stderr')
     .addOption(new Option('--interpret', 'never compile hot blocks (for measuring the interpreter)'))
     .passThroughOptions()
     .action((prog: string, args: string[], opts: UserCommandOptions) => setStatus(userCommand(prog, args, opts)));

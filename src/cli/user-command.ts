@@ -14,6 +14,7 @@ export interface UserCommandOptions {
   stats?: boolean;
   statsJson?: string;
   interpret?: boolean;
+  strace?: boolean;
 }
 
 export function parsePositiveInteger(value: string, flag: string, max = Number.MAX_SAFE_INTEGER): number {
@@ -74,6 +75,7 @@ export function userCommand(program: string, args: string[], opts: UserCommandOp
     memoryMiB,
     ...(maxInstructions !== undefined ? { maxInstructions } : {}),
     interpretOnly: opts.interpret ?? false,
+    ...(opts.strace ? { traceSyscalls: (line: string) => process.stderr.write(`[strace] ${line}\n`) } : {}),
   });
   const err = (s: string) => process.stderr.write(`${s}\n`);
   const name = basename(program);

@@ -13,6 +13,17 @@ export const PROT = { NONE: 0, READ: 1, WRITE: 2, EXEC: 4 } as const;
 export const TASK_SIZE = 0xc0000000;
 export const PAGE = 4096;
 
+/** The page boundary at or below address a, as an unsigned number (addresses reach 4 GiB). */
+export function pageDown(a: number): number {
+  return (a - (a % PAGE)) >>> 0;
+}
+
+/** The page boundary at or above address a (unsigned; at most 2^32). */
+export function pageUp(a: number): number {
+  const r = a % PAGE;
+  return r === 0 ? a : a - r + PAGE;
+}
+
 export class OutOfMemory extends Error {
   override readonly name = 'OutOfMemory';
 }

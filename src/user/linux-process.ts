@@ -14,7 +14,7 @@ import { Eflags } from '../hw/x86/eflags.ts';
 import { PfError } from '../hw/x86/paging.ts';
 import { Vector, vectorName } from '../hw/x86/vectors.ts';
 import { PhysicalMemory } from '../hw/memory/physical-memory.ts';
-import { AddressSpace, FrameAllocator, OutOfMemory, PAGE, PROT, TASK_SIZE } from './address-space.ts';
+import { AddressSpace, FrameAllocator, OutOfMemory, PAGE, PROT, TASK_SIZE, pageDown, pageUp } from './address-space.ts';
 import { ET, type ElfImage, PF, PT, programHeaderAddress } from './elf.ts';
 import type { UserHost } from './host.ts';
 import { LinuxSyscalls } from './linux-syscalls.ts';
@@ -111,7 +111,7 @@ export class LinuxProcess {
     this.writeGdtEntry(GDT_USER_DS, 0, 0xffffffff, SegAttr.P | SegAttr.S | SegAttr.WR | SegAttr.DB | (3 << 5));
     const bias = elf.type === ET.DYN ? PIE_BASE : 0;
     const programEnd = this.loadSegments(elf, bias);
-    const heapStart = (programEnd + PAGE - 1) & ~(PAGE - 1);
+    const heapStart = pageUp(programEnd);
     this.space.addVma({ start: heapStart, end: heapStart, prot: PROT.READ | PROT.WRITE, kind: 'heap' });
     this.space.addVma({ start: TASK_SIZE - STACK_SIZE, end: TASK_SIZE, prot: PROT.READ | PROT.WRITE, kind: 'stack' });
     this.syscalls = new LinuxSyscalls(this, heapStart);
@@ -137,8 +137,8 @@ export class LinuxProcess {
     for (const p of elf.programHeaders) {
       if (p.type !== PT.LOAD || p.memsz === 0) continue;
       const start = (p.vaddr + bias) >>> 0;
-      const first = start & ~(PAGE - 1);
-      const last = (start + p.memsz + PAGE - 1) & ~(PAGE - 1);
+      const first = pageDown(start);
+      const last = pageUp(start + p.memsz);
       const prot = ((p.flags & PF.R) !== 0 ? PROT.READ : 0) | ((p.flags & PF.W) !== 0 ? PROT.WRITE : 0) | ((p.flags & PF.X) !== 0 ? PROT.EXEC : 0);
       for (let a = first; a < last; a += PAGE) {
         const vma = this.space.vmaAt(a);

@@ -6,7 +6,7 @@
  */
 import { SegAttr, Seg } from '../hw/x86/descriptors.ts';
 import { loadSegment } from '../hw/cpu/segments.ts';
-import { PAGE, PROT, TASK_SIZE } from './address-space.ts';
+import { PAGE, PROT, TASK_SIZE, pageDown, pageUp } from './address-space.ts';
 import type { LinuxProcess } from './linux-process.ts';
 import { GDT_TLS_MAX, GDT_TLS_MIN, Signal } from './linux-process.ts';
 
@@ -80,6 +80,16 @@ export const Sys = {
   clock_gettime64: 403,
 } as const;
 
+export const SYSCALL_NAMES = new Map<number, string>(Object.entries(Sys).map(([name, nr]) => [nr, name]));
+const ERRNO_NAMES = new Map<number, string>(Object.entries(Errno).map(([name, nr]) => [nr, name]));
+/** Arguments shown by the trace for calls that take fewer than three. */
+const ARITY = new Map<number, number>([
+  [Sys.exit, 1], [Sys.exit_group, 1], [Sys.close, 1], [Sys.brk, 1], [Sys.time, 1], [Sys.uname, 1],
+  [Sys.set_thread_area, 1], [Sys.set_tid_address, 1], [Sys.getpid, 0], [Sys.gettid, 0],
+  [Sys.munmap, 2], [Sys.fstat64, 2], [Sys.clock_gettime, 2], [Sys.clock_gettime64, 2], [Sys.gettimeofday, 2],
+  [Sys.mmap2, 6], [Sys.llseek, 5], [Sys.fstatat64, 4],
+]);
+
 /** Simulated time: the CPU's clock rate and the wall-clock instant cycle 0 stands for. */
 export const SIMULATED_HZ = 1_000_000_000;
 /** 2026-01-01T00:00:00Z: runs report the same date every time. */
@@ -124,13 +134,23 @@ export class LinuxSyscalls {
     this.brkStart = heapStart;
   }
 
+  /** When set, each call is reported (like strace) through this function. */
+  trace: ((line: string) => void) | null = null;
+
   /** Services the system call in EAX; writes the result to EAX. */
   dispatch(): void {
     const r = this.p.cpu.regs;
     const nr = r[0]! >>> 0;
     this.counts.set(nr, (this.counts.get(nr) ?? 0) + 1);
-    const result = this.call(nr, r[3]!, r[1]!, r[2]!, r[6]!, r[7]!, r[5]!);
+    const args = [r[3]!, r[1]!, r[2]!, r[6]!, r[7]!, r[5]!] as const;
+    const result = this.call(nr, ...args);
     r[0] = result;
+    if (this.trace !== null) {
+      const name = SYSCALL_NAMES.get(nr) ?? `syscall_${nr}`;
+      const shown = args.slice(0, ARITY.get(nr) ?? 3).map((a) => `0x${(a >>> 0).toString(16)}`);
+      const errno = result < 0 && result > -4096 ? ` (${ERRNO_NAMES.get(-result) ?? `errno ${-result}`})` : '';
+      this.trace(`${name}(${shown.join(', ')}) = ${result < 0 && result > -4096 ? result : `0x${(result >>> 0).toString(16)}`}${errno}`);
+    }
   }
 
   private call(nr: number, a: number, b: number, c: number, d: number, e: number, f: number): number {
@@ -401,7 +421,7 @@ export class LinuxSyscalls {
   private setBrk(want: number): number {
     const heap = this.p.space.vmas.find((v) => v.kind === 'heap');
     if (heap === undefined || want === 0 || want < this.brkStart) return this.brk;
-    const end = (want + PAGE - 1) & ~(PAGE - 1);
+    const end = pageUp(want);
     if (end > heap.end) {
       if (!this.p.space.isFree(heap.end, end) || end >= TASK_SIZE) return this.brk;
     } else if (end < heap.end) {
@@ -419,7 +439,7 @@ export class LinuxSyscalls {
       const start = top - length;
       const clash = this.p.space.vmas.find((v) => start < v.end && top > v.start);
       if (clash === undefined) return start;
-      top = clash.start & ~(PAGE - 1);
+      top = pageDown(clash.start);
     }
     return -1;
   }
@@ -427,7 +447,7 @@ export class LinuxSyscalls {
   private mmap(addr: number, length: number, prot: number, flags: number, fd: number, pgoff: number): number {
     if (length === 0 || (addr & (PAGE - 1)) !== 0) return -Errno.EINVAL;
     if ((flags & (MAP_SHARED | MAP_PRIVATE)) === 0) return -Errno.EINVAL;
-    const size = (length + PAGE - 1) & ~(PAGE - 1);
+    const size = pageUp(length);
     const anonymous = (flags & MAP_ANONYMOUS) !== 0;
     let data: Uint8Array | null = null;
     if (!anonymous) {
@@ -458,14 +478,14 @@ export class LinuxSyscalls {
 
   private munmap(addr: number, length: number): number {
     if ((addr & (PAGE - 1)) !== 0 || length === 0) return -Errno.EINVAL;
-    const size = (length + PAGE - 1) & ~(PAGE - 1);
+    const size = pageUp(length);
     this.p.space.removeRange(addr, addr + size);
     return 0;
   }
 
   private mprotect(addr: number, length: number, prot: number): number {
     if ((addr & (PAGE - 1)) !== 0) return -Errno.EINVAL;
-    const size = (length + PAGE - 1) & ~(PAGE - 1);
+    const size = pageUp(length);
     if (size === 0) return 0;
     return this.p.space.protectRange(addr, addr + size, prot & 7) ? 0 : -Errno.ENOMEM;
   }
