@@ -15,7 +15,7 @@ function image(opts: { cls?: number; data?: number; machine?: number; type?: num
   v.setUint32(28, 52, true);
   v.setUint16(42, 32, true);
   v.setUint16(44, phdrs.length, true);
-  phdrs.forEach((p, k) => p.forEach((w, j) => v.setUint32(52 + k * 32 + j * 4, w, true)));
+  for (const [k, p] of phdrs.entries()) for (const [j, w] of p.entries()) v.setUint32(52 + k * 32 + j * 4, w, true);
   return opts.length !== undefined ? b.subarray(0, opts.length) : b;
 }
 

@@ -3,6 +3,8 @@
  * reading existing files. The core stays platform-neutral; host-node.ts implements this for
  * Node, and tests implement it in memory.
  */
+import { decodeUtf8 } from './utf8.ts';
+
 export type HostFile =
   | { readonly kind: 'file'; readonly data: Uint8Array }
   | { readonly kind: 'directory' }
@@ -51,10 +53,10 @@ export class MemoryHost implements UserHost {
   }
 
   stdoutText(): string {
-    return new TextDecoder().decode(new Uint8Array(this.stdout));
+    return decodeUtf8(new Uint8Array(this.stdout));
   }
 
   stderrText(): string {
-    return new TextDecoder().decode(new Uint8Array(this.stderr));
+    return decodeUtf8(new Uint8Array(this.stderr));
   }
 }

@@ -18,6 +18,7 @@ import { AddressSpace, FrameAllocator, OutOfMemory, PAGE, PROT, TASK_SIZE, pageD
 import { ET, type ElfImage, PF, PT, programHeaderAddress } from './elf.ts';
 import type { UserHost } from './host.ts';
 import { LinuxSyscalls } from './linux-syscalls.ts';
+import { decodeUtf8, encodeUtf8 } from './utf8.ts';
 
 export interface UserRunOptions {
   /** argv[0] first. */
@@ -158,14 +159,13 @@ export class LinuxProcess {
    * auxiliary vector, envp, argv and argc at the returned stack pointer (16-byte aligned).
    */
   private buildStack(elf: ElfImage, bias: number, argv: readonly string[], env: readonly string[]): number {
-    const encoder = new TextEncoder();
     let top = TASK_SIZE - 16;
     const pushBytes = (bytes: Uint8Array): number => {
       top -= bytes.length;
       this.copyToUser(top, bytes, true);
       return top;
     };
-    const pushString = (s: string): number => pushBytes(encoder.encode(`${s}\0`));
+    const pushString = (s: string): number => pushBytes(encodeUtf8(`${s}\0`));
     const execfn = pushString(argv[0] ?? 'program');
     const platform = pushString('i686');
     // AT_RANDOM: 16 bytes the C library uses for stack-protector and pointer-guard values.
@@ -199,7 +199,7 @@ export class LinuxProcess {
     top &= ~15;
     const block = new Uint8Array(words.length * 4);
     const view = new DataView(block.buffer);
-    words.forEach((w, k) => view.setUint32(k * 4, w >>> 0, true));
+    for (const [k, w] of words.entries()) view.setUint32(k * 4, w >>> 0, true);
     this.copyToUser(top, block, true);
     return top;
   }
@@ -278,7 +278,7 @@ export class LinuxProcess {
       const pa = this.space.physical((addr + k) >>> 0, false);
       if (pa < 0) return null;
       const b = this.mem.u8[pa]!;
-      if (b === 0) return new TextDecoder().decode(new Uint8Array(bytes));
+      if (b === 0) return decodeUtf8(new Uint8Array(bytes));
       bytes.push(b);
     }
     return null;

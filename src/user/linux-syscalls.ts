@@ -8,6 +8,7 @@ import { SegAttr, Seg } from '../hw/x86/descriptors.ts';
 import { loadSegment } from '../hw/cpu/segments.ts';
 import { PAGE, PROT, TASK_SIZE, pageDown, pageUp } from './address-space.ts';
 import type { LinuxProcess } from './linux-process.ts';
+import { encodeUtf8 } from './utf8.ts';
 import { GDT_TLS_MAX, GDT_TLS_MIN, Signal } from './linux-process.ts';
 
 export const Errno = {
@@ -253,7 +254,7 @@ export class LinuxSyscalls {
   private put32(addr: number, values: readonly number[]): boolean {
     const bytes = new Uint8Array(values.length * 4);
     const view = new DataView(bytes.buffer);
-    values.forEach((v, k) => view.setUint32(k * 4, v >>> 0, true));
+    for (const [k, v] of values.entries()) view.setUint32(k * 4, v >>> 0, true);
     return this.p.copyToUser(addr, bytes);
   }
 
@@ -401,8 +402,7 @@ export class LinuxSyscalls {
   private uname(buf: number): number {
     const fields = ['Linux', 'shadowvisor', '6.1.0-shadowvisor', '#1 SMP', 'i686', '(none)'];
     const out = new Uint8Array(65 * 6);
-    const enc = new TextEncoder();
-    fields.forEach((s, k) => out.set(enc.encode(s), k * 65));
+    for (const [k, s] of fields.entries()) out.set(encodeUtf8(s), k * 65);
     return this.p.copyToUser(buf, out) ? 0 : -Errno.EFAULT;
   }
 

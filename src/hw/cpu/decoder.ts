@@ -10,6 +10,7 @@ import { Vector } from '../x86/vectors.ts';
 import type { Cpu } from './cpu.ts';
 import { Insn, ZERO_REG } from './insn.ts';
 import { Imm, ONE_BYTE, type OpSpec, RegKind, TWO_BYTE } from './opcodes.ts';
+import { specialize, specializeByte } from './specialized.ts';
 import { undefinedOpcode } from './system.ts';
 
 /** Reads code byte k of the instruction stream, or -1 where the bytes run out (page end, CS limit). */
@@ -292,6 +293,10 @@ export function decode(read: ByteSource, code32: boolean): Insn | null {
     insn.rm = 0;
   }
   if (lock && (!spec.lockable || insn.mem === 0)) insn.fn = undefinedOpcode;
+  else {
+    const fast = byteOp ? specializeByte(insn) : specialize(insn);
+    if (fast !== null) insn.fn = fast;
+  }
   insn.mayStop = spec.ends || insn.mem !== 0 || !spec.pure || insn.fn === undefinedOpcode ? 1 : 0;
   insn.ends = spec.ends || insn.fn === undefinedOpcode ? 1 : 0;
   insn.branch = spec.branch ? 1 : 0;
