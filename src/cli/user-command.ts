@@ -58,6 +58,8 @@ export function printStats(run: UserProgramRun, out: (s: string) => void): void 
     ['blocks invalidated (code writes)', count(c.block_invalidated ?? 0)],
   ];
   out(table(rows, ['counter', 'value']));
+  const vectors = Object.entries(run.vectors).sort((a, b) => b[1] - a[1]);
+  if (vectors.length > 0) out(table(vectors.map(([k, v]) => [k, count(v)]), ['exception or trap', 'count']));
   const calls = Object.entries(run.syscalls).sort((a, b) => b[1] - a[1]);
   if (calls.length > 0) out(table(calls.map(([k, v]) => [k, count(v)]), ['system call', 'calls']));
 }
@@ -91,8 +93,9 @@ export function userCommand(program: string, args: string[], opts: UserCommandOp
   }
   if (opts.stats) printStats(run, err);
   if (opts.statsJson !== undefined) {
-    const { exit, status, instructions, cycles, counters, syscalls, seconds, mips } = run;
-    writeFileSync(opts.statsJson, `${JSON.stringify({ program: name, exit, status, instructions, cycles, counters, syscalls, seconds, mips }, null, 2)}\n`);
+    const { exit, status, instructions, cycles, counters, vectors, syscalls, seconds, mips } = run;
+    const json = { program: name, exit, status, instructions, cycles, counters, vectors, syscalls, seconds, mips };
+    writeFileSync(opts.statsJson, `${JSON.stringify(json, null, 2)}\n`);
   }
   return run.exit.kind === 'limit' ? 124 : run.status;
 }

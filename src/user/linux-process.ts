@@ -47,6 +47,8 @@ export interface UserRunResult {
   readonly instructions: number;
   readonly cycles: number;
   readonly counters: Record<string, number>;
+  /** Exceptions and traps the CPU returned to the runner, by vector ("#PF", "int 0x80"). */
+  readonly vectors: Record<string, number>;
 }
 
 /** GDT layout as Linux i386 has it (arch/x86/include/asm/segment.h). */
@@ -303,7 +305,7 @@ export class LinuxProcess {
     }
     const exit = this.exit;
     const status = exit.kind === 'exited' ? exit.status & 0xff : exit.kind === 'signaled' ? 128 + exit.signal : 137;
-    return { exit, status, instructions: c.instructions, cycles: c.cycles, counters: c.counters.snapshot() };
+    return { exit, status, instructions: c.instructions, cycles: c.cycles, counters: c.counters.snapshot(), vectors: c.counters.vectors() };
   }
 
   private kill(signal: number, reason: string): void {

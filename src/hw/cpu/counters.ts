@@ -1,3 +1,5 @@
+import { vectorName } from '../x86/vectors.ts';
+
 /**
  * Named event counters of the CPU. Kept in a Float64Array so that incrementing one on a hot
  * path is a single typed-array store (no boxing, no hidden-class change).
@@ -39,6 +41,13 @@ export class Counters {
   snapshot(): Record<string, number> {
     const out: Record<string, number> = {};
     for (const name of COUNTER_NAMES) out[name.toLowerCase()] = this.values[Counter[name]]!;
+    return out;
+  }
+
+  /** Exceptions and interrupts by vector name ("#PF", "int 0x80"), only those that occurred. */
+  vectors(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (let v = 0; v < 256; v++) if (this.byVector[v]! > 0) out[vectorName(v)] = this.byVector[v]!;
     return out;
   }
 
