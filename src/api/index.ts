@@ -1,3 +1,4 @@
 /** shadowvisor's public API: the one entry point front-ends import. */
 export * from './user.ts';
 export { COUNTER_NAMES, type CounterName } from '../hw/cpu/counters.ts';
+export * as hw from './hardware.ts';

@@ -78,7 +78,7 @@ export function createBlockCache(c: Cpu, compileThreshold: number): BlockCache {
       if (c.mem.watched[page] === 0) {
         c.mem.watch(page);
         // TLB entries made before the watch may allow direct writes to this frame.
-        c.tlb.flushAll();
+        c.tlb.revokeWrite(page);
       }
     }
     list.push(blk);

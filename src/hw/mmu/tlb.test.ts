@@ -27,3 +27,16 @@ describe('TLB', () => {
     assert.ok(t.entries.every((e) => e === 0));
   });
 });
+
+describe('TLB write revocation (code-cache watch)', () => {
+  it('removes write permission from every entry mapping the frame and keeps the translation', () => {
+    const t = new Tlb();
+    t.fill(0x10, 0x5000 | TlbBit.RS | TlbBit.WS);
+    t.fill(0x11, 0x5000 | TlbBit.RS | TlbBit.RU | TlbBit.WS | TlbBit.WU);
+    t.fill(0x12, 0x6000 | TlbBit.RS | TlbBit.WS);
+    t.revokeWrite(5);
+    assert.equal(t.entries[0x10], 0x5000 | TlbBit.RS);
+    assert.equal(t.entries[0x11], 0x5000 | TlbBit.RS | TlbBit.RU);
+    assert.equal(t.entries[0x12], 0x6000 | TlbBit.RS | TlbBit.WS);
+  });
+});

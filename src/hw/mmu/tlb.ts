@@ -38,6 +38,27 @@ export class Tlb {
     this.entries[vpn] = 0;
   }
 
+  /**
+   * Takes the write bits away from every entry that maps physical frame `frame`, so that
+   * writes to it take the slow path (used when the frame starts holding decoded code).
+   * Not an architectural flush: translations stay cached.
+   */
+  revokeWrite(frame: number): void {
+    const mask = ~(TlbBit.WS | TlbBit.WU);
+    if (this.overflowed) {
+      for (let vpn = 0; vpn < this.entries.length; vpn++) {
+        const e = this.entries[vpn]!;
+        if (e !== 0 && e >>> 12 === frame) this.entries[vpn] = e & mask;
+      }
+      return;
+    }
+    for (let i = 0; i < this.touchedCount; i++) {
+      const vpn = this.touched[i]!;
+      const e = this.entries[vpn]!;
+      if (e !== 0 && e >>> 12 === frame) this.entries[vpn] = e & mask;
+    }
+  }
+
   /** Drops everything (CR4.PGE toggled, CR0.PG changed, paging structures replaced wholesale). */
   flushAll(): void {
     this.flushes++;

@@ -1,0 +1,25 @@
+/** The runnable examples in docs/ keep working and keep showing what the docs say they show. */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { it } from 'node:test';
+import { ROOT } from '../../bench/programs.ts';
+
+function example(name: string): string {
+  return execFileSync(process.execPath, ['--import', 'tsx', `${ROOT}docs/examples/${name}`], { cwd: ROOT, encoding: 'utf8' });
+}
+
+it('popf-problem: cli traps at CPL 1, popf silently keeps IF = 0', () => {
+  const out = example('popf-problem.ts');
+  assert.match(out, /cli {2}-> trap to the monitor: vector #GP, error code 0, at eip 0x1000/);
+  assert.match(out, /push 0x202; popf -> no trap; the next exit is #GP at eip 0x1007/);
+  assert.match(out, /EFLAGS\.IF = 0: popf asked for IF=1/);
+});
+
+it('paging: walk, TLB miss then hit, A and D bits, a page fault with CR2', () => {
+  const out = example('paging.ts');
+  assert.match(out, /-> physical 0x9234/);
+  assert.match(out, /1st load: eax = 0x12345678; TLB misses \+2 .* PTE now 0x9023/);
+  assert.match(out, /2nd load: TLB hits \+1, misses \+0/);
+  assert.match(out, /store: {4}PTE now 0x9063/);
+  assert.match(out, /#PF \(vector 14\), error code 0 .* CR2 = 0x801000/);
+});
