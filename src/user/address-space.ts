@@ -146,27 +146,10 @@ export class AddressSpace {
   }
 
   /**
-   * Removes [start, end) from the VMAs (splitting them) and unmaps its pages.
-   * Used by munmap and by MAP_FIXED over an existing mapping.
+   * Rebuilds the VMA list with [start, end) cut out of every area it overlaps; `inside` says
+   * what becomes of the overlapped part (null: removed).
    */
-  removeRange(start: number, end: number): void {
-    const kept: Vma[] = [];
-    for (const v of this.vmas) {
-      if (end <= v.start || start >= v.end) {
-        kept.push(v);
-        continue;
-      }
-      if (v.start < start) kept.push({ ...v, end: start });
-      if (v.end > end) kept.push({ ...v, start: end });
-    }
-    this.vmas.length = 0;
-    this.vmas.push(...kept.sort((a, b) => a.start - b.start));
-    for (let a = start; a < end; a += PAGE) this.unmap(a >>> 12);
-  }
-
-  /** Sets the protection of [start, end): VMAs are split as needed, present pages updated. */
-  protectRange(start: number, end: number, prot: number): boolean {
-    for (let a = start; a < end; a += PAGE) if (this.vmaAt(a) === undefined) return false;
+  private splitVmas(start: number, end: number, inside: (v: Vma) => Vma | null): void {
     const next: Vma[] = [];
     for (const v of this.vmas) {
       if (end <= v.start || start >= v.end) {
@@ -174,11 +157,24 @@ export class AddressSpace {
         continue;
       }
       if (v.start < start) next.push({ ...v, end: start });
-      next.push({ ...v, start: Math.max(v.start, start), end: Math.min(v.end, end), prot });
+      const middle = inside({ ...v, start: Math.max(v.start, start), end: Math.min(v.end, end) });
+      if (middle !== null) next.push(middle);
       if (v.end > end) next.push({ ...v, start: end });
     }
     this.vmas.length = 0;
     this.vmas.push(...next.sort((a, b) => a.start - b.start));
+  }
+
+  /** munmap, and MAP_FIXED over an existing mapping: the range leaves the VMAs and is unmapped. */
+  removeRange(start: number, end: number): void {
+    this.splitVmas(start, end, () => null);
+    for (let a = start; a < end; a += PAGE) this.unmap(a >>> 12);
+  }
+
+  /** mprotect: sets the protection of [start, end), which must be wholly mapped. */
+  protectRange(start: number, end: number, prot: number): boolean {
+    for (let a = start; a < end; a += PAGE) if (this.vmaAt(a) === undefined) return false;
+    this.splitVmas(start, end, (v) => ({ ...v, prot }));
     for (let a = start; a < end; a += PAGE) this.protect(a >>> 12, prot);
     return true;
   }

@@ -192,6 +192,15 @@ export function cond(c: Cpu, cc: number): boolean {
   return (cc & 1) === 0 ? r : !r;
 }
 
+/** Records flags of an arithmetic operation (kind from Lazy) on aligned operands and result. */
+export function setArithFlags(c: Cpu, kind: number, a: number, b: number, res: number, shift: number): void {
+  c.lzKind = kind;
+  c.lzA = a;
+  c.lzB = b;
+  c.lzRes = res;
+  c.lzShift = shift;
+}
+
 /** Records flags for a logic result (aligned): CF = OF = AF = 0. */
 export function setLogicFlags(c: Cpu, res: number, shift: number): void {
   c.lzKind = Lazy.LOGIC;

@@ -8,7 +8,7 @@
  */
 import type { Cpu } from './cpu.ts';
 import { AluOp } from './alu.ts';
-import { Lazy, cf, cond } from './flags.ts';
+import { Lazy, cf, cond, setArithFlags, setLogicFlags } from './flags.ts';
 import type { Handler, Insn } from './insn.ts';
 import { ea } from './operands.ts';
 import { jumpNear } from './control.ts';
@@ -16,136 +16,81 @@ import * as alu from './alu.ts';
 import * as mv from './move.ts';
 import * as ctl from './control.ts';
 
+// ---------------------------------------------------------------- 32-bit ADD/SUB/CMP and logic cores
+
+function add32(c: Cpu, a: number, b: number): number {
+  const r = (a + b) | 0;
+  setArithFlags(c, Lazy.ADD, a, b, r, 0);
+  return r;
+}
+function sub32(c: Cpu, a: number, b: number): number {
+  const r = (a - b) | 0;
+  setArithFlags(c, Lazy.SUB, a, b, r, 0);
+  return r;
+}
+function logic32(c: Cpu, r: number): number {
+  setLogicFlags(c, r, 0);
+  return r;
+}
+
 // ---------------------------------------------------------------- ALU r32, r32 (rm is the destination)
 
 function addRR(c: Cpu, i: Insn): void {
-  const a = c.regs[i.rm]!;
-  const b = c.regs[i.reg]!;
-  const r = (a + b) | 0;
-  c.regs[i.rm] = r;
-  c.lzKind = Lazy.ADD;
-  c.lzA = a;
-  c.lzB = b;
-  c.lzRes = r;
-  c.lzShift = 0;
+  c.regs[i.rm] = add32(c, c.regs[i.rm]!, c.regs[i.reg]!);
 }
 function subRR(c: Cpu, i: Insn): void {
-  const a = c.regs[i.rm]!;
-  const b = c.regs[i.reg]!;
-  const r = (a - b) | 0;
-  c.regs[i.rm] = r;
-  c.lzKind = Lazy.SUB;
-  c.lzA = a;
-  c.lzB = b;
-  c.lzRes = r;
-  c.lzShift = 0;
+  c.regs[i.rm] = sub32(c, c.regs[i.rm]!, c.regs[i.reg]!);
 }
 function cmpRR(c: Cpu, i: Insn): void {
-  const a = c.regs[i.rm]!;
-  const b = c.regs[i.reg]!;
-  c.lzKind = Lazy.SUB;
-  c.lzA = a;
-  c.lzB = b;
-  c.lzRes = (a - b) | 0;
-  c.lzShift = 0;
-}
-function logicRR(c: Cpu, r: number, i: Insn): void {
-  c.regs[i.rm] = r;
-  c.lzKind = Lazy.LOGIC;
-  c.lzRes = r;
-  c.lzShift = 0;
+  sub32(c, c.regs[i.rm]!, c.regs[i.reg]!);
 }
 function andRR(c: Cpu, i: Insn): void {
-  logicRR(c, c.regs[i.rm]! & c.regs[i.reg]!, i);
+  c.regs[i.rm] = logic32(c, c.regs[i.rm]! & c.regs[i.reg]!);
 }
 function orRR(c: Cpu, i: Insn): void {
-  logicRR(c, c.regs[i.rm]! | c.regs[i.reg]!, i);
+  c.regs[i.rm] = logic32(c, c.regs[i.rm]! | c.regs[i.reg]!);
 }
 function xorRR(c: Cpu, i: Insn): void {
-  logicRR(c, c.regs[i.rm]! ^ c.regs[i.reg]!, i);
+  c.regs[i.rm] = logic32(c, c.regs[i.rm]! ^ c.regs[i.reg]!);
 }
 function testRR(c: Cpu, i: Insn): void {
-  c.lzKind = Lazy.LOGIC;
-  c.lzRes = c.regs[i.rm]! & c.regs[i.reg]!;
-  c.lzShift = 0;
+  logic32(c, c.regs[i.rm]! & c.regs[i.reg]!);
 }
 
 // ---------------------------------------------------------------- ALU r32, imm
 
 function addRI(c: Cpu, i: Insn): void {
-  const a = c.regs[i.rm]!;
-  const b = i.imm;
-  const r = (a + b) | 0;
-  c.regs[i.rm] = r;
-  c.lzKind = Lazy.ADD;
-  c.lzA = a;
-  c.lzB = b;
-  c.lzRes = r;
-  c.lzShift = 0;
+  c.regs[i.rm] = add32(c, c.regs[i.rm]!, i.imm);
 }
 function subRI(c: Cpu, i: Insn): void {
-  const a = c.regs[i.rm]!;
-  const b = i.imm;
-  const r = (a - b) | 0;
-  c.regs[i.rm] = r;
-  c.lzKind = Lazy.SUB;
-  c.lzA = a;
-  c.lzB = b;
-  c.lzRes = r;
-  c.lzShift = 0;
+  c.regs[i.rm] = sub32(c, c.regs[i.rm]!, i.imm);
 }
 function cmpRI(c: Cpu, i: Insn): void {
-  const a = c.regs[i.rm]!;
-  const b = i.imm;
-  c.lzKind = Lazy.SUB;
-  c.lzA = a;
-  c.lzB = b;
-  c.lzRes = (a - b) | 0;
-  c.lzShift = 0;
+  sub32(c, c.regs[i.rm]!, i.imm);
 }
 function andRI(c: Cpu, i: Insn): void {
-  logicRR(c, c.regs[i.rm]! & i.imm, i);
+  c.regs[i.rm] = logic32(c, c.regs[i.rm]! & i.imm);
 }
 function orRI(c: Cpu, i: Insn): void {
-  logicRR(c, c.regs[i.rm]! | i.imm, i);
+  c.regs[i.rm] = logic32(c, c.regs[i.rm]! | i.imm);
 }
 function xorRI(c: Cpu, i: Insn): void {
-  logicRR(c, c.regs[i.rm]! ^ i.imm, i);
+  c.regs[i.rm] = logic32(c, c.regs[i.rm]! ^ i.imm);
 }
 
 // ---------------------------------------------------------------- ALU r32, [mem] and [mem] compare
 
 function addRM(c: Cpu, i: Insn): void {
   const b = c.ld32(i.seg, ea(c, i));
-  if (c.pending !== 0) return;
-  const a = c.regs[i.reg]!;
-  const r = (a + b) | 0;
-  c.regs[i.reg] = r;
-  c.lzKind = Lazy.ADD;
-  c.lzA = a;
-  c.lzB = b;
-  c.lzRes = r;
-  c.lzShift = 0;
+  if (c.pending === 0) c.regs[i.reg] = add32(c, c.regs[i.reg]!, b);
 }
 function cmpRM(c: Cpu, i: Insn): void {
   const b = c.ld32(i.seg, ea(c, i));
-  if (c.pending !== 0) return;
-  const a = c.regs[i.reg]!;
-  c.lzKind = Lazy.SUB;
-  c.lzA = a;
-  c.lzB = b;
-  c.lzRes = (a - b) | 0;
-  c.lzShift = 0;
+  if (c.pending === 0) sub32(c, c.regs[i.reg]!, b);
 }
 function cmpMI(c: Cpu, i: Insn): void {
   const a = c.ld32(i.seg, ea(c, i));
-  if (c.pending !== 0) return;
-  const b = i.imm;
-  c.lzKind = Lazy.SUB;
-  c.lzA = a;
-  c.lzB = b;
-  c.lzRes = (a - b) | 0;
-  c.lzShift = 0;
+  if (c.pending === 0) sub32(c, a, i.imm);
 }
 
 // ---------------------------------------------------------------- INC/DEC r32 (CF is preserved)
@@ -155,22 +100,14 @@ function incR(c: Cpu, i: Insn): void {
   const a = c.regs[i.reg]!;
   const r = (a + 1) | 0;
   c.regs[i.reg] = r;
-  c.lzKind = Lazy.INC;
-  c.lzA = a;
-  c.lzB = carry;
-  c.lzRes = r;
-  c.lzShift = 0;
+  setArithFlags(c, Lazy.INC, a, carry, r, 0);
 }
 function decR(c: Cpu, i: Insn): void {
   const carry = cf(c);
   const a = c.regs[i.reg]!;
   const r = (a - 1) | 0;
   c.regs[i.reg] = r;
-  c.lzKind = Lazy.DEC;
-  c.lzA = a;
-  c.lzB = carry;
-  c.lzRes = r;
-  c.lzShift = 0;
+  setArithFlags(c, Lazy.DEC, a, carry, r, 0);
 }
 
 // ---------------------------------------------------------------- moves
