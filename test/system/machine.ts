@@ -57,6 +57,8 @@ export const TARGET_PHYS2 = 0x00301000;
 
 export const EVENT_PORT = 0xf4;
 export const DONE_PORT = 0xf5;
+/** A write raises the INTR line (the interrupt controller stub then hands over irqVector). */
+export const IRQ_PORT = 0xf6;
 
 // ---------------------------------------------------------------- selectors
 
@@ -125,6 +127,7 @@ const PRELUDE = [
   ['TARGET_PHYS', TARGET_PHYS],
   ['EVENT_PORT', EVENT_PORT],
   ['DONE_PORT', DONE_PORT],
+  ['IRQ_PORT', IRQ_PORT],
   ...Object.entries(Sel).map(([k, v]) => [`SEL_${k}`, v] as const),
 ]
   .map(([k, v]) => `.set ${k}, 0x${(v as number).toString(16)}`)
@@ -219,7 +222,7 @@ export interface PortAccess {
   readonly value: number;
 }
 
-/** Records every port access except the two harness ports; reads return `inValue`. */
+/** Records every port access except the harness ports; reads return `inValue`. */
 export class RecordingPorts implements PortBus {
   readonly accesses: PortAccess[] = [];
   inValue = 0x5a5a5a5a;
@@ -234,6 +237,7 @@ export class RecordingPorts implements PortBus {
   write(port: number, size: 1 | 2 | 4, value: number): void {
     if (port === EVENT_PORT) this.cpu!.requestExit('event');
     else if (port === DONE_PORT) this.cpu!.requestExit('done');
+    else if (port === IRQ_PORT) this.cpu!.setIrq(true);
     else this.accesses.push({ dir: 'out', port, size, value: size === 4 ? value >>> 0 : value & ((1 << (8 * size)) - 1) });
   }
 }
@@ -416,10 +420,13 @@ export class Machine {
 
   // ---------------------------------------------------------------- code
 
-  /** Assembles `source` at `org` (default CODE, where the test starts) and writes it to memory. */
-  load(source: string, org: number = CODE): Assembled {
+  /**
+   * Assembles `source` linked at linear address `org` (default CODE, where the test starts)
+   * and writes it to physical `physical` (default: the identity-mapped `org`).
+   */
+  load(source: string, org: number = CODE, physical: number = org): Assembled {
     const a = asm(source, org);
-    this.writeCode(a);
+    this.mem.writeBytes(physical, a.code);
     return a;
   }
 

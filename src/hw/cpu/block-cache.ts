@@ -124,6 +124,8 @@ export function createBlockCache(c: Cpu, compileThreshold: number): BlockCache {
       const limit = end;
       const insn = decode((k) => (start + k < limit ? u8[start + k]! : -1), c.cs32);
       if (insn === null) break;
+      // An instruction that reads the clock starts a block of its own (cycles are exact there).
+      if (insn.clock !== 0 && insns.length > 0) break;
       insn.start = at - phys;
       at += insn.len;
       insn.next = at - phys;

@@ -145,6 +145,8 @@ export class Cpu {
   /** TLB bits that allow a data read / write at the current CPL. */
   tlbRmask: number = TlbBit.RS;
   tlbWmask: number = TlbBit.WS;
+  /** Misaligned user-mode data accesses raise #AC (then the fast paths are off). */
+  alignmentCheck = false;
   io: PortBus;
   intAck: InterruptAcknowledge | null = null;
   readonly monitor: boolean;
@@ -263,8 +265,19 @@ export class Cpu {
 
   setCpl(cpl: number): void {
     this.cpl = cpl;
-    this.tlbRmask = cpl === 3 ? TlbBit.RU : TlbBit.RS;
-    this.tlbWmask = cpl === 3 ? TlbBit.WU : TlbBit.WS;
+    this.refreshAccessChecks();
+  }
+
+  /**
+   * Recomputes what the fast data paths may assume after CPL, CR0.AM or EFLAGS.AC changed.
+   * Alignment checking (SDM vol. 3, 6.15 #AC: CR0.AM=1, EFLAGS.AC=1, CPL 3) sends every access
+   * to the slow path, which checks alignment; otherwise the TLB bits for the CPL apply.
+   */
+  refreshAccessChecks(): void {
+    const user = this.cpl === 3;
+    this.alignmentCheck = user && (this.cr0 & Cr0.AM) !== 0 && (this.flags & Eflags.AC) !== 0;
+    this.tlbRmask = this.alignmentCheck ? 0 : user ? TlbBit.RU : TlbBit.RS;
+    this.tlbWmask = this.alignmentCheck ? 0 : user ? TlbBit.WU : TlbBit.WS;
   }
 
   /**
@@ -581,6 +594,7 @@ export class Cpu {
       if (pa0 < 0) return 0;
       const pa1 = this.translate(last & ~0xfff, access);
       if (pa1 < 0) return 0;
+      if (user && this.alignmentCheck) return this.fault(Vector.AC, 0);
       let v = 0;
       for (let k = 0; k < size; k++) {
         const l = (lin + k) | 0;
@@ -599,6 +613,7 @@ export class Cpu {
       if (pa < 0) return 0;
       if (this.mem.pageKind[pa >>> 12] === PageKind.MMIO) this.ctr[Counter.MMIO]!++;
     }
+    if (user && this.alignmentCheck && (lin & (size - 1)) !== 0) return this.fault(Vector.AC, 0);
     return size === 1 ? this.mem.read8(pa) : size === 2 ? this.mem.read16(pa) : this.mem.read32(pa);
   }
 
@@ -611,6 +626,7 @@ export class Cpu {
       if (pa0 < 0) return;
       const pa1 = this.translate(last & ~0xfff, access);
       if (pa1 < 0) return;
+      if (user && this.alignmentCheck) return void this.fault(Vector.AC, 0);
       for (let k = 0; k < size; k++) {
         const l = (lin + k) | 0;
         const pa = (l ^ lin) >>> 12 === 0 ? pa0 + k : pa1 + (l & 0xfff);
@@ -620,6 +636,7 @@ export class Cpu {
     }
     const pa = this.translate(lin, access);
     if (pa < 0) return;
+    if (user && this.alignmentCheck && (lin & (size - 1)) !== 0) return void this.fault(Vector.AC, 0);
     if (this.mem.pageKind[pa >>> 12] === PageKind.MMIO) {
       this.ctr[Counter.MMIO]!++;
       this.stop |= Stop.STATE;

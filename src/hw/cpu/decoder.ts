@@ -300,6 +300,7 @@ export function decode(read: ByteSource, code32: boolean): Insn | null {
   insn.mayStop = spec.ends || insn.mem !== 0 || !spec.pure || insn.fn === undefinedOpcode ? 1 : 0;
   insn.ends = spec.ends || insn.fn === undefinedOpcode ? 1 : 0;
   insn.branch = spec.branch ? 1 : 0;
+  insn.clock = spec.clock ? 1 : 0;
   specOfLast = spec;
   return insn;
 }

@@ -28,6 +28,7 @@ export function writeEflags(c: Cpu, value: number, mask: number): void {
   const old = readEflags(c);
   c.flags = ((old & ~mask) | (value & mask) | Eflags.FIXED1) & ~0x8028;
   c.lzKind = Lazy.NONE;
+  c.refreshAccessChecks();
   c.stop |= Stop.STATE;
 }
 

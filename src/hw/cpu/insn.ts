@@ -53,6 +53,8 @@ export class Insn {
   branch = 0;
   /** Offset of this instruction from the start of its block. */
   start = 0;
+  /** Must be the first instruction of its block (it reads simulated time; see OpSpec.clock). */
+  clock = 0;
 
   constructor(fn: Handler) {
     this.fn = fn;

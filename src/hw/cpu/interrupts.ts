@@ -9,7 +9,8 @@ import { SegAttr, Seg, SysType, attrDpl } from '../x86/descriptors.ts';
 import { Eflags, IOPL_SHIFT } from '../x86/eflags.ts';
 import { Vector } from '../x86/vectors.ts';
 import { type Cpu, Stop } from './cpu.ts';
-import { Lazy, readEflags } from './flags.ts';
+import { readEflags } from './flags.ts';
+import { writeEflags } from './eflags-ops.ts';
 import type { Insn } from './insn.ts';
 import {
   checkStackSegment,
@@ -126,12 +127,6 @@ function iretMask(c: Cpu, opsize: number): number {
   return opsize === 16 ? mask & 0xffff : mask;
 }
 
-function restoreEflags(c: Cpu, value: number, mask: number): void {
-  const old = readEflags(c);
-  c.flags = ((old & ~mask) | (value & mask) | Eflags.FIXED1) & ~0x8028;
-  c.lzKind = Lazy.NONE;
-}
-
 /** iret / iretd (CF): return to the same or an outer privilege level. */
 export function iret(c: Cpu, i: Insn): void {
   c.cycles += c.costs.iret;
@@ -161,7 +156,7 @@ export function iret(c: Cpu, i: Insn): void {
     markAccessed(c);
     if (c.pending !== 0) return;
     c.setSp(sp + 3 * size);
-    restoreEflags(c, eflags, flagMask);
+    writeEflags(c, eflags, flagMask);
     enterCodeSegment(c, sel, rpl, target);
     return;
   }
@@ -175,7 +170,7 @@ export function iret(c: Cpu, i: Insn): void {
   c.loadSegmentCache(Seg.SS, newSs, desc.base, desc.limit, desc.attr);
   if ((desc.attr & SegAttr.DB) !== 0) c.regs[4] = newEsp;
   else c.r16[8] = newEsp;
-  restoreEflags(c, eflags, flagMask);
+  writeEflags(c, eflags, flagMask);
   desc.base = codeBase;
   desc.limit = codeLimit;
   desc.attr = codeAttr;

@@ -95,6 +95,11 @@ export interface OpSpec {
   readonly ends: boolean;
   /** A conditional branch: a block continues past it on the not-taken path. */
   readonly branch: boolean;
+  /**
+   * Reads simulated time or lets a device see it (RDTSC, port I/O): it always starts a block,
+   * because cycles are accounted per block, so cpu.cycles is exact when it runs.
+   */
+  readonly clock: boolean;
   readonly lockable: boolean;
   readonly imm2: number;
   /** An immediate implied by the opcode (the "1" of shift-by-one, INT3's 3), or -1. */
@@ -117,6 +122,7 @@ interface Options {
   memOnly?: boolean;
   fixedImm?: number;
   branch?: boolean;
+  clock?: boolean;
 }
 
 /**
@@ -258,6 +264,7 @@ function build(name: string, operands: string, h: Handler | readonly [Handler, H
     regOnly,
     ends: o.ends ?? false,
     branch: o.branch ?? false,
+    clock: o.clock ?? false,
     lockable: o.lock ?? false,
     imm2: o.imm2 ?? 0,
     fixedImm,
@@ -329,10 +336,10 @@ def(ONE_BYTE, 0x68, 'push', 'Iz', st.pushI);
 def(ONE_BYTE, 0x69, 'imul', 'Gv,Ev,Iz', [md.imulGwEw, md.imulGdEd], { imm2: 1, cost: 4, flags: MUL });
 def(ONE_BYTE, 0x6a, 'push', 'Ibs', st.pushI);
 def(ONE_BYTE, 0x6b, 'imul', 'Gv,Ev,Ibs', [md.imulGwEw, md.imulGdEd], { imm2: 1, cost: 4, flags: MUL });
-def(ONE_BYTE, 0x6c, 'insb', '', stringOp, { sub: StrOp.INS, cost: 4, flags: { w: '', u: '', r: 'd' } });
-def(ONE_BYTE, 0x6d, 'ins', '', stringOp, { sub: StrOp.INS, cost: 4, flags: { w: '', u: '', r: 'd' } });
-def(ONE_BYTE, 0x6e, 'outsb', '', stringOp, { sub: StrOp.OUTS, cost: 4, ends: true, flags: { w: '', u: '', r: 'd' } });
-def(ONE_BYTE, 0x6f, 'outs', '', stringOp, { sub: StrOp.OUTS, cost: 4, ends: true, flags: { w: '', u: '', r: 'd' } });
+def(ONE_BYTE, 0x6c, 'insb', '', stringOp, { sub: StrOp.INS, cost: 4, clock: true, flags: { w: '', u: '', r: 'd' } });
+def(ONE_BYTE, 0x6d, 'ins', '', stringOp, { sub: StrOp.INS, cost: 4, clock: true, flags: { w: '', u: '', r: 'd' } });
+def(ONE_BYTE, 0x6e, 'outsb', '', stringOp, { sub: StrOp.OUTS, cost: 4, clock: true, ends: true, flags: { w: '', u: '', r: 'd' } });
+def(ONE_BYTE, 0x6f, 'outs', '', stringOp, { sub: StrOp.OUTS, cost: 4, clock: true, ends: true, flags: { w: '', u: '', r: 'd' } });
 for (let cc = 0; cc < 16; cc++) def(ONE_BYTE, 0x70 + cc, 'jcc', 'Jb', ctl.jccRel, { sub: cc, branch: true, flags: COND });
 const grp1: GroupEntry[] = ALU_NAMES.map((n, op) => [n, 'Eb,Ib', alu.aluEbI, { flags: aluFlags(op), lock: op !== 7 }] as const);
 group(ONE_BYTE, 0x80, grp1);
@@ -419,18 +426,18 @@ def(ONE_BYTE, 0xe0, 'loopne', 'Jb', ctl.loop, { sub: 2, branch: true, flags: { w
 def(ONE_BYTE, 0xe1, 'loope', 'Jb', ctl.loop, { sub: 1, branch: true, flags: { w: '', u: '', r: 'z' } });
 def(ONE_BYTE, 0xe2, 'loop', 'Jb', ctl.loop, { sub: 0, branch: true });
 def(ONE_BYTE, 0xe3, 'jcxz', 'Jb', ctl.jcxz, { branch: true });
-def(ONE_BYTE, 0xe4, 'in', 'AL,Ib', io.inAcc, { ends: true });
-def(ONE_BYTE, 0xe5, 'in', 'eAX,Ib', io.inAcc, { ends: true });
-def(ONE_BYTE, 0xe6, 'out', 'Ib,AL', io.outAcc, { ends: true });
-def(ONE_BYTE, 0xe7, 'out', 'Ib,eAX', io.outAcc, { ends: true });
+def(ONE_BYTE, 0xe4, 'in', 'AL,Ib', io.inAcc, { ends: true, clock: true });
+def(ONE_BYTE, 0xe5, 'in', 'eAX,Ib', io.inAcc, { ends: true, clock: true });
+def(ONE_BYTE, 0xe6, 'out', 'Ib,AL', io.outAcc, { ends: true, clock: true });
+def(ONE_BYTE, 0xe7, 'out', 'Ib,eAX', io.outAcc, { ends: true, clock: true });
 def(ONE_BYTE, 0xe8, 'call', 'Jz', ctl.callRel, { ends: true, cost: 2 });
 def(ONE_BYTE, 0xe9, 'jmp', 'Jz', ctl.jmpRel, { ends: true });
 def(ONE_BYTE, 0xea, 'jmp', 'Ap', seg.jmpFar, { sub: 1, ends: true, cost: 20 });
 def(ONE_BYTE, 0xeb, 'jmp', 'Jb', ctl.jmpRel, { ends: true });
-def(ONE_BYTE, 0xec, 'in', 'AL,DX', io.inAcc, { ends: true, imm2: 1 });
-def(ONE_BYTE, 0xed, 'in', 'eAX,DX', io.inAcc, { ends: true, imm2: 1 });
-def(ONE_BYTE, 0xee, 'out', 'DX,AL', io.outAcc, { ends: true, imm2: 1 });
-def(ONE_BYTE, 0xef, 'out', 'DX,eAX', io.outAcc, { ends: true, imm2: 1 });
+def(ONE_BYTE, 0xec, 'in', 'AL,DX', io.inAcc, { ends: true, clock: true, imm2: 1 });
+def(ONE_BYTE, 0xed, 'in', 'eAX,DX', io.inAcc, { ends: true, clock: true, imm2: 1 });
+def(ONE_BYTE, 0xee, 'out', 'DX,AL', io.outAcc, { ends: true, clock: true, imm2: 1 });
+def(ONE_BYTE, 0xef, 'out', 'DX,eAX', io.outAcc, { ends: true, clock: true, imm2: 1 });
 def(ONE_BYTE, 0xf1, 'int1', '', ctl.intN, { sub: 2, ends: true, fixedImm: 1 });
 def(ONE_BYTE, 0xf4, 'hlt', '', ctl.hlt, { ends: true });
 def(ONE_BYTE, 0xf5, 'cmc', '', mv.flagOp, { sub: 2, flags: { w: 'c', u: '', r: 'c' } });
@@ -505,7 +512,7 @@ def(TWO_BYTE, 0x20, 'mov', 'Rd,Cd', sys.movRdCd, { cost: 4 });
 def(TWO_BYTE, 0x21, 'mov', 'Rd,Dd', sys.movDebug, { sub: 0, cost: 4 });
 def(TWO_BYTE, 0x22, 'mov', 'Cd,Rd', sys.movCdRd, { ends: true, cost: 10 });
 def(TWO_BYTE, 0x23, 'mov', 'Dd,Rd', sys.movDebug, { sub: 1, ends: true, cost: 10 });
-def(TWO_BYTE, 0x31, 'rdtsc', '', sys.rdtsc, { cost: 20 });
+def(TWO_BYTE, 0x31, 'rdtsc', '', sys.rdtsc, { cost: 20, ends: true, clock: true });
 for (let cc = 0; cc < 16; cc++) {
   def(TWO_BYTE, 0x40 + cc, 'cmovcc', 'Gv,Ev', [bits.cmovGw, bits.cmovGd], { sub: cc, flags: COND });
   def(TWO_BYTE, 0x80 + cc, 'jcc', 'Jz', ctl.jccRel, { sub: cc, branch: true, flags: COND });

@@ -10,12 +10,15 @@
  * interrupts are looked at (SDM vol. 3, 6.8.3). With EFLAGS.TF each instruction is followed by
  * a single-step #DB (6.8.3, 17.3.1.4).
  */
+import { Seg } from '../x86/descriptors.ts';
 import { Eflags } from '../x86/eflags.ts';
 import { Vector, isContributory } from '../x86/vectors.ts';
 import type { Block } from './block-cache.ts';
 import { type Cpu, type CpuExit, type EventSource, Pending, Stop } from './cpu.ts';
 import { Counter } from './counters.ts';
+import type { Insn } from './insn.ts';
 import { deliverThroughIdt } from './interrupts.ts';
+import { movSwEw, popSeg } from './segments.ts';
 
 const BUDGET: CpuExit = { kind: 'budget' };
 const DEADLINE: CpuExit = { kind: 'deadline' };
@@ -30,6 +33,9 @@ export function deliverEvent(c: Cpu, vector: number, errorCode: number, source: 
   let v = vector;
   let err = errorCode;
   let software = source === 'software';
+  // Only exceptions have a double-fault class: INT n and INTR are benign (SDM vol. 3, table 6-4),
+  // so a fault while delivering `int $14` or an external interrupt is simply delivered next.
+  let exception = source === 'exception';
   let eip = c.eip;
   for (;;) {
     c.halted = false;
@@ -47,8 +53,8 @@ export function deliverEvent(c: Cpu, vector: number, errorCode: number, source: 
       c.eip = eip;
       trapLength = 0;
     }
-    if (v === Vector.DF) return { kind: 'reset', reason: 'triple fault', vector: second };
-    if ((isContributory(v) && isContributory(second)) || (v === Vector.PF && (second === Vector.PF || isContributory(second)))) {
+    if (exception && v === Vector.DF) return { kind: 'reset', reason: 'triple fault', vector: second };
+    if (exception && ((isContributory(v) && isContributory(second)) || (v === Vector.PF && (second === Vector.PF || isContributory(second))))) {
       v = Vector.DF;
       err = 0;
     } else {
@@ -56,6 +62,7 @@ export function deliverEvent(c: Cpu, vector: number, errorCode: number, source: 
       err = secondError;
     }
     software = false;
+    exception = true;
   }
 }
 
@@ -152,6 +159,14 @@ function finishBlock(c: Cpu, blk: Block, ran: number): void {
   c.cycles += blk.cum[completed]!;
 }
 
+/**
+ * MOV SS and POP SS hold back single-step traps, like interrupts, until the boundary after the
+ * next instruction (SDM vol. 3, 6.8.3); STI and LSS do not.
+ */
+function loadsSs(i: Insn): boolean {
+  return (i.fn === movSwEw && i.reg === Seg.SS) || (i.fn === popSeg && i.sub === Seg.SS);
+}
+
 export function runBlocks(c: Cpu, budget: number): CpuExit {
   const end = c.instructions + budget;
   let previous: Block | null = null;
@@ -200,7 +215,7 @@ export function runBlocks(c: Cpu, budget: number): CpuExit {
     finishBlock(c, blk, ran);
     if (blk.compiled === null) c.blocks.executed(blk);
     previous = blk;
-    if (stepping && c.pending === Pending.NONE) {
+    if (stepping && c.pending === Pending.NONE && !loadsSs(blk.insns[0]!)) {
       // Single-step trap after the instruction (DR6.BS).
       c.dr[6] = c.dr[6]! | 0x4000;
       c.trap(Vector.DB);

@@ -144,7 +144,7 @@ export function dropInaccessibleSegments(c: Cpu): void {
 export function movSwEw(c: Cpu, i: Insn): void {
   const seg = i.reg;
   if (seg === Seg.CS || seg > 5) return void c.fault(Vector.UD, -1);
-  const sel = i.mem === 0 ? c.r16[i.rm * 2]! : c.ld16(i.seg, ea(c, i));
+  const sel = i.mem === 0 ? c.r16[i.rm]! : c.ld16(i.seg, ea(c, i));
   if (c.pending !== 0) return;
   if (loadSegment(c, seg, sel) && seg === Seg.SS) {
     c.inhibit = true;
@@ -158,7 +158,7 @@ export function movEwSw(c: Cpu, i: Insn): void {
   const sel = c.segSel[i.reg]!;
   if (i.mem === 0) {
     if (i.opsize === 32) c.regs[i.rm] = sel;
-    else c.r16[i.rm * 2] = sel;
+    else c.r16[i.rm] = sel;
   } else c.st16(i.seg, ea(c, i), sel);
 }
 
@@ -188,10 +188,9 @@ export function loadFarPointer(c: Cpu, i: Insn): void {
   if (!loadSegment(c, i.sub, sel)) return;
   if (i.opsize === 32) c.regs[i.reg] = offset;
   else c.r16[i.reg] = offset;
-  if (i.sub === Seg.SS) {
-    c.inhibit = true;
-    c.stop |= Stop.STATE;
-  }
+  // LSS loads SS:ESP at once, so unlike MOV SS and POP SS it opens no interrupt shadow
+  // (SDM vol. 3, 6.8.3: "If the LSS instruction is used ... this problem does not occur").
+  if (i.sub === Seg.SS) c.stop |= Stop.STATE;
 }
 
 // ------------------------------------------------------------------ far transfers

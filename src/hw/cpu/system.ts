@@ -62,14 +62,14 @@ export function sldtStr(c: Cpu, i: Insn): void {
   const sel = i.sub === 0 ? c.ldtSel : c.trSel;
   if (i.mem === 0) {
     if (i.opsize === 32) c.regs[i.rm] = sel;
-    else c.r16[i.rm * 2] = sel;
+    else c.r16[i.rm] = sel;
   } else c.st16(i.seg, ea(c, i), sel);
 }
 
 /** lldt Ew (0F 00 /2): a GDT selector of an LDT descriptor, or null to disable the LDT. */
 export function lldt(c: Cpu, i: Insn): void {
   if (!privileged(c)) return;
-  const sel = i.mem === 0 ? c.r16[i.rm * 2]! : readRm16(c, i);
+  const sel = i.mem === 0 ? c.r16[i.rm]! : readRm16(c, i);
   if (c.pending !== 0) return;
   if ((sel & 0xfffc) === 0) {
     c.ldtSel = sel;
@@ -89,7 +89,7 @@ export function lldt(c: Cpu, i: Insn): void {
 /** ltr Ew (0F 00 /3): loads an available TSS and marks its descriptor busy (SDM vol. 3, 7.2.4). */
 export function ltr(c: Cpu, i: Insn): void {
   if (!privileged(c)) return;
-  const sel = i.mem === 0 ? c.r16[i.rm * 2]! : readRm16(c, i);
+  const sel = i.mem === 0 ? c.r16[i.rm]! : readRm16(c, i);
   if (c.pending !== 0) return;
   if ((sel & 0xfffc) === 0) return void c.fault(Vector.GP, 0);
   if ((sel & 4) !== 0) return void c.fault(Vector.GP, sel & 0xfffc);
@@ -118,6 +118,7 @@ export function writeCr0(c: Cpu, value: number): boolean {
   }
   const changed = c.cr0 ^ v;
   c.cr0 = v | 0;
+  c.refreshAccessChecks();
   if ((changed & (Cr0.PG | Cr0.WP | Cr0.PE)) !== 0) c.flushTlb();
   c.stop |= Stop.STATE;
   return true;
@@ -180,14 +181,14 @@ export function movDebug(c: Cpu, i: Insn): void {
 export function smsw(c: Cpu, i: Insn): void {
   if (i.mem === 0) {
     if (i.opsize === 32) c.regs[i.rm] = c.cr0;
-    else c.r16[i.rm * 2] = c.cr0 & 0xffff;
+    else c.r16[i.rm] = c.cr0 & 0xffff;
   } else c.st16(i.seg, ea(c, i), c.cr0 & 0xffff);
 }
 
 /** lmsw Ew (0F 01 /6): loads PE MP EM TS; cannot clear PE. */
 export function lmsw(c: Cpu, i: Insn): void {
   if (!privileged(c)) return;
-  const v = i.mem === 0 ? c.r16[i.rm * 2]! : readRm16(c, i);
+  const v = i.mem === 0 ? c.r16[i.rm]! : readRm16(c, i);
   if (c.pending !== 0) return;
   writeCr0(c, (c.cr0 & ~0xe) | (v & 0xf) | (c.cr0 & Cr0.PE));
 }
@@ -273,12 +274,12 @@ export function verrVerw(c: Cpu, i: Insn): void {
 
 /** arpl Ew, Gw (63): raise the destination selector's RPL to the source's. */
 export function arpl(c: Cpu, i: Insn): void {
-  const dst = i.mem === 0 ? c.r16[i.rm * 2]! : c.rmw16(i.seg, ea(c, i));
+  const dst = i.mem === 0 ? c.r16[i.rm]! : c.rmw16(i.seg, ea(c, i));
   if (c.pending !== 0) return;
-  const src = c.r16[i.reg * 2]!;
+  const src = c.r16[i.reg]!;
   if ((dst & 3) < (src & 3)) {
     const v = (dst & ~3) | (src & 3);
-    if (i.mem === 0) c.r16[i.rm * 2] = v;
+    if (i.mem === 0) c.r16[i.rm] = v;
     else c.commit16(v);
     setZf(c, true);
   } else setZf(c, false);
@@ -342,12 +343,17 @@ export function cpuidLeaf(c: Cpu, leafIn: number, r: Int32Array): void {
   r[2] = CPUID_FEATURES | (c.hasApic ? CPUID_APIC : 0);
 }
 
-/** rdtsc (0F 31): EDX:EAX = simulated cycles; #GP(0) above CPL 0 when CR4.TSD = 1. */
+/**
+ * rdtsc (0F 31): EDX:EAX = simulated cycles; #GP(0) above CPL 0 when CR4.TSD = 1. It always
+ * starts a block of its own (OpSpec.clock) and ends it, so the count it reads includes every
+ * instruction before it and a later RDTSC sees this one's cycles (SDM vol. 3, 17.17).
+ */
 export function rdtsc(c: Cpu, _i: Insn): void {
   if ((c.cr4 & Cr4.TSD) !== 0 && c.cpl !== 0) return void c.fault(Vector.GP, 0);
   const t = c.cycles;
   c.regs[0] = t % 4294967296;
   c.regs[2] = Math.floor(t / 4294967296);
+  c.stop |= Stop.STATE;
 }
 
 // ------------------------------------------------------------------ absent hardware
