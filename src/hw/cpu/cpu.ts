@@ -170,6 +170,11 @@ export class Cpu {
   irq = false;
   /** Interrupts are inhibited until after the next instruction (STI, MOV SS, POP SS). */
   inhibit = false;
+  /**
+   * Set by MOV SS and POP SS: a single-step trap after this instruction is held back too
+   * (SDM vol. 3, 6.8.3), so a handler never runs on a half-switched stack. STI does not do this.
+   */
+  holdSingleStep = false;
   /** Simulated cycles since power-on, and instructions retired. */
   cycles = 0;
   instructions = 0;
@@ -232,6 +237,7 @@ export class Cpu {
     this.trSel = this.trBase = this.trLimit = this.trAttr = 0;
     this.halted = false;
     this.inhibit = false;
+    this.holdSingleStep = false;
     this.stop = 0;
     this.pending = Pending.NONE;
     this.delivering = false;

@@ -10,15 +10,12 @@
  * interrupts are looked at (SDM vol. 3, 6.8.3). With EFLAGS.TF each instruction is followed by
  * a single-step #DB (6.8.3, 17.3.1.4).
  */
-import { Seg } from '../x86/descriptors.ts';
 import { Eflags } from '../x86/eflags.ts';
 import { Vector, isContributory } from '../x86/vectors.ts';
 import type { Block } from './block-cache.ts';
 import { type Cpu, type CpuExit, type EventSource, Pending, Stop } from './cpu.ts';
 import { Counter } from './counters.ts';
-import type { Insn } from './insn.ts';
 import { deliverThroughIdt } from './interrupts.ts';
-import { movSwEw, popSeg } from './segments.ts';
 
 const BUDGET: CpuExit = { kind: 'budget' };
 const DEADLINE: CpuExit = { kind: 'deadline' };
@@ -159,14 +156,6 @@ function finishBlock(c: Cpu, blk: Block, ran: number): void {
   c.cycles += blk.cum[completed]!;
 }
 
-/**
- * MOV SS and POP SS hold back single-step traps, like interrupts, until the boundary after the
- * next instruction (SDM vol. 3, 6.8.3); STI and LSS do not.
- */
-function loadsSs(i: Insn): boolean {
-  return (i.fn === movSwEw && i.reg === Seg.SS) || (i.fn === popSeg && i.sub === Seg.SS);
-}
-
 export function runBlocks(c: Cpu, budget: number): CpuExit {
   const end = c.instructions + budget;
   let previous: Block | null = null;
@@ -215,7 +204,9 @@ export function runBlocks(c: Cpu, budget: number): CpuExit {
     finishBlock(c, blk, ran);
     if (blk.compiled === null) c.blocks.executed(blk);
     previous = blk;
-    if (stepping && c.pending === Pending.NONE && !loadsSs(blk.insns[0]!)) {
+    const held = c.holdSingleStep;
+    c.holdSingleStep = false;
+    if (stepping && c.pending === Pending.NONE && !held) {
       // Single-step trap after the instruction (DR6.BS).
       c.dr[6] = c.dr[6]! | 0x4000;
       c.trap(Vector.DB);

@@ -148,6 +148,7 @@ export function movSwEw(c: Cpu, i: Insn): void {
   if (c.pending !== 0) return;
   if (loadSegment(c, seg, sel) && seg === Seg.SS) {
     c.inhibit = true;
+    c.holdSingleStep = true;
     c.stop |= Stop.STATE;
   }
 }
@@ -175,6 +176,7 @@ export function popSeg(c: Cpu, i: Insn): void {
   c.setSp(c.sp() + (i.opsize >> 3));
   if (i.sub === Seg.SS) {
     c.inhibit = true;
+    c.holdSingleStep = true;
     c.stop |= Stop.STATE;
   }
 }
