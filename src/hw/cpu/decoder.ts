@@ -116,6 +116,8 @@ export function decode(read: ByteSource, code32: boolean): Insn | null {
     if (b2 < 0) return INCOMPLETE;
     pos++;
     spec = TWO_BYTE[b2]!;
+    // The register of a Z operand sits in the last opcode byte (0F C8+r for BSWAP).
+    b = b2;
   } else {
     spec = ONE_BYTE[b]!;
   }
