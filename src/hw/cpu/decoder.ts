@@ -151,33 +151,27 @@ export function decode(read: ByteSource, code32: boolean): Insn | null {
   if (mod !== 3) {
     insn.mem = 1;
     if (adsize === 32) {
+      // SDM vol. 2, table 2-2/2-3: rm = 4 brings a SIB byte; base 5 with mod 0 means no base
+      // register and a 32-bit displacement; ESP or EBP as base selects SS by default.
+      let base = rmField;
       if (rmField === 4) {
         const sib = read(pos);
         if (sib < 0) return INCOMPLETE;
         pos++;
-        const base = sib & 7;
         const index = (sib >>> 3) & 7;
+        base = sib & 7;
         insn.scale = sib >>> 6;
         insn.index = index === 4 ? ZERO_REG : index;
-        if (base === 5 && mod === 0) {
-          insn.base = ZERO_REG;
-          const d = readN(read, pos, 4);
-          if (d === null) return INCOMPLETE;
-          insn.disp = d;
-          pos += 4;
-        } else {
-          insn.base = base;
-          if (segOverride < 0 && (base === 4 || base === 5)) insn.seg = Seg.SS;
-        }
-      } else if (rmField === 5 && mod === 0) {
+      }
+      if (base === 5 && mod === 0) {
         insn.base = ZERO_REG;
         const d = readN(read, pos, 4);
         if (d === null) return INCOMPLETE;
         insn.disp = d;
         pos += 4;
       } else {
-        insn.base = rmField;
-        if (segOverride < 0 && rmField === 5) insn.seg = Seg.SS;
+        insn.base = base;
+        if (segOverride < 0 && (base === 4 || base === 5)) insn.seg = Seg.SS;
       }
     } else if (mod === 0 && rmField === 6) {
       insn.base = ZERO_REG;

@@ -18,8 +18,10 @@ import {
   dropInaccessibleSegments,
   enterCodeSegment,
   markAccessed,
+  keepCode,
   pushOn,
   readDescriptor,
+  restoreCode,
   readTssStack,
   tssStack,
 } from './segments.ts';
@@ -58,10 +60,7 @@ export function deliverThroughIdt(c: Cpu, vector: number, errorCode: number, sof
   }
   if ((codeAttr & SegAttr.P) === 0) return !!c.fault(Vector.NP, (sel & 0xfffc) | ext);
   if (offset >>> 0 > desc.limit >>> 0) return !!c.fault(Vector.GP, ext);
-  const codeBase = desc.base;
-  const codeLimit = desc.limit;
-  const codeAddr = desc.addr;
-  const codeHi = desc.hi;
+  keepCode();
   const size = gate32 ? 4 : 2;
   const eflags = readEflags(c);
   const conforming = (codeAttr & SegAttr.DC) !== 0;
@@ -106,11 +105,7 @@ export function deliverThroughIdt(c: Cpu, vector: number, errorCode: number, sof
   let flags = c.flags & ~(Eflags.TF | Eflags.NT | Eflags.RF | Eflags.VM);
   if (type === SysType.INT_GATE32 || type === SysType.INT_GATE16) flags &= ~Eflags.IF;
   c.flags = flags;
-  desc.base = codeBase;
-  desc.limit = codeLimit;
-  desc.attr = codeAttr;
-  desc.addr = codeAddr;
-  desc.hi = codeHi;
+  restoreCode();
   markAccessed(c);
   c.pending = 0;
   enterCodeSegment(c, sel, newCpl, offset);
@@ -163,17 +158,13 @@ export function iret(c: Cpu, i: Insn): void {
   const newEsp = size === 4 ? c.ld32(Seg.SS, (sp + 3 * size) & mask) : c.ld16(Seg.SS, (sp + 3 * size) & mask);
   const newSs = c.ld16(Seg.SS, (sp + 4 * size) & mask);
   if (c.pending !== 0) return;
-  const codeBase = desc.base;
-  const codeLimit = desc.limit;
-  const codeAttr = desc.attr;
+  keepCode();
   if (!checkStackSegment(c, newSs, rpl, Vector.GP, 0)) return;
   c.loadSegmentCache(Seg.SS, newSs, desc.base, desc.limit, desc.attr);
   if ((desc.attr & SegAttr.DB) !== 0) c.regs[4] = newEsp;
   else c.r16[8] = newEsp;
   writeEflags(c, eflags, flagMask);
-  desc.base = codeBase;
-  desc.limit = codeLimit;
-  desc.attr = codeAttr;
+  restoreCode();
   enterCodeSegment(c, sel, rpl, target);
   dropInaccessibleSegments(c);
   c.stop |= Stop.STATE;

@@ -21,6 +21,20 @@ import { ea } from './operands.ts';
 
 /** The descriptor most recently read by readDescriptor (module scratch: no allocation). */
 export const desc = { lo: 0, hi: 0, addr: 0, attr: 0, base: 0, limit: 0 };
+export type Descriptor = typeof desc;
+
+/**
+ * A second descriptor slot: transfers that read a code segment and then a stack segment keep
+ * the code segment's descriptor here while `desc` is reused (keepCode), and bring it back
+ * before loading CS (restoreCode).
+ */
+const codeDesc: Descriptor = { lo: 0, hi: 0, addr: 0, attr: 0, base: 0, limit: 0 };
+export function keepCode(): void {
+  Object.assign(codeDesc, desc);
+}
+export function restoreCode(): void {
+  Object.assign(desc, codeDesc);
+}
 
 /**
  * Reads the descriptor `sel` selects into `desc`. Raises `vector`(selector | ext) and returns
@@ -230,11 +244,39 @@ function beyondLimit(offset: number): boolean {
   return offset >>> 0 > desc.limit >>> 0;
 }
 
+/** The call gate readCallGate validated last: target selector and offset, parameter count, size. */
+const gate = { target: 0, offset: 0, params: 0, is32: false };
+
+/**
+ * Checks the call gate `sel` whose descriptor is in `desc` (SDM vol. 3, 5.8.4): a call-gate type
+ * (task gates and TSS descriptors would switch tasks, which is not modelled: #GP), gate DPL at
+ * least CPL and RPL, present; then reads its target code segment into `desc`, which must be a
+ * present code segment with DPL <= CPL. Fills `gate`; false after a fault.
+ */
+function readCallGate(c: Cpu, sel: number): boolean {
+  const type = desc.attr & SegAttr.TYPE_MASK;
+  if ((desc.attr & SegAttr.S) !== 0 || (type !== SysType.CALL_GATE32 && type !== SysType.CALL_GATE16)) {
+    return !!c.fault(Vector.GP, sel & 0xfffc);
+  }
+  const gateDpl = attrDpl(desc.attr);
+  if (gateDpl < c.cpl || gateDpl < (sel & 3)) return !!c.fault(Vector.GP, sel & 0xfffc);
+  if ((desc.attr & SegAttr.P) === 0) return !!c.fault(Vector.NP, sel & 0xfffc);
+  gate.is32 = type === SysType.CALL_GATE32;
+  gate.params = desc.hi & 0x1f;
+  gate.target = (desc.lo >>> 16) & 0xffff;
+  gate.offset = gate.is32 ? (desc.lo & 0xffff) | (desc.hi & 0xffff0000) : desc.lo & 0xffff;
+  if ((gate.target & 0xfffc) === 0) return !!c.fault(Vector.GP, 0);
+  if (!readDescriptor(c, gate.target, Vector.GP, 0)) return false;
+  if (!isCode(desc.attr) || attrDpl(desc.attr) > c.cpl) return !!c.fault(Vector.GP, gate.target & 0xfffc);
+  if ((desc.attr & SegAttr.P) === 0) return !!c.fault(Vector.NP, gate.target & 0xfffc);
+  return true;
+}
+
 /** jmp ptr16:16/32 (EA, sub = 1) and jmp m16:16/32 (FF /5). */
 export function jmpFar(c: Cpu, i: Insn): void {
   if (!readFarOperand(c, i)) return;
   const sel = farSel;
-  let offset = farOff;
+  const offset = farOff;
   if ((sel & 0xfffc) === 0) return void c.fault(Vector.GP, 0);
   if (!readDescriptor(c, sel, Vector.GP, 0)) return;
   if (isCode(desc.attr)) {
@@ -244,25 +286,12 @@ export function jmpFar(c: Cpu, i: Insn): void {
     if (c.pending === 0) enterCodeSegment(c, sel, c.cpl, offset);
     return;
   }
-  const type = desc.attr & SegAttr.TYPE_MASK;
-  if ((desc.attr & SegAttr.S) !== 0 || (type !== SysType.CALL_GATE32 && type !== SysType.CALL_GATE16)) {
-    // Task gates and TSS descriptors would switch tasks: not modelled.
-    return void c.fault(Vector.GP, sel & 0xfffc);
-  }
-  const gateDpl = attrDpl(desc.attr);
-  if (gateDpl < c.cpl || gateDpl < (sel & 3)) return void c.fault(Vector.GP, sel & 0xfffc);
-  if ((desc.attr & SegAttr.P) === 0) return void c.fault(Vector.NP, sel & 0xfffc);
-  const target = (desc.lo >>> 16) & 0xffff;
-  offset = type === SysType.CALL_GATE32 ? (desc.lo & 0xffff) | (desc.hi & 0xffff0000) : desc.lo & 0xffff;
-  if ((target & 0xfffc) === 0) return void c.fault(Vector.GP, 0);
-  if (!readDescriptor(c, target, Vector.GP, 0)) return;
-  if (!isCode(desc.attr)) return void c.fault(Vector.GP, target & 0xfffc);
-  const dpl = attrDpl(desc.attr);
-  if (isConforming(desc.attr) ? dpl > c.cpl : dpl !== c.cpl) return void c.fault(Vector.GP, target & 0xfffc);
-  if ((desc.attr & SegAttr.P) === 0) return void c.fault(Vector.NP, target & 0xfffc);
-  if (beyondLimit(offset)) return void c.fault(Vector.GP, 0);
+  if (!readCallGate(c, sel)) return;
+  // A jump never changes privilege: nonconforming targets must be at the CPL exactly.
+  if (!isConforming(desc.attr) && attrDpl(desc.attr) !== c.cpl) return void c.fault(Vector.GP, gate.target & 0xfffc);
+  if (beyondLimit(gate.offset)) return void c.fault(Vector.GP, 0);
   markAccessed(c);
-  if (c.pending === 0) enterCodeSegment(c, target, c.cpl, offset);
+  if (c.pending === 0) enterCodeSegment(c, gate.target, c.cpl, gate.offset);
 }
 
 /**
@@ -322,7 +351,7 @@ export function readTssStack(c: Cpu, dpl: number, ext: number): boolean {
 export function callFar(c: Cpu, i: Insn): void {
   if (!readFarOperand(c, i)) return;
   const sel = farSel;
-  let offset = farOff;
+  const offset = farOff;
   const size = i.opsize >> 3;
   if ((sel & 0xfffc) === 0) return void c.fault(Vector.GP, 0);
   if (!readDescriptor(c, sel, Vector.GP, 0)) return;
@@ -343,30 +372,13 @@ export function callFar(c: Cpu, i: Insn): void {
     enterCodeSegment(c, sel, c.cpl, offset);
     return;
   }
-  const type = desc.attr & SegAttr.TYPE_MASK;
-  if ((desc.attr & SegAttr.S) !== 0 || (type !== SysType.CALL_GATE32 && type !== SysType.CALL_GATE16)) {
-    return void c.fault(Vector.GP, sel & 0xfffc);
-  }
-  const gateDpl = attrDpl(desc.attr);
-  if (gateDpl < c.cpl || gateDpl < (sel & 3)) return void c.fault(Vector.GP, sel & 0xfffc);
-  if ((desc.attr & SegAttr.P) === 0) return void c.fault(Vector.NP, sel & 0xfffc);
-  const gate32 = type === SysType.CALL_GATE32;
-  const params = desc.hi & 0x1f;
-  const target = (desc.lo >>> 16) & 0xffff;
-  offset = gate32 ? (desc.lo & 0xffff) | (desc.hi & 0xffff0000) : desc.lo & 0xffff;
-  if ((target & 0xfffc) === 0) return void c.fault(Vector.GP, 0);
-  if (!readDescriptor(c, target, Vector.GP, 0)) return;
+  if (!readCallGate(c, sel)) return;
+  if (beyondLimit(gate.offset)) return void c.fault(Vector.GP, 0);
+  const { target, offset: entry, params } = gate;
   const dpl = attrDpl(desc.attr);
-  if (!isCode(desc.attr) || dpl > c.cpl) return void c.fault(Vector.GP, target & 0xfffc);
-  if ((desc.attr & SegAttr.P) === 0) return void c.fault(Vector.NP, target & 0xfffc);
-  if (beyondLimit(offset)) return void c.fault(Vector.GP, 0);
-  const codeBase = desc.base;
-  const codeLimit = desc.limit;
-  const codeAttr = desc.attr;
-  const codeAddr = desc.addr;
-  const codeHi = desc.hi;
-  const gsize = gate32 ? 4 : 2;
-  if (!isConforming(codeAttr) && dpl < c.cpl) {
+  const gsize = gate.is32 ? 4 : 2;
+  if (!isConforming(desc.attr) && dpl < c.cpl) {
+    keepCode();
     // Inter-privilege call: new stack from the TSS, then old SS:ESP, the parameters, CS:EIP.
     if (!readTssStack(c, dpl, 0)) return;
     const newSs = tssStack.ss;
@@ -393,13 +405,9 @@ export function callFar(c: Cpu, i: Insn): void {
     if (sp < 0) return;
     c.loadSegmentCache(Seg.SS, (newSs & 0xfffc) | dpl, sBase, sLimit, sAttr);
     c.setSp(sp);
-    desc.base = codeBase;
-    desc.limit = codeLimit;
-    desc.attr = codeAttr;
-    desc.addr = codeAddr;
-    desc.hi = codeHi;
+    restoreCode();
     markAccessed(c);
-    enterCodeSegment(c, target, dpl, offset);
+    enterCodeSegment(c, target, dpl, entry);
     return;
   }
   let sp = pushOn(c, c.regs[4]!, gsize, c.segSel[Seg.CS]!, ssBase, ssLimit, ssAttr, user, 0);
@@ -409,7 +417,7 @@ export function callFar(c: Cpu, i: Insn): void {
   markAccessed(c);
   if (c.pending !== 0) return;
   c.setSp(sp);
-  enterCodeSegment(c, target, c.cpl, offset);
+  enterCodeSegment(c, target, c.cpl, entry);
 }
 
 /** retf / retf imm16 (CB, CA): to the same or an outer privilege level. */
@@ -441,16 +449,12 @@ export function retFar(c: Cpu, i: Insn): void {
   const newEsp = size === 4 ? c.ld32(Seg.SS, at) : c.ld16(Seg.SS, at);
   const newSs = c.ld16(Seg.SS, (at + size) & mask);
   if (c.pending !== 0) return;
-  const codeBase = desc.base;
-  const codeLimit = desc.limit;
-  const codeAttr = desc.attr;
+  keepCode();
   if (!checkStackSegment(c, newSs, rpl, Vector.GP, 0)) return;
   c.loadSegmentCache(Seg.SS, newSs, desc.base, desc.limit, desc.attr);
   if ((desc.attr & SegAttr.DB) !== 0) c.regs[4] = (newEsp + i.imm) | 0;
   else c.r16[8] = newEsp + i.imm;
-  desc.base = codeBase;
-  desc.limit = codeLimit;
-  desc.attr = codeAttr;
+  restoreCode();
   enterCodeSegment(c, sel, rpl, offset);
   dropInaccessibleSegments(c);
 }
