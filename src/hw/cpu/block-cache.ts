@@ -7,7 +7,7 @@
  * A block executed often is compiled into a JavaScript function that calls the same handlers
  * in a straight line, so V8 can inline them; semantics stay in one place.
  */
-import { PageKind } from '../memory/physical-memory.ts';
+import { isMemoryBacked } from '../memory/physical-memory.ts';
 import { Access } from '../mmu/walk.ts';
 import { Seg } from '../x86/descriptors.ts';
 import { Vector } from '../x86/vectors.ts';
@@ -108,7 +108,7 @@ export function createBlockCache(c: Cpu, compileThreshold: number): BlockCache {
 
   function decodeBlock(lin: number, phys: number): Block | null {
     const page = phys >>> 12;
-    if (c.mem.pageKind[page] !== PageKind.RAM) return decodeLinear(lin, phys);
+    if (!isMemoryBacked(c.mem.pageKind[page]!)) return decodeLinear(lin, phys);
     const u8 = c.u8;
     const pageEnd = (page + 1) * 4096;
     // Bytes beyond the CS limit cannot be fetched.

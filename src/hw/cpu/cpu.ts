@@ -5,7 +5,7 @@
  * handler modules; decoding and block caching in decoder.ts and blocks.ts.
  * Not modelled: real mode, virtual-8086 mode, hardware task switching, x87/MMX/SSE, SMM.
  */
-import { PageKind, type PhysicalAccess } from '../memory/physical-memory.ts';
+import { PageKind, type PhysicalAccess, isMemoryBacked } from '../memory/physical-memory.ts';
 import { Access, WalkRecord, accessFault, leafDirty, setAccessedDirty, walk } from '../mmu/walk.ts';
 import { Tlb, TlbBit } from '../mmu/tlb.ts';
 import { Cr0, Cr4 } from '../x86/control-registers.ts';
@@ -376,8 +376,9 @@ export class Cpu {
     const vpn = lin >>> 12;
     if ((this.cr0 & Cr0.PG) === 0) {
       const page = vpn;
-      if (this.mem.pageKind[page] === PageKind.RAM) {
-        const w = this.mem.watched[page] === 0 ? TlbBit.WS | TlbBit.WU : 0;
+      const kind = this.mem.pageKind[page]!;
+      if (isMemoryBacked(kind)) {
+        const w = kind === PageKind.RAM && this.mem.watched[page] === 0 ? TlbBit.WS | TlbBit.WU : 0;
         this.tlb.fill(vpn, (lin & ~0xfff) | TlbBit.RS | TlbBit.RU | w);
       }
       return lin >>> 0;
@@ -394,10 +395,12 @@ export class Cpu {
     const write = (access & Access.WRITE) !== 0;
     ctr[Counter.AD_WRITE]! += setAccessedDirty(this.mem, rec, write);
     const frame = rec.physical >>> 12;
-    if (this.mem.pageKind[frame] === PageKind.RAM) {
+    const kind = this.mem.pageKind[frame]!;
+    if (isMemoryBacked(kind)) {
       let e = (frame << 12) | TlbBit.RS;
       if (rec.user) e |= TlbBit.RU;
-      if (leafDirty(rec) && this.mem.watched[frame] === 0) {
+      // ROM is never writable through the TLB: writes take the slow path and are dropped.
+      if (kind === PageKind.RAM && leafDirty(rec) && this.mem.watched[frame] === 0) {
         if (rec.writable || (this.cr0 & Cr0.WP) === 0) e |= TlbBit.WS;
         if (rec.writable && rec.user) e |= TlbBit.WU;
       }

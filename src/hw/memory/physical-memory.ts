@@ -11,8 +11,16 @@ export interface MmioHandler {
   write(offset: number, size: 1 | 2 | 4, value: number): void;
 }
 
-/** What a physical page is backed by. */
-export const PageKind = { RAM: 0, MMIO: 1, NONE: 2 } as const;
+/**
+ * What a physical page is backed by. ROM reads like RAM and ignores writes (the PC's BIOS area);
+ * only the machine's builder can change it, through writeBytes.
+ */
+export const PageKind = { RAM: 0, MMIO: 1, NONE: 2, ROM: 3 } as const;
+
+/** True for pages whose bytes live in the RAM array (RAM and ROM). */
+export function isMemoryBacked(kind: number): boolean {
+  return kind === PageKind.RAM || kind === PageKind.ROM;
+}
 
 const PAGES = 1 << 20;
 
@@ -80,6 +88,11 @@ export class PhysicalMemory implements PhysicalAccess {
     }
   }
 
+  /** Management: makes a RAM range read-only (firmware). Its contents stay writable through writeBytes. */
+  setReadOnly(base: number, size: number): void {
+    for (let p = base >>> 12; p < (base + size) >>> 12; p++) if (this.pageKind[p] === PageKind.RAM) this.pageKind[p] = PageKind.ROM;
+  }
+
   /** Management: makes a range unbacked (a hole such as 640 KiB-1 MiB without a device). */
   unmap(base: number, size: number): void {
     for (let p = base >>> 12; p < (base + size) >>> 12; p++) this.pageKind[p] = PageKind.NONE;
@@ -103,16 +116,16 @@ export class PhysicalMemory implements PhysicalAccess {
 
   read8(pa: number): number {
     pa >>>= 0;
-    const kind = this.pageKind[pa >>> 12];
-    if (kind === PageKind.RAM) return this.u8[pa]!;
+    const kind = this.pageKind[pa >>> 12]!;
+    if (isMemoryBacked(kind)) return this.u8[pa]!;
     return kind === PageKind.MMIO ? this.mmioRead(pa, 1) & 0xff : 0xff;
   }
 
   read16(pa: number): number {
     pa >>>= 0;
     if ((pa & 0xfff) > 0xffe) return this.read8(pa) | (this.read8(pa + 1) << 8);
-    const kind = this.pageKind[pa >>> 12];
-    if (kind === PageKind.RAM) return this.view.getUint16(pa, true);
+    const kind = this.pageKind[pa >>> 12]!;
+    if (isMemoryBacked(kind)) return this.view.getUint16(pa, true);
     return kind === PageKind.MMIO ? this.mmioRead(pa, 2) & 0xffff : 0xffff;
   }
 
@@ -121,8 +134,8 @@ export class PhysicalMemory implements PhysicalAccess {
     if ((pa & 0xfff) > 0xffc) {
       return this.read8(pa) | (this.read8(pa + 1) << 8) | (this.read8(pa + 2) << 16) | (this.read8(pa + 3) << 24);
     }
-    const kind = this.pageKind[pa >>> 12];
-    if (kind === PageKind.RAM) return this.view.getInt32(pa, true);
+    const kind = this.pageKind[pa >>> 12]!;
+    if (isMemoryBacked(kind)) return this.view.getInt32(pa, true);
     return kind === PageKind.MMIO ? this.mmioRead(pa, 4) | 0 : -1;
   }
 
