@@ -2,3 +2,4 @@
 export * from './user.ts';
 export { COUNTER_NAMES, type CounterName } from '../hw/cpu/counters.ts';
 export * as hw from './hardware.ts';
+export * from './machine.ts';

@@ -1,2 +1,4 @@
 /** Node-only helpers of the public API (file system and stdio). The core entry stays platform-neutral. */
 export { NodeHost } from '../user/host-node.ts';
+export { StdoutSink, stdinSource } from '../host/console.ts';
+export { DiskError, FileDisk } from '../host/file-disk.ts';

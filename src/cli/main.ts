@@ -5,9 +5,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
-import { ElfError } from '../api/index.ts';
+import { ElfError, MultibootError } from '../api/index.ts';
 import { demoCommand } from './demo-command.ts';
 import { UsageError } from './errors.ts';
+import { type RunCommandOptions, runCommand } from './run-command.ts';
 import { type UserCommandOptions, userCommand } from './user-command.ts';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -29,6 +30,20 @@ export function buildProgram(setStatus: (status: number) => void): Command {
     .description('run the bundled demo program on the emulated CPU and show what the hardware counted (npm start)')
     .option('--stats', 'also print every counter')
     .action((opts: { stats?: boolean }) => setStatus(demoCommand({ stats: opts.stats ?? false })));
+
+  program
+    .command('run')
+    .description('boot a multiboot kernel natively on the emulated PC (like qemu-system-i386 -kernel)')
+    .argument('<kernel>', 'the multiboot ELF kernel')
+    .option('--append <cmdline>', 'the kernel command line', '')
+    .option('--module <file [args]>', 'a boot module (repeatable; the whole string is its command line)', collect, [])
+    .option('--disk <file.img>', 'a raw disk image: the first is the primary master, the second the slave', collect, [])
+    .option('--mem <size>', 'RAM, e.g. 128M or 1G (2M-1G)', '128M')
+    .option('--max-instructions <n>', 'stop a runaway guest after n instructions (default 10,000,000,000)')
+    .option('--stats', 'print instructions, cycles, exceptions by vector, interrupts by source, TLB misses, CR3 loads, page walks')
+    .option('--stats-json <file>', 'write the same statistics as JSON')
+    .option('--screen', 'print the CGA text screen when the guest stops (always printed when a run fails)')
+    .action((kernel: string, opts: RunCommandOptions) => setStatus(runCommand(kernel, opts)));
 
   program
     .command('user')
@@ -62,7 +77,7 @@ export function main(argv: readonly string[]): number {
       // --help and --version exit 0; usage errors were already printed by commander.
       return e.exitCode === 0 ? 0 : 2;
     }
-    if (e instanceof UsageError || e instanceof ElfError || e instanceof RangeError) {
+    if (e instanceof UsageError || e instanceof ElfError || e instanceof MultibootError || e instanceof RangeError) {
       process.stderr.write(`shadowvisor: ${e.message}\n`);
       return 2;
     }

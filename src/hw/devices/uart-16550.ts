@@ -1,0 +1,304 @@
+/**
+ * National/TI PC16550D UART at a base port (COM1 = 0x3F8): registers per the datasheet's
+ * "Register Summary" table, interrupt priorities per its "Interrupt Control Functions" table,
+ * loopback per section 8.6 (MCR bit 4). Transmission is instantaneous: a THR write goes straight
+ * to the host sink, so THRE and TEMT are always set. Received bytes come from the host source,
+ * read through on demand. The interrupt output is asserted while an enabled interrupt is
+ * pending, regardless of MCR.OUT2, as QEMU (hw/char/serial.c) does and kernels written for QEMU
+ * rely on. Not modelled: baud timing, parity/framing/break errors, the receive FIFO trigger level
+ * and character timeout (see Uart16550.poll), DMA mode.
+ */
+import type { ByteSink, ByteSource, IrqLine, PortHandler } from './device.ts';
+
+/** Interrupt enable register (IER) bits. */
+export const Ier = { ERBFI: 0x01, ETBEI: 0x02, ELSI: 0x04, EDSSI: 0x08 } as const;
+
+/** Interrupt identification (IIR bits 3-0); bits 7-6 are set while the FIFOs are enabled. */
+export const Iir = { NONE: 0x01, RLS: 0x06, RDA: 0x04, CTI: 0x0c, THRE: 0x02, MSR: 0x00, FIFO: 0xc0 } as const;
+
+/** Line status register (LSR) bits. */
+export const Lsr = { DR: 0x01, OE: 0x02, PE: 0x04, FE: 0x08, BI: 0x10, THRE: 0x20, TEMT: 0x40, FIFOERR: 0x80 } as const;
+
+/** Modem control register (MCR) bits. */
+export const Mcr = { DTR: 0x01, RTS: 0x02, OUT1: 0x04, OUT2: 0x08, LOOP: 0x10 } as const;
+
+/** Modem status register (MSR): deltas in bits 3-0, line states in bits 7-4. */
+export const Msr = { DCTS: 0x01, DDSR: 0x02, TERI: 0x04, DDCD: 0x08, CTS: 0x10, DSR: 0x20, RI: 0x40, DCD: 0x80 } as const;
+
+/** FCR bits: FIFO enable, clear receive FIFO, clear transmit FIFO. */
+const FCR_FE = 0x01;
+const FCR_RFR = 0x02;
+/** The FCR bits that stick: FIFO enable, DMA mode, receiver trigger level. */
+const FCR_STICKY = 0xc9;
+const LCR_DLAB = 0x80;
+const FIFO_SIZE = 16;
+/** The modem inputs with nothing attached: carrier, data set ready and clear to send (as QEMU). */
+const MSR_EXTERNAL = Msr.DCD | Msr.DSR | Msr.CTS;
+
+export interface UartState {
+  version: 1;
+  /** The last byte received (what RBR reads when nothing new has arrived). */
+  rbr: number;
+  ier: number;
+  lcr: number;
+  mcr: number;
+  /** FCR bits that stick (FCR_STICKY). */
+  fcr: number;
+  scr: number;
+  /** Divisor latch (DLL low byte, DLM high byte). */
+  divisor: number;
+  /** LSR.OE: a byte arrived with the receiver full (only possible in loopback). */
+  overrun: boolean;
+  /** MSR delta bits 3-0 not yet read. */
+  msrDelta: number;
+  /** A THRE interrupt is pending (see writeIer / readIir for when it is raised and cleared). */
+  thrPending: boolean;
+  /** Bytes transmitted in loopback mode, waiting in the receiver (FIFO: up to 16, else 1). */
+  loopback: number[];
+}
+
+export class Uart16550 implements PortHandler {
+  readonly state: UartState = {
+    version: 1,
+    rbr: 0,
+    ier: 0,
+    lcr: 0,
+    mcr: Mcr.OUT2,
+    fcr: 0,
+    scr: 0,
+    divisor: 0x000c, // 9600 baud from the 1.8432 MHz clock: QEMU's reset value
+    overrun: false,
+    msrDelta: 0,
+    thrPending: false,
+    loopback: [],
+  };
+  private readonly base: number;
+  private readonly irq: IrqLine;
+  private readonly input: ByteSource;
+  private readonly output: ByteSink;
+  private irqLevel = false;
+
+  /** base: first of the eight ports; irq: the COM line (IRQ 4 for COM1); input/output: the host side. */
+  constructor(base: number, irq: IrqLine, input: ByteSource, output: ByteSink) {
+    this.base = base;
+    this.irq = irq;
+    this.input = input;
+    this.output = output;
+  }
+
+  /**
+   * Re-evaluates the received-data interrupt. Host input arrives without any guest access, so the
+   * board calls this periodically (a few times per simulated millisecond is plenty): when the
+   * source has become ready and IER.ERBFI is set, the IRQ line rises. A byte is taken from the
+   * source only when the guest reads RBR.
+   */
+  poll(): void {
+    this.updateIrq();
+  }
+
+  read(port: number, size: 1 | 2 | 4): number {
+    if (size === 1) return this.readByte(port);
+    let v = 0;
+    for (let i = 0; i < size; i++) v |= this.readByte(port + i) << (8 * i);
+    return v;
+  }
+
+  write(port: number, size: 1 | 2 | 4, value: number): void {
+    for (let i = 0; i < size; i++) this.writeByte(port + i, (value >>> (8 * i)) & 0xff);
+  }
+
+  private readByte(port: number): number {
+    const s = this.state;
+    switch (port - this.base) {
+      case 0:
+        return (s.lcr & LCR_DLAB) !== 0 ? s.divisor & 0xff : this.readRbr();
+      case 1:
+        return (s.lcr & LCR_DLAB) !== 0 ? s.divisor >> 8 : s.ier;
+      case 2:
+        return this.readIir();
+      case 3:
+        return s.lcr;
+      case 4:
+        return s.mcr;
+      case 5: {
+        const v = (this.dataReady() ? Lsr.DR : 0) | (s.overrun ? Lsr.OE : 0) | Lsr.THRE | Lsr.TEMT;
+        // Reading LSR clears the error bits (datasheet LSR bits 1-4).
+        if (s.overrun) {
+          s.overrun = false;
+          this.updateIrq();
+        }
+        return v;
+      }
+      case 6: {
+        const v = this.modemLines() | s.msrDelta;
+        if (s.msrDelta !== 0) {
+          s.msrDelta = 0;
+          this.updateIrq();
+        }
+        return v;
+      }
+      case 7:
+        return s.scr;
+      default:
+        return 0xff;
+    }
+  }
+
+  private writeByte(port: number, v: number): void {
+    const s = this.state;
+    switch (port - this.base) {
+      case 0:
+        if ((s.lcr & LCR_DLAB) !== 0) s.divisor = (s.divisor & 0xff00) | v;
+        else this.writeThr(v);
+        break;
+      case 1:
+        if ((s.lcr & LCR_DLAB) !== 0) s.divisor = (s.divisor & 0x00ff) | (v << 8);
+        else this.writeIer(v);
+        break;
+      case 2:
+        this.writeFcr(v);
+        break;
+      case 3:
+        s.lcr = v;
+        break;
+      case 4:
+        this.writeMcr(v);
+        break;
+      case 7:
+        s.scr = v;
+        break;
+      // 5 (LSR) and 6 (MSR) are read-only here: factory-test writes are ignored.
+    }
+  }
+
+  private get loopbackMode(): boolean {
+    return (this.state.mcr & Mcr.LOOP) !== 0;
+  }
+
+  /** Data ready: a looped-back byte waits, or (outside loopback) the host source has one. */
+  private dataReady(): boolean {
+    return this.state.loopback.length > 0 || (!this.loopbackMode && this.input.ready());
+  }
+
+  private readRbr(): number {
+    const s = this.state;
+    if (s.loopback.length > 0) {
+      s.rbr = s.loopback.shift()!;
+    } else if (!this.loopbackMode && this.input.ready()) {
+      // In loopback the receiver is disconnected from the serial input (datasheet 8.6.4).
+      const b = this.input.read();
+      if (b >= 0) s.rbr = b & 0xff;
+    }
+    this.updateIrq();
+    return s.rbr;
+  }
+
+  /** A THR write: the byte leaves at once (or loops back), so the THRE interrupt is re-raised at once. */
+  private writeThr(v: number): void {
+    const s = this.state;
+    s.thrPending = false;
+    this.updateIrq();
+    if (this.loopbackMode) this.receiveLoopback(v);
+    else this.output.write(v);
+    s.thrPending = true;
+    this.updateIrq();
+  }
+
+  private receiveLoopback(v: number): void {
+    const s = this.state;
+    const capacity = (s.fcr & FCR_FE) !== 0 ? FIFO_SIZE : 1;
+    if (s.loopback.length < capacity) {
+      s.loopback.push(v);
+      return;
+    }
+    // Overrun (datasheet LSR bit 1): without FIFOs the new character overwrites RBR; with FIFOs
+    // the FIFO keeps its contents and the character in the shift register is lost.
+    s.overrun = true;
+    if (capacity === 1) s.loopback[0] = v;
+  }
+
+  /**
+   * IER. A THRE interrupt is raised when ETBEI goes from 0 to 1 while THR is empty (it always is
+   * here) and dropped when ETBEI is cleared; QEMU does the same (Windows relies on the former).
+   */
+  private writeIer(v: number): void {
+    const s = this.state;
+    const changed = (s.ier ^ v) & 0x0f;
+    s.ier = v & 0x0f;
+    if ((changed & Ier.ETBEI) !== 0) s.thrPending = (s.ier & Ier.ETBEI) !== 0;
+    this.updateIrq();
+  }
+
+  /** FCR: bit 0 enables the FIFOs (changing it clears both), bits 1-2 clear them; others need bit 0. */
+  private writeFcr(v: number): void {
+    const s = this.state;
+    if (((v ^ s.fcr) & FCR_FE) !== 0 || (v & FCR_RFR) !== 0) s.loopback = [];
+    // The transmit FIFO is always empty: transmission is immediate.
+    s.fcr = (v & FCR_FE) !== 0 ? v & FCR_STICKY : 0;
+    this.updateIrq();
+  }
+
+  /**
+   * MCR. In loopback the modem inputs are wired to the outputs (datasheet 8.6.4: CTS=RTS,
+   * DSR=DTR, RI=OUT1, DCD=OUT2), and modem-status interrupts come from MCR changes.
+   */
+  private writeMcr(v: number): void {
+    const s = this.state;
+    const wasLoop = this.loopbackMode;
+    const before = this.modemLines();
+    s.mcr = v & 0x1f;
+    if (wasLoop && this.loopbackMode) {
+      const after = this.modemLines();
+      const changed = before ^ after;
+      if ((changed & Msr.CTS) !== 0) s.msrDelta |= Msr.DCTS;
+      if ((changed & Msr.DSR) !== 0) s.msrDelta |= Msr.DDSR;
+      if ((before & Msr.RI) !== 0 && (after & Msr.RI) === 0) s.msrDelta |= Msr.TERI; // trailing edge
+      if ((changed & Msr.DCD) !== 0) s.msrDelta |= Msr.DDCD;
+    }
+    this.updateIrq();
+  }
+
+  private modemLines(): number {
+    if (!this.loopbackMode) return MSR_EXTERNAL;
+    const m = this.state.mcr;
+    return (
+      ((m & Mcr.RTS) !== 0 ? Msr.CTS : 0) |
+      ((m & Mcr.DTR) !== 0 ? Msr.DSR : 0) |
+      ((m & Mcr.OUT1) !== 0 ? Msr.RI : 0) |
+      ((m & Mcr.OUT2) !== 0 ? Msr.DCD : 0)
+    );
+  }
+
+  /**
+   * The highest-priority enabled pending interrupt (datasheet "Interrupt Control Functions"):
+   * 1 receiver line status, 2 received data available, 3 THR empty, 4 modem status. DEVIATION:
+   * received data is reported as soon as one byte is ready whatever the FIFO trigger level, so
+   * the character-timeout identification (0x0C) never occurs.
+   */
+  private pendingInterrupt(): number {
+    const s = this.state;
+    if ((s.ier & Ier.ELSI) !== 0 && s.overrun) return Iir.RLS;
+    if ((s.ier & Ier.ERBFI) !== 0 && this.dataReady()) return Iir.RDA;
+    if ((s.ier & Ier.ETBEI) !== 0 && s.thrPending) return Iir.THRE;
+    if ((s.ier & Ier.EDSSI) !== 0 && s.msrDelta !== 0) return Iir.MSR;
+    return Iir.NONE;
+  }
+
+  /** IIR: reading it while THRE is the reported source clears that interrupt. */
+  private readIir(): number {
+    const id = this.pendingInterrupt();
+    if (id === Iir.THRE) {
+      this.state.thrPending = false;
+      this.updateIrq();
+    }
+    return id | ((this.state.fcr & FCR_FE) !== 0 ? Iir.FIFO : 0);
+  }
+
+  private updateIrq(): void {
+    const level = this.pendingInterrupt() !== Iir.NONE;
+    if (level !== this.irqLevel) {
+      this.irqLevel = level;
+      this.irq.set(level);
+    }
+  }
+}
