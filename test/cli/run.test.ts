@@ -1,0 +1,118 @@
+/**
+ * `shadowvisor run` as a user meets it: exit statuses, one-line reasons (with the CGA screen)
+ * when a guest fails, and one-line errors with status 2 for bad input.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { ROOT } from '../../bench/programs.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'shadowvisor-run-'));
+
+function shadowvisor(...args: string[]): { status: number; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [`${ROOT}bin/shadowvisor.mjs`, ...args], { cwd: ROOT, encoding: 'utf8', input: '' });
+  return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+/**
+ * A tiny multiboot kernel using the a.out kludge (flags bit 16): loaded at 1 MiB, entry at
+ * 0x100020, where `code` goes.
+ */
+function kernel(name: string, code: number[]): string {
+  const header = [0x1badb002, 0x00010003, (-(0x1badb002 + 0x00010003)) >>> 0, 0x100000, 0x100000, 0, 0, 0x100020];
+  const bytes = new Uint8Array(0x20 + code.length);
+  const v = new DataView(bytes.buffer);
+  for (const [k, w] of header.entries()) v.setUint32(k * 4, w, true);
+  bytes.set(code, 0x20);
+  const path = join(dir, name);
+  writeFileSync(path, bytes);
+  return path;
+}
+
+/** Writes "Hi" to the CGA screen: mov word [0xb8000], 0x0748; mov word [0xb8002], 0x0769. */
+const HI = [0x66, 0xc7, 0x05, 0x00, 0x80, 0x0b, 0x00, 0x48, 0x07, 0x66, 0xc7, 0x05, 0x02, 0x80, 0x0b, 0x00, 0x69, 0x07];
+
+function assertUsageError(r: { status: number; stderr: string }, pattern: RegExp): void {
+  assert.equal(r.status, 2, r.stderr);
+  assert.match(r.stderr, pattern);
+  assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+  assert.ok(r.stderr.trim().split('\n').length <= 2, `short message, got:\n${r.stderr}`);
+}
+
+describe('shadowvisor run: how runs end', () => {
+  it('the debug-exit port gives status (value << 1) | 1', () => {
+    // mov al, 0x10; out 0xf4, al
+    assert.equal(shadowvisor('run', kernel('exit.elf', [0xb0, 0x10, 0xe6, 0xf4])).status, 0x21);
+  });
+
+  it('hlt with interrupts off is status 0', () => {
+    assert.equal(shadowvisor('run', kernel('halt.elf', [0xfa, 0xf4])).status, 0);
+  });
+
+  it('a triple fault is one line of reason, the CGA screen, and status 125', () => {
+    // No IDT: int3 cannot be delivered (#GP), nor can that (#DF): the machine shuts down.
+    const r = shadowvisor('run', kernel('triple.elf', [...HI, 0xcc]));
+    assert.equal(r.status, 125);
+    assert.match(r.stderr, /shadowvisor: triple fault/);
+    assert.match(r.stderr, /--- CGA text screen ---\nHi\n/);
+  });
+
+  it('a runaway guest stops at --max-instructions with status 124', () => {
+    const r = shadowvisor('run', '--max-instructions', '100000', kernel('spin.elf', [0xeb, 0xfe]));
+    assert.equal(r.status, 124);
+    assert.match(r.stderr, /ran 100,000 instructions without stopping .*--max-instructions/);
+  });
+
+  it('--stats reports instructions, cycles, vectors and interrupt sources', () => {
+    const r = shadowvisor('run', '--stats', kernel('halt2.elf', [0xfa, 0xf4]));
+    for (const row of ['instructions', 'simulated cycles', 'TLB misses', 'CR3 loads', 'page walks']) assert.match(r.stderr, new RegExp(row));
+  });
+});
+
+describe('shadowvisor run: bad input is one line and status 2', () => {
+  it('a missing kernel', () => assertUsageError(shadowvisor('run', join(dir, 'nope.elf')), /nope\.elf: no such file/));
+
+  it('a file that is not a kernel', () => {
+    const f = join(dir, 'notes.txt');
+    writeFileSync(f, 'hello');
+    assertUsageError(shadowvisor('run', f), /not a kernel: no multiboot header/);
+  });
+
+  it('an ELF without a multiboot header', () => {
+    assertUsageError(shadowvisor('run', process.execPath), /no multiboot header in its first 8 KiB: it is not a multiboot kernel/);
+  });
+
+  it('a missing disk image', () => {
+    assertUsageError(shadowvisor('run', '--disk', join(dir, 'none.img'), kernel('k1.elf', [0xf4])), /none\.img: no such file/);
+  });
+
+  it('a read-only disk image', () => {
+    const img = join(dir, 'ro.img');
+    writeFileSync(img, new Uint8Array(4096));
+    chmodSync(img, 0o444);
+    assertUsageError(shadowvisor('run', '--disk', img, kernel('k2.elf', [0xf4])), /ro\.img is read-only/);
+  });
+
+  it('a disk image of the wrong size', () => {
+    const img = join(dir, 'odd.img');
+    writeFileSync(img, new Uint8Array(1000));
+    assertUsageError(shadowvisor('run', '--disk', img, kernel('k3.elf', [0xf4])), /odd\.img is 1000 bytes, not a whole number of 512-byte sectors/);
+  });
+
+  it('memory too small for the kernel', () => {
+    // The teaching-size kernel needs more than 2 MiB once its 3 MiB of bss is counted.
+    const big = join(dir, 'big.elf');
+    const header = [0x1badb002, 0x00010003, (-(0x1badb002 + 0x00010003)) >>> 0, 0x100000, 0x100000, 0, 0x400000, 0x100020];
+    const bytes = new Uint8Array(0x24);
+    const v = new DataView(bytes.buffer);
+    for (const [k, w] of header.entries()) v.setUint32(k * 4, w, true);
+    writeFileSync(big, bytes);
+    assertUsageError(shadowvisor('run', '--mem', '2M', big), /big\.elf needs 5 MiB of RAM .* more than --mem 2 MiB/);
+  });
+
+  it('a bad memory size', () => assertUsageError(shadowvisor('run', '--mem', 'lots', kernel('k4.elf', [0xf4])), /--mem needs a size such as 128M/));
+  it('too many disks', () => assertUsageError(shadowvisor('run', '--disk', 'a', '--disk', 'b', '--disk', 'c', kernel('k5.elf', [0xf4])), /at most two --disk/));
+});

@@ -1,0 +1,31 @@
+/** Booting the repository's guest kernels in tests: paths, a memory console, disks in temp files. */
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type BlockBackend, type NativeRun, bootNative } from '../../src/api/index.ts';
+import { ROOT } from '../../bench/programs.ts';
+
+export interface BootResult extends NativeRun {
+  readonly output: string;
+}
+
+/** Boots guest/<path> natively with a serial console captured in memory. */
+export function boot(kernelPath: string, cmdline = '', disks: BlockBackend[] = [], maxInstructions = 2e9): BootResult {
+  const bytes: number[] = [];
+  const run = bootNative({
+    kernel: new Uint8Array(readFileSync(join(ROOT, kernelPath))),
+    kernelName: kernelPath,
+    cmdline,
+    disks,
+    serial: { write: (b) => bytes.push(b) },
+    maxInstructions,
+  });
+  return { ...run, output: Buffer.from(bytes).toString('latin1') };
+}
+
+/** A zeroed disk image file of `bytes` in a fresh temporary directory. */
+export function tempImage(bytes: number): string {
+  const path = join(mkdtempSync(join(tmpdir(), 'shadowvisor-disk-')), 'disk.img');
+  writeFileSync(path, new Uint8Array(bytes));
+  return path;
+}
