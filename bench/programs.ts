@@ -19,6 +19,16 @@ export function buildUserPrograms(): void {
   }
 }
 
+/** Builds the teaching kernel's workloads as Linux programs (guest/kernel/build/linux/<workload>). */
+export function buildKernelLinuxWorkloads(): void {
+  try {
+    execFileSync('make', ['-s', '-C', `${ROOT}guest/kernel`, 'linux'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  } catch (e) {
+    const stderr = (e as { stderr?: Buffer }).stderr?.toString() ?? String(e);
+    throw new Error(`building guest/kernel's Linux workloads failed (is gcc-multilib installed?):\n${stderr}`);
+  }
+}
+
 export function userProgram(name: string): string {
   const path = `${USER_OUT}/${name}.elf`;
   if (!existsSync(path)) buildUserPrograms();

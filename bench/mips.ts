@@ -1,14 +1,17 @@
 /**
- * npm run bench: emulator speed in guest MIPS on CPU-bound programs under `shadowvisor user`,
- * next to the host's native time for the same program. Wall-clock figures: they vary with the
- * machine and its load, so they are printed, never asserted.
- *   node --import tsx bench/user-mips.ts [--quick]
+ * npm run bench: emulator speed in guest MIPS
+ *   1. CPU-bound Linux programs under `shadowvisor user` (ring 3, the user-mode runner);
+ *   2. the teaching kernel's `cpu` workload booted natively on the PC board (kernel, processes,
+ *      timer interrupts, paging);
+ * each next to the host's native time for the same program. Wall-clock figures: they vary with
+ * the machine and its load, so they are printed, never asserted.
+ *   node --import tsx bench/mips.ts [--quick]
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { MemoryHost, runUserProgram } from '../src/api/index.ts';
+import { MemoryHost, bootNative, runUserProgram } from '../src/api/index.ts';
 import { count, table } from '../src/cli/format.ts';
-import { buildUserPrograms, userProgram } from './programs.ts';
+import { ROOT, buildKernelLinuxWorkloads, buildUserPrograms, userProgram } from './programs.ts';
 
 const quick = process.argv.includes('--quick');
 /** Scale factors: each run is a few hundred million guest instructions (a few seconds). */
@@ -19,12 +22,12 @@ const WORKLOADS: readonly (readonly [string, string, number])[] = [
   ['matrix multiply', 'bench-matrix', quick ? 10 : 40],
 ];
 
-function nativeSeconds(path: string, n: number): number {
+function nativeSeconds(path: string, args: string[]): number {
   // Best of three, to keep the host's figure stable.
   let best = Number.POSITIVE_INFINITY;
   for (let k = 0; k < 3; k++) {
     const t = performance.now();
-    execFileSync(path, [String(n)], { stdio: ['ignore', 'ignore', 'inherit'] });
+    execFileSync(path, args, { stdio: ['ignore', 'ignore', 'inherit'] });
     best = Math.min(best, (performance.now() - t) / 1000);
   }
   return best;
@@ -36,7 +39,7 @@ let totalInstructions = 0;
 let totalSeconds = 0;
 for (const [label, name, n] of WORKLOADS) {
   const path = userProgram(name);
-  const native = nativeSeconds(path, n);
+  const native = nativeSeconds(path, [String(n)]);
   const host = new MemoryHost();
   const run = runUserProgram(new Uint8Array(readFileSync(path)), name, host, { args: [String(n)] });
   const nativeOut = execFileSync(path, [String(n)]).toString();
@@ -53,6 +56,33 @@ for (const [label, name, n] of WORKLOADS) {
     same,
   ]);
 }
+// The teaching kernel's cpu workload, booted natively: the same integer kernels inside a guest OS.
+const cpuN = quick ? 1 : 4;
+buildKernelLinuxWorkloads();
+const serial: number[] = [];
+const kernelRun = bootNative({
+  kernel: new Uint8Array(readFileSync(`${ROOT}guest/kernel/kernel.elf`)),
+  kernelName: 'kernel.elf',
+  cmdline: `workload=cpu n=${cpuN}`,
+  serial: { write: (b) => serial.push(b) },
+});
+const kernelOut = Buffer.from(serial).toString('latin1');
+const linuxCpu = `${ROOT}guest/kernel/build/linux/cpu`;
+const linuxOut = execFileSync(linuxCpu, [`n=${cpuN}`]).toString();
+const checksum = (text: string) => /checksum cpu 0x[0-9a-f]+/.exec(text)?.[0] ?? '(none)';
+const kernelNative = nativeSeconds(linuxCpu, [`n=${cpuN}`]);
+totalInstructions += kernelRun.instructions;
+totalSeconds += kernelRun.seconds;
+rows.push([
+  `teaching kernel: workload=cpu n=${cpuN} (native mode)`,
+  count(kernelRun.instructions),
+  kernelRun.seconds.toFixed(2),
+  kernelRun.mips.toFixed(1),
+  kernelNative.toFixed(3),
+  `${(kernelRun.seconds / kernelNative).toFixed(0)}x`,
+  checksum(kernelOut) === checksum(linuxOut) && kernelRun.status === 1 ? 'yes' : 'NO',
+]);
+
 const Table = (await import('cli-table3')).default;
 const t = new Table({
   style: { head: [], border: [] },
