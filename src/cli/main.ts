@@ -27,9 +27,9 @@ export function buildProgram(setStatus: (status: number) => void): Command {
 
   program
     .command('demo')
-    .description('run the bundled demo program on the emulated CPU and show what the hardware counted (npm start)')
-    .option('--stats', 'also print every counter')
-    .action((opts: { stats?: boolean }) => setStatus(demoCommand({ stats: opts.stats ?? false })));
+    .description('boot the teaching kernel with its mix workload and show what the hardware counted (npm start)')
+    .option('--workload <name>', 'another workload: cpu, forkwait, syscall, pagefault, ctxsw, ptemod, popf, mix', 'mix')
+    .action((opts: { workload: string }) => setStatus(demoCommand({ workload: opts.workload })));
 
   program
     .command('run')

@@ -1,6 +1,9 @@
 /** The runnable examples in docs/ keep working and keep showing what the docs say they show. */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { it } from 'node:test';
 import { ROOT } from '../../bench/programs.ts';
 
@@ -22,4 +25,17 @@ it('paging: walk, TLB miss then hit, A and D bits, a page fault with CR2', () =>
   assert.match(out, /2nd load: TLB hits \+1, misses \+0/);
   assert.match(out, /store: {4}PTE now 0x9063/);
   assert.match(out, /#PF \(vector 14\), error code 0 .* CR2 = 0x801000/);
+});
+
+it("the pc-board doc's device-test example: all checks pass, status 1 (debug-exit code 0), interrupts counted", () => {
+  const img = join(mkdtempSync(join(tmpdir(), 'shadowvisor-doc-')), 'disk.img');
+  writeFileSync(img, new Uint8Array(1 << 20));
+  const r = spawnSync(process.execPath, [`${ROOT}bin/shadowvisor.mjs`, 'run', 'guest/devtest/devtest.elf', '--disk', img, '--stats'], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    input: '',
+  });
+  assert.equal(r.status, 1);
+  assert.match(r.stdout, /devtest: all checks passed/);
+  assert.match(r.stderr, /disk \(IDE, IRQ 14\) +│ +15 │/);
 });
