@@ -57,7 +57,7 @@ for (const [label, name, n] of WORKLOADS) {
   ]);
 }
 // The teaching kernel's cpu workload, booted natively: the same integer kernels inside a guest OS.
-const cpuN = quick ? 1 : 4;
+const cpuN = quick ? 2 : 60;
 buildKernelLinuxWorkloads();
 const serial: number[] = [];
 const kernelRun = bootNative({
