@@ -19,10 +19,13 @@ export function buildUserPrograms(): void {
   }
 }
 
-/** Builds the teaching kernel's workloads as Linux programs (guest/kernel/build/linux/<workload>). */
+/**
+ * Builds the teaching kernel's user programs (guest/kernel/build/user/<program>) and its
+ * workloads as Linux programs (guest/kernel/build/linux/<workload>).
+ */
 export function buildKernelLinuxWorkloads(): void {
   try {
-    execFileSync('make', ['-s', '-C', `${ROOT}guest/kernel`, 'linux'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    execFileSync('make', ['-s', '-C', `${ROOT}guest/kernel`, 'all', 'linux'], { stdio: ['ignore', 'ignore', 'pipe'] });
   } catch (e) {
     const stderr = (e as { stderr?: Buffer }).stderr?.toString() ?? String(e);
     throw new Error(`building guest/kernel's Linux workloads failed (is gcc-multilib installed?):\n${stderr}`);

@@ -43,6 +43,7 @@ export function buildProgram(setStatus: (status: number) => void): Command {
     .option('--stats', 'print instructions, cycles, exceptions by vector, interrupts by source, TLB misses, CR3 loads, page walks')
     .option('--stats-json <file>', 'write the same statistics as JSON')
     .option('--screen', 'print the CGA text screen when the guest stops (always printed when a run fails)')
+    .option('--cga', 'mirror the CGA text screen to stderr, a line at a time, as the guest writes it')
     .action((kernel: string, opts: RunCommandOptions) => setStatus(runCommand(kernel, opts)));
 
   program

@@ -20,6 +20,7 @@ export interface RunCommandOptions {
   stats?: boolean;
   statsJson?: string;
   screen?: boolean;
+  cga?: boolean;
 }
 
 /** "128M", "1G", "65536K" or a plain number of MiB -> bytes. */
@@ -93,6 +94,7 @@ export function runCommand(kernelPath: string, opts: RunCommandOptions): number 
       disks,
       input: stdinSource(),
       serial,
+      ...(opts.cga ? { cgaMirror: (row: number, text: string) => process.stderr.write(`[cga ${String(row).padStart(2)}] ${text}\n`) } : {}),
       ...(maxInstructions !== undefined ? { maxInstructions } : {}),
     });
   } finally {

@@ -1,16 +1,20 @@
 /** The host terminal as the emulated machine's console (Node only). */
-import { fstatSync, readFileSync, writeSync } from 'node:fs';
+import { constants, fstatSync, openSync, readFileSync, readSync, writeSync } from 'node:fs';
+import { isatty } from 'node:tty';
 import type { ByteSink, ByteSource } from '../hw/devices/device.ts';
 
 /**
  * Standard input as a byte source. When stdin is a file or a pipe its whole content is read at
- * start (so runs with piped input are deterministic); a terminal gives no input.
+ * start (so runs with piped input are deterministic). When it is a terminal, typed lines reach
+ * the guest as they are entered (the terminal stays in its normal line mode, so Ctrl-C still
+ * stops shadowvisor), read without blocking through a second, non-blocking descriptor of it.
  */
 export function stdinSource(): ByteSource {
   let data = new Uint8Array(0);
   try {
     const st = fstatSync(0);
     if (st.isFile() || st.isFIFO() || st.isSocket()) data = new Uint8Array(readFileSync(0));
+    else if (isatty(0)) return terminalSource();
   } catch {
     // No usable stdin (closed): no input.
   }
@@ -18,6 +22,34 @@ export function stdinSource(): ByteSource {
   return {
     read: () => (at < data.length ? data[at++]! : -1),
     ready: () => at < data.length,
+  };
+}
+
+/** Polls the controlling terminal without blocking; no input if it cannot be opened so. */
+function terminalSource(): ByteSource {
+  let fd = -1;
+  try {
+    fd = openSync('/dev/tty', constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch {
+    return { read: () => -1, ready: () => false };
+  }
+  const chunk = new Uint8Array(256);
+  let buffered = new Uint8Array(0);
+  let at = 0;
+  const fill = (): boolean => {
+    if (at < buffered.length) return true;
+    try {
+      const n = readSync(fd, chunk, 0, chunk.length, null);
+      buffered = chunk.slice(0, n);
+      at = 0;
+    } catch {
+      // EAGAIN: nothing typed yet.
+    }
+    return at < buffered.length;
+  };
+  return {
+    read: () => (fill() ? buffered[at++]! : -1),
+    ready: fill,
   };
 }
 

@@ -66,6 +66,12 @@ describe('shadowvisor run: how runs end', () => {
     assert.match(r.stderr, /ran 100,000 instructions without stopping .*--max-instructions/);
   });
 
+  it('--cga mirrors the text screen to stderr', () => {
+    const r = shadowvisor('run', '--cga', kernel('cga.elf', [...HI, 0xfa, 0xf4]));
+    assert.equal(r.status, 0);
+    assert.match(r.stderr, /\[cga {2}0\] Hi/);
+  });
+
   it('--stats reports instructions, cycles, vectors and interrupt sources', () => {
     const r = shadowvisor('run', '--stats', kernel('halt2.elf', [0xfa, 0xf4]));
     for (const row of ['instructions', 'simulated cycles', 'TLB misses', 'CR3 loads', 'page walks']) assert.match(r.stderr, new RegExp(row));

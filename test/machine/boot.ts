@@ -2,7 +2,7 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type BlockBackend, type NativeRun, bootNative } from '../../src/api/index.ts';
+import { type BlockBackend, type BootModule, type NativeRun, bootNative } from '../../src/api/index.ts';
 import { ROOT } from '../../bench/programs.ts';
 
 export interface BootResult extends NativeRun {
@@ -11,11 +11,17 @@ export interface BootResult extends NativeRun {
 
 /** Boots guest/<path> natively with a serial console captured in memory. */
 export function boot(kernelPath: string, cmdline = '', disks: BlockBackend[] = [], maxInstructions = 2e9): BootResult {
+  return bootWithModules(kernelPath, cmdline, [], disks, maxInstructions);
+}
+
+/** The same, with boot modules. */
+export function bootWithModules(kernelPath: string, cmdline: string, modules: BootModule[], disks: BlockBackend[] = [], maxInstructions = 2e9): BootResult {
   const bytes: number[] = [];
   const run = bootNative({
     kernel: new Uint8Array(readFileSync(join(ROOT, kernelPath))),
     kernelName: kernelPath,
     cmdline,
+    modules,
     disks,
     serial: { write: (b) => bytes.push(b) },
     maxInstructions,

@@ -8,7 +8,10 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { before, describe, it } from 'node:test';
 import { ROOT, buildKernelLinuxWorkloads } from '../../bench/programs.ts';
-import { boot } from './boot.ts';
+import { boot, bootWithModules } from './boot.ts';
+import { copyFileSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const KERNEL = 'guest/kernel/kernel.elf';
 
@@ -48,6 +51,17 @@ describe('teaching kernel workloads: checksums equal the Linux builds run native
       });
     }
   }
+});
+
+describe('teaching kernel: boot modules', () => {
+  it('execs a program loaded as a multiboot module, found by its name', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'shadowvisor-module-'));
+    const program = join(dir, 'mysyscall');
+    copyFileSync(`${ROOT}guest/kernel/build/user/syscall`, program);
+    const run = bootWithModules(KERNEL, 'workload=mysyscall n=3000', [{ name: program, data: new Uint8Array(readFileSync(program)), cmdline: program }]);
+    assert.deepEqual(checksums(run.output), checksums(linux('syscall', 'n=3000')));
+    assert.match(run.output, /init: mysyscall exited with status 0/);
+  });
 });
 
 describe('teaching kernel: the machine at work', () => {

@@ -1,0 +1,106 @@
+/**
+ * Tiny multiboot kernels for tests, in GNU assembler (assembled at test time with the system
+ * tests' helper): an a.out-kludge header (multiboot flags bit 16) makes the flat binary bootable
+ * at 1 MiB without an ELF.
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { assemble } from '../system/assemble.ts';
+
+const ORG = 0x100000;
+
+/** Assembles `body` (which starts at label `entry`) into a multiboot kernel file; returns its path. */
+export function kernelFile(name: string, body: string): string {
+  const source = `
+start:
+    .long 0x1badb002
+    .long 0x00010000
+    .long -(0x1badb002 + 0x00010000)
+    .long start, start, 0, 0, entry
+entry:
+${body}
+`;
+  const path = join(mkdtempSync(join(tmpdir(), 'shadowvisor-fixture-')), name);
+  writeFileSync(path, assemble(source, ORG).code);
+  return path;
+}
+
+/** Echoes COM1 input upper-cased until it reads '.', then exits through port 0xF4 with code 0. */
+export const ECHO = `
+next:
+    mov $0x3fd, %dx
+1:  in (%dx), %al
+    test $1, %al          # LSR.DR: a byte has arrived
+    jz 1b
+    mov $0x3f8, %dx
+    in (%dx), %al
+    cmp $'.', %al
+    je done
+    cmp $'a', %al
+    jb 2f
+    cmp $'z', %al
+    ja 2f
+    sub $32, %al
+2:  mov %al, %bl
+    mov $0x3fd, %dx
+3:  in (%dx), %al
+    test $0x20, %al       # LSR.THRE
+    jz 3b
+    mov %bl, %al
+    mov $0x3f8, %dx
+    out %al, (%dx)
+    jmp next
+done:
+    xor %al, %al
+    out %al, $0xf4
+`;
+
+/**
+ * Writes the 128 sectors of the primary master for ever, with PIO and no interrupts: in round
+ * r every dword of sector s is (r << 16) | s, so a sector written only in part would show two
+ * values.
+ */
+export const DISK_WRITER = `
+    xor %esi, %esi              # round
+round:
+    xor %edi, %edi              # LBA
+sector:
+    mov $0x1f7, %dx
+1:  in (%dx), %al
+    test $0x80, %al             # BSY
+    jnz 1b
+    mov $0x1f6, %dx
+    mov $0xe0, %al              # LBA mode, master
+    out %al, (%dx)
+    mov $0x1f2, %dx
+    mov $1, %al
+    out %al, (%dx)
+    mov %edi, %eax
+    mov $0x1f3, %dx
+    out %al, (%dx)
+    shr $8, %eax
+    mov $0x1f4, %dx
+    out %al, (%dx)
+    shr $8, %eax
+    mov $0x1f5, %dx
+    out %al, (%dx)
+    mov $0x1f7, %dx
+    mov $0x30, %al              # WRITE SECTORS
+    out %al, (%dx)
+2:  in (%dx), %al
+    test $0x08, %al             # DRQ
+    jz 2b
+    mov %esi, %eax
+    shl $16, %eax
+    or %edi, %eax
+    mov $128, %ecx
+    mov $0x1f0, %dx
+3:  out %eax, (%dx)
+    loop 3b
+    inc %edi
+    cmp $128, %edi
+    jb sector
+    inc %esi
+    jmp round
+`;

@@ -1,0 +1,58 @@
+/**
+ * The host side of `shadowvisor run`: standard input reaching the guest's serial port (from a
+ * pipe, and from a terminal), and disk images surviving a run that is killed mid-write.
+ */
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import { ROOT } from '../../bench/programs.ts';
+import { tempImage } from './boot.ts';
+import { DISK_WRITER, ECHO, kernelFile } from './fixtures.ts';
+
+const CLI = `${ROOT}bin/shadowvisor.mjs`;
+
+describe('standard input reaches the serial port', () => {
+  const echo = kernelFile('echo.elf', ECHO);
+
+  it('from a pipe', () => {
+    const r = spawnSync(process.execPath, [CLI, 'run', echo], { input: 'hello, guest.', encoding: 'utf8' });
+    assert.equal(r.stdout, 'HELLO, GUEST');
+    assert.equal(r.status, 1);
+  });
+
+  it('from a terminal, a line at a time', { skip: spawnSync('script', ['--version']).status !== 0 && 'script(1) not available' }, () => {
+    // script(1) gives the command a pseudo-terminal as its stdin; the typed line reaches the guest.
+    const r = spawnSync('script', ['-qec', `${process.execPath} ${CLI} run ${echo}`, '/dev/null'], {
+      input: 'typed.\n',
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    assert.match(r.stdout, /TYPED/);
+  });
+});
+
+describe('disk images survive a killed run', () => {
+  it('after SIGKILL mid-write the image has its size and every sector is whole', async () => {
+    const image = tempImage(128 * 512);
+    const kernel = kernelFile('disk-writer.elf', DISK_WRITER);
+    const child = spawn(process.execPath, [CLI, 'run', '--disk', image, kernel], { stdio: 'ignore' });
+    // Let it write for a while, then kill it without warning.
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    child.kill('SIGKILL');
+    await new Promise((resolve) => child.on('exit', resolve));
+    assert.equal(statSync(image).size, 128 * 512);
+    const data = new DataView(readFileSync(image).buffer);
+    let written = 0;
+    for (let s = 0; s < 128; s++) {
+      const first = data.getUint32(s * 512, true);
+      for (let k = 1; k < 128; k++) assert.equal(data.getUint32(s * 512 + k * 4, true), first, `sector ${s} is whole`);
+      if (first !== 0) {
+        assert.equal(first & 0xffff, s, `sector ${s} holds its own number`);
+        written++;
+      }
+    }
+    assert.ok(written > 0, 'the guest had written sectors before it was killed');
+    writeFileSync(image, '');
+  });
+});
