@@ -31,54 +31,6 @@ void *memcpy(void *d, const void *s, size_t n)
 	return d;
 }
 
-void *memmove(void *d, const void *s, size_t n)
-{
-	uint8_t *dp = d;
-	const uint8_t *sp = s;
-
-	if (dp <= sp || dp >= sp + n)
-		return memcpy(d, s, n);
-	while (n--)
-		dp[n] = sp[n];
-	return d;
-}
-
-int memcmp(const void *a, const void *b, size_t n)
-{
-	const uint8_t *x = a, *y = b;
-
-	for (; n; n--, x++, y++)
-		if (*x != *y)
-			return *x - *y;
-	return 0;
-}
-
-size_t strlen(const char *s)
-{
-	size_t n = 0;
-
-	while (s[n])
-		n++;
-	return n;
-}
-
-int strcmp(const char *a, const char *b)
-{
-	while (*a && *a == *b)
-		a++, b++;
-	return (uint8_t)*a - (uint8_t)*b;
-}
-
-int strncmp(const char *a, const char *b, size_t n)
-{
-	for (; n; n--, a++, b++) {
-		if (*a != *b)
-			return (uint8_t)*a - (uint8_t)*b;
-		if (!*a)
-			break;
-	}
-	return 0;
-}
 
 /* Copy with truncation; the result is always NUL-terminated (size > 0). */
 size_t strlcpy(char *d, const char *s, size_t size)

@@ -1,18 +1,8 @@
 import assert from 'node:assert/strict';
+import { ManualClock } from '../platform/clock.ts';
 import { describe, it } from 'node:test';
 import { CgaText, FRAME_NS } from './cga.ts';
-import type { DeviceClock } from './device.ts';
 
-class FakeClock implements DeviceClock {
-  t = 0;
-  now(): number {
-    return this.t;
-  }
-  schedule(): number {
-    return 0;
-  }
-  cancel(): void {}
-}
 
 /** A small text-mode console driver, as hobby kernels write one: memory writes plus CRTC cursor updates. */
 class Console {
@@ -72,7 +62,7 @@ class Console {
 
 describe('CGA/VGA text mode', () => {
   it('shows 25 rows of 80 characters from the buffer, attributes ignored', () => {
-    const cga = new CgaText(new FakeClock());
+    const cga = new CgaText(new ManualClock());
     const text = 'Hello';
     for (let i = 0; i < text.length; i++) cga.write(i * 2, 2, 0x1f00 | text.charCodeAt(i));
     const screen = cga.screen();
@@ -83,14 +73,14 @@ describe('CGA/VGA text mode', () => {
   });
 
   it('maps code page 437 to Unicode', () => {
-    const cga = new CgaText(new FakeClock());
+    const cga = new CgaText(new ManualClock());
     const codes = [0xc9, 0xcd, 0xbb, 0x01, 0xdb, 0xb0, 0x82, 0xe1, 0xf8, 0x00, 0x7f];
     for (const [i, c] of codes.entries()) cga.write(160 + i * 2, 1, c);
     assert.equal(cga.screen()[1]!.slice(0, codes.length), '╔═╗☺█░éß° ⌂');
   });
 
   it('reads and writes 1, 2 and 4 bytes at unaligned offsets, little-endian', () => {
-    const cga = new CgaText(new FakeClock());
+    const cga = new CgaText(new ManualClock());
     cga.write(0x101, 4, 0x44332211);
     assert.equal(cga.read(0x101, 1), 0x11);
     assert.equal(cga.read(0x102, 2), 0x3322);
@@ -100,7 +90,7 @@ describe('CGA/VGA text mode', () => {
   });
 
   it('takes the cursor and start address from the CRT controller, also by word writes', () => {
-    const cga = new CgaText(new FakeClock());
+    const cga = new CgaText(new ManualClock());
     const p = cga.ports;
     p.write(0x3d4, 2, 0x0e | (0x01 << 8)); // out dx, ax: index 0x0E, data 0x01
     p.write(0x3d4, 2, 0x0f | (0x42 << 8)); // cursor = 0x142 = 322 = row 4, col 2
@@ -118,7 +108,7 @@ describe('CGA/VGA text mode', () => {
   });
 
   it('toggles vertical retrace with simulated time so wait-for-retrace loops end', () => {
-    const clock = new FakeClock();
+    const clock = new ManualClock();
     const cga = new CgaText(clock);
     const status = () => cga.ports.read(0x3da, 1);
     let reads = 0;
@@ -135,7 +125,7 @@ describe('CGA/VGA text mode', () => {
   });
 
   it('moves the CRTC with misc output bit 0 (0x3CC reads it back)', () => {
-    const cga = new CgaText(new FakeClock());
+    const cga = new CgaText(new ManualClock());
     const p = cga.ports;
     assert.equal(p.read(0x3cc, 1), 0x67);
     p.write(0x3c2, 1, 0x66);
@@ -146,7 +136,7 @@ describe('CGA/VGA text mode', () => {
   });
 
   it('protects CRTC registers 0-7 when register 0x11 bit 7 is set', () => {
-    const cga = new CgaText(new FakeClock());
+    const cga = new CgaText(new ManualClock());
     const p = cga.ports;
     p.write(0x3d4, 2, 0x11 | (0x8e << 8));
     p.write(0x3d4, 2, 0x01 | (0x27 << 8));
@@ -161,7 +151,7 @@ describe('CGA/VGA text mode', () => {
       [true, true],
     ]) {
       const lines: string[] = [];
-      const cga = new CgaText(new FakeClock(), (_row, text) => lines.push(text));
+      const cga = new CgaText(new ManualClock(), (_row, text) => lines.push(text));
       const con = new Console(cga, highFirst, hardwareScroll);
       const expected: string[] = [];
       for (let i = 0; i < 40; i++) {

@@ -1,41 +1,16 @@
 import assert from 'node:assert/strict';
+import { ManualClock } from '../platform/clock.ts';
 import { describe, it } from 'node:test';
 import { CmosRtc } from './cmos-rtc.ts';
-import type { DeviceClock, TimerHandle } from './device.ts';
 
 /** 2026-01-01T00:00:00Z, a Thursday. */
 const EPOCH = 1_767_225_600;
 const S = 1e9;
 
 /** Simulated time in a variable; advance() runs due callbacks at their instants. */
-class FakeClock implements DeviceClock {
-  t = 0;
-  private timers: { at: number; seq: number; fn: () => void }[] = [];
-  private seq = 0;
-  now(): number {
-    return this.t;
-  }
-  schedule(at: number, fn: () => void): TimerHandle {
-    this.timers.push({ at, seq: ++this.seq, fn });
-    return this.seq;
-  }
-  cancel(handle: TimerHandle): void {
-    this.timers = this.timers.filter((x) => x.seq !== handle);
-  }
-  advance(to: number): void {
-    for (;;) {
-      this.timers.sort((a, b) => a.at - b.at || a.seq - b.seq);
-      const first = this.timers[0];
-      if (first === undefined || first.at > to) break;
-      this.t = Math.max(this.t, first.at);
-      this.timers.shift()!.fn();
-    }
-    this.t = to;
-  }
-}
 
 function setup(memory = { baseKiB: 640, extendedKiB: 31 * 1024, above16MiB64KiB: 256 }) {
-  const clock = new FakeClock();
+  const clock = new ManualClock();
   let level = false;
   const rises: number[] = [];
   const rtc = new CmosRtc(

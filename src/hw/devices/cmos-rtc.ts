@@ -8,7 +8,7 @@
  * wave output, daylight-saving (DSE is stored), a written day-of-week that disagrees with the
  * date (it is recomputed from the date).
  */
-import type { DeviceClock, IrqLine, PortHandler, TimerHandle } from './device.ts';
+import { BytePortDevice, type DeviceClock, type IrqLine, type TimerHandle } from './device.ts';
 
 /** Register numbers of the clock (datasheet "Address Map"). */
 export const RtcReg = {
@@ -145,7 +145,7 @@ export function periodicTicks(rs: number): number {
   return rs <= 2 ? 1 << (rs + 6) : 1 << (rs - 1);
 }
 
-export class CmosRtc implements PortHandler {
+export class CmosRtc extends BytePortDevice {
   readonly state: CmosRtcState;
   private readonly clock: DeviceClock;
   private readonly irq8: IrqLine;
@@ -157,6 +157,7 @@ export class CmosRtc implements PortHandler {
    * (seconds since 1970, UTC) at simulated time 0; memory: sizes recorded for the BIOS.
    */
   constructor(clock: DeviceClock, irq8: IrqLine, epochSeconds: number, memory: CmosMemorySizes) {
+    super();
     this.clock = clock;
     this.irq8 = irq8;
     const ram = new Array<number>(128).fill(0);
@@ -188,18 +189,7 @@ export class CmosRtc implements PortHandler {
     return this.state.nmiDisabled;
   }
 
-  read(port: number, size: 1 | 2 | 4): number {
-    if (size === 1) return this.readByte(port);
-    let v = 0;
-    for (let i = 0; i < size; i++) v |= this.readByte(port + i) << (8 * i);
-    return v;
-  }
-
-  write(port: number, size: 1 | 2 | 4, value: number): void {
-    for (let i = 0; i < size; i++) this.writeByte(port + i, (value >>> (8 * i)) & 0xff);
-  }
-
-  private readByte(port: number): number {
+  protected readByte(port: number): number {
     if (port !== 0x71) return 0xff; // the index register is write-only
     const s = this.state;
     const i = s.index;
@@ -217,7 +207,7 @@ export class CmosRtc implements PortHandler {
     return s.ram[i]!;
   }
 
-  private writeByte(port: number, v: number): void {
+  protected writeByte(port: number, v: number): void {
     const s = this.state;
     if (port === 0x70) {
       s.index = v & 0x7f;

@@ -13,6 +13,26 @@ export interface PortHandler {
   write(port: number, size: 1 | 2 | 4, value: number): void;
 }
 
+/**
+ * A device whose registers are bytes at consecutive ports: a wider access is split into byte
+ * accesses at successive ports, low byte first, as the ISA bus does for an 8-bit device.
+ */
+export abstract class BytePortDevice implements PortHandler {
+  read(port: number, size: 1 | 2 | 4): number {
+    if (size === 1) return this.readByte(port);
+    let v = 0;
+    for (let i = 0; i < size; i++) v |= this.readByte(port + i) << (8 * i);
+    return v;
+  }
+
+  write(port: number, size: 1 | 2 | 4, value: number): void {
+    for (let i = 0; i < size; i++) this.writeByte(port + i, (value >>> (8 * i)) & 0xff);
+  }
+
+  protected abstract readByte(port: number): number;
+  protected abstract writeByte(port: number, value: number): void;
+}
+
 /** An interrupt request line driven by one device: level true = asserted. */
 export interface IrqLine {
   set(level: boolean): void;

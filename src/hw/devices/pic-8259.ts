@@ -6,7 +6,7 @@
  * QEMU hw/intc/i8259.c where PC practice differs. Not modelled: MCS-80/85 call-address mode,
  * buffered mode pins (ICW4 BUF/M/S are stored only).
  */
-import type { IrqLine, PortHandler } from './device.ts';
+import { BytePortDevice, type IrqLine } from './device.ts';
 
 /**
  * One 8259A. Bit n of irr/imr/isr/lines/elcr is IRn.
@@ -143,13 +143,14 @@ function setLine(c: PicChipState, ir: number, level: boolean): void {
   }
 }
 
-export class PicPair implements PortHandler {
+export class PicPair extends BytePortDevice {
   readonly state: PicPairState = { version: 1, master: newChip(), slave: newChip() };
   private readonly intr: IrqLine;
   private intrLevel = false;
 
   /** intr: the master's INT output, wired to the CPU's INTR pin. */
   constructor(intr: IrqLine) {
+    super();
     this.intr = intr;
   }
 
@@ -207,18 +208,7 @@ export class PicPair implements PortHandler {
     return this.intrLevel;
   }
 
-  read(port: number, size: 1 | 2 | 4): number {
-    if (size === 1) return this.readByte(port);
-    let v = 0;
-    for (let i = 0; i < size; i++) v |= this.readByte(port + i) << (8 * i);
-    return v;
-  }
-
-  write(port: number, size: 1 | 2 | 4, value: number): void {
-    for (let i = 0; i < size; i++) this.writeByte(port + i, (value >>> (8 * i)) & 0xff);
-  }
-
-  private readByte(port: number): number {
+  protected readByte(port: number): number {
     switch (port) {
       case 0x20:
       case 0x21:
@@ -235,7 +225,7 @@ export class PicPair implements PortHandler {
     }
   }
 
-  private writeByte(port: number, v: number): void {
+  protected writeByte(port: number, v: number): void {
     switch (port) {
       case 0x20:
       case 0x21:

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
+import { ManualClock } from '../platform/clock.ts';
 import { describe, it } from 'node:test';
-import type { DeviceClock, TimerHandle } from './device.ts';
 import { Pit8254 } from './pit-8254.ts';
 import { REFRESH_TOGGLE_NS, SystemControlPortB } from './port-61.ts';
 
@@ -13,35 +13,9 @@ const tickNs = (ticks: number) => Math.ceil((ticks * 1e9) / HZ);
  * Simulated time in a variable. advance() runs callbacks at their instants (granularity 0), or
  * only at multiples of `granularity` ns, like a run loop that overshoots deadlines.
  */
-class FakeClock implements DeviceClock {
-  t = 0;
-  private timers: { at: number; seq: number; fn: () => void }[] = [];
-  private seq = 0;
-  now(): number {
-    return this.t;
-  }
-  schedule(at: number, fn: () => void): TimerHandle {
-    this.timers.push({ at, seq: ++this.seq, fn });
-    return this.seq;
-  }
-  cancel(handle: TimerHandle): void {
-    this.timers = this.timers.filter((x) => x.seq !== handle);
-  }
-  advance(to: number, granularity = 0): void {
-    for (;;) {
-      this.timers.sort((a, b) => a.at - b.at || a.seq - b.seq);
-      const first = this.timers[0];
-      if (first === undefined || first.at > to) break;
-      const at = granularity === 0 ? first.at : Math.min(to, Math.ceil(first.at / granularity) * granularity);
-      this.t = Math.max(this.t, at);
-      this.timers.shift()!.fn();
-    }
-    this.t = to;
-  }
-}
 
 /** An IRQ line that records its rising edges. */
-function edgeCounter(clock: FakeClock) {
+function edgeCounter(clock: ManualClock) {
   const rises: number[] = [];
   let level = false;
   return {
@@ -57,7 +31,7 @@ function edgeCounter(clock: FakeClock) {
 }
 
 function setup() {
-  const clock = new FakeClock();
+  const clock = new ManualClock();
   const irq = edgeCounter(clock);
   const pit = new Pit8254(clock, irq.line);
   return { clock, irq, pit, out: (port: number, v: number) => pit.write(port, 1, v), inb: (port: number) => pit.read(port, 1) };
@@ -164,7 +138,7 @@ describe('8254 PIT', () => {
   });
 
   it('counts channel 2 only while its gate is high in mode 0 (Linux PIT calibration sequence)', () => {
-    const clock = new FakeClock();
+    const clock = new ManualClock();
     const pit = new Pit8254(clock, { set: () => {} });
     const portB = new SystemControlPortB(clock, pit);
     assert.equal(portB.read(0x61, 1) & 0x01, 0, 'gate low at reset');
@@ -207,7 +181,7 @@ describe('8254 PIT', () => {
 
 describe('system control port B (0x61)', () => {
   it('toggles the refresh bit every 15 us and keeps bits 0-3', () => {
-    const clock = new FakeClock();
+    const clock = new ManualClock();
     const gates: boolean[] = [];
     const portB = new SystemControlPortB(clock, { setGate2: (g) => gates.push(g), out2: () => true });
     assert.equal(portB.read(0x61, 1), 0x20);

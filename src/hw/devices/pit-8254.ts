@@ -8,7 +8,7 @@
  * one-clock delay between writing a count and loading it (counting starts at the next input
  * clock edge).
  */
-import type { DeviceClock, IrqLine, PortHandler, TimerHandle } from './device.ts';
+import { BytePortDevice, type DeviceClock, type IrqLine, type TimerHandle } from './device.ts';
 
 /** The PC's PIT input clock (14.31818 MHz / 12). */
 export const PIT_HZ = 1_193_182;
@@ -92,7 +92,7 @@ function newChannel(gate: boolean): PitChannelState {
   };
 }
 
-export class Pit8254 implements PortHandler {
+export class Pit8254 extends BytePortDevice {
   readonly state: PitState;
   private readonly clock: DeviceClock;
   private readonly irq0: IrqLine;
@@ -103,6 +103,7 @@ export class Pit8254 implements PortHandler {
 
   /** clock: simulated time and timers; irq0: channel 0's OUT, wired to IRQ 0. */
   constructor(clock: DeviceClock, irq0: IrqLine) {
+    super();
     this.clock = clock;
     this.irq0 = irq0;
     const t = pitTicksAt(clock.now());
@@ -122,18 +123,7 @@ export class Pit8254 implements PortHandler {
     return this.out(this.state.channels[2]!, pitTicksAt(this.clock.now()));
   }
 
-  read(port: number, size: 1 | 2 | 4): number {
-    if (size === 1) return this.readByte(port);
-    let v = 0;
-    for (let i = 0; i < size; i++) v |= this.readByte(port + i) << (8 * i);
-    return v;
-  }
-
-  write(port: number, size: 1 | 2 | 4, value: number): void {
-    for (let i = 0; i < size; i++) this.writeByte(port + i, (value >>> (8 * i)) & 0xff);
-  }
-
-  private readByte(port: number): number {
+  protected readByte(port: number): number {
     if (port < 0x40 || port > 0x42) return 0xff; // the control word register is write-only
     const c = this.state.channels[port - 0x40]!;
     // Datasheet "Read-Back Command": latched status is read before a latched count.
@@ -157,7 +147,7 @@ export class Pit8254 implements PortHandler {
     }
   }
 
-  private writeByte(port: number, v: number): void {
+  protected writeByte(port: number, v: number): void {
     if (port === 0x43) {
       this.controlWord(v);
       return;

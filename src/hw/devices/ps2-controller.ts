@@ -8,7 +8,7 @@
  * wired. Not modelled: keyboard typematic repeat, scan code set 3 (treated as set 2), controller
  * timing (IBF is never seen set), the password and test-mode commands.
  */
-import type { ByteSource, IrqLine, PortHandler } from './device.ts';
+import { BytePortDevice, type ByteSource, type IrqLine } from './device.ts';
 
 /** Status register (port 0x64 read) bits. */
 export const Ps2Status = { OBF: 0x01, IBF: 0x02, SYS: 0x04, A2: 0x08, UNLOCKED: 0x10, AUXB: 0x20, TIMEOUT: 0x40, PARITY: 0x80 } as const;
@@ -164,7 +164,7 @@ function newState(): Ps2State {
   };
 }
 
-export class Ps2Controller implements PortHandler {
+export class Ps2Controller extends BytePortDevice {
   readonly state: Ps2State = newState();
   private readonly irq1: IrqLine;
   private readonly input: ByteSource;
@@ -176,6 +176,7 @@ export class Ps2Controller implements PortHandler {
    * the guest pulses the CPU reset line (command 0xFE, or output port bit 0 written as 0).
    */
   constructor(irq1: IrqLine, input: ByteSource, onReset: () => void) {
+    super();
     this.irq1 = irq1;
     this.input = input;
     this.onReset = onReset;
@@ -199,18 +200,7 @@ export class Ps2Controller implements PortHandler {
     return (this.state.outputPort & OutputPort.A20) !== 0;
   }
 
-  read(port: number, size: 1 | 2 | 4): number {
-    if (size === 1) return this.readByte(port);
-    let v = 0;
-    for (let i = 0; i < size; i++) v |= this.readByte(port + i) << (8 * i);
-    return v;
-  }
-
-  write(port: number, size: 1 | 2 | 4, value: number): void {
-    for (let i = 0; i < size; i++) this.writeByte(port + i, (value >>> (8 * i)) & 0xff);
-  }
-
-  private readByte(port: number): number {
+  protected readByte(port: number): number {
     const s = this.state;
     if (port === 0x64) {
       this.pull();
@@ -241,7 +231,7 @@ export class Ps2Controller implements PortHandler {
     return v;
   }
 
-  private writeByte(port: number, v: number): void {
+  protected writeByte(port: number, v: number): void {
     const s = this.state;
     if (port === 0x64) {
       s.lastWriteCommand = true;

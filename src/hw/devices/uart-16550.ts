@@ -8,7 +8,7 @@
  * rely on. Not modelled: baud timing, parity/framing/break errors, the receive FIFO trigger level
  * and character timeout (see Uart16550.poll), DMA mode.
  */
-import type { ByteSink, ByteSource, IrqLine, PortHandler } from './device.ts';
+import { BytePortDevice, type ByteSink, type ByteSource, type IrqLine } from './device.ts';
 
 /** Interrupt enable register (IER) bits. */
 export const Ier = { ERBFI: 0x01, ETBEI: 0x02, ELSI: 0x04, EDSSI: 0x08 } as const;
@@ -57,7 +57,7 @@ export interface UartState {
   loopback: number[];
 }
 
-export class Uart16550 implements PortHandler {
+export class Uart16550 extends BytePortDevice {
   readonly state: UartState = {
     version: 1,
     rbr: 0,
@@ -80,6 +80,7 @@ export class Uart16550 implements PortHandler {
 
   /** base: first of the eight ports; irq: the COM line (IRQ 4 for COM1); input/output: the host side. */
   constructor(base: number, irq: IrqLine, input: ByteSource, output: ByteSink) {
+    super();
     this.base = base;
     this.irq = irq;
     this.input = input;
@@ -96,18 +97,7 @@ export class Uart16550 implements PortHandler {
     this.updateIrq();
   }
 
-  read(port: number, size: 1 | 2 | 4): number {
-    if (size === 1) return this.readByte(port);
-    let v = 0;
-    for (let i = 0; i < size; i++) v |= this.readByte(port + i) << (8 * i);
-    return v;
-  }
-
-  write(port: number, size: 1 | 2 | 4, value: number): void {
-    for (let i = 0; i < size; i++) this.writeByte(port + i, (value >>> (8 * i)) & 0xff);
-  }
-
-  private readByte(port: number): number {
+  protected readByte(port: number): number {
     const s = this.state;
     switch (port - this.base) {
       case 0:
@@ -144,7 +134,7 @@ export class Uart16550 implements PortHandler {
     }
   }
 
-  private writeByte(port: number, v: number): void {
+  protected writeByte(port: number, v: number): void {
     const s = this.state;
     switch (port - this.base) {
       case 0:

@@ -74,3 +74,41 @@ export class SimulatedClock implements DeviceClock {
     return ran;
   }
 }
+
+/**
+ * A clock whose time is set by hand (tests, and front-ends that step a device alone): advance()
+ * runs each callback at its own instant, in order, as the board's run loop would.
+ */
+export class ManualClock extends SimulatedClock {
+  private readonly time: { t: number };
+
+  constructor(start = 0) {
+    const time = { t: start };
+    super(() => time.t);
+    this.time = time;
+  }
+
+  /** Simulated time in ns; setting it runs nothing (use advance for that). */
+  get t(): number {
+    return this.time.t;
+  }
+
+  set t(value: number) {
+    this.time.t = value;
+  }
+
+  /**
+   * Moves time to `to`, running due callbacks at their instants — or, with `granularity`, at the
+   * next multiple of it, the way a callback that runs late would.
+   */
+  advance(to: number, granularity = 0): void {
+    for (;;) {
+      const at = this.next();
+      if (at > to) break;
+      const when = granularity === 0 ? at : Math.min(to, Math.ceil(at / granularity) * granularity);
+      this.time.t = Math.max(this.time.t, when);
+      this.runDue();
+    }
+    this.time.t = to;
+  }
+}
