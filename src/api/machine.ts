@@ -21,6 +21,8 @@ export interface NativeBootOptions {
   readonly input?: ByteSource;
   readonly serial: ByteSink;
   readonly cgaMirror?: (row: number, text: string) => void;
+  /** See BoardOptions.waitForInput: lets an idle guest wait for a person at a terminal. */
+  readonly waitForInput?: () => boolean;
   /** Stop after this many instructions (default 10 billion). */
   readonly maxInstructions?: number;
 }
@@ -97,6 +99,7 @@ export function bootNative(options: NativeBootOptions): NativeRun {
     input: options.input ?? NO_INPUT,
     serial: options.serial,
     ...(options.cgaMirror !== undefined ? { cgaMirror: options.cgaMirror } : {}),
+    ...(options.waitForInput !== undefined ? { waitForInput: options.waitForInput } : {}),
   });
   bootMultiboot(board.cpu, board.mem, image, options.kernelName, options.cmdline ?? '', options.modules ?? []);
   const start = Date.now();

@@ -83,6 +83,7 @@ export function runCommand(kernelPath: string, opts: RunCommandOptions): number 
     throw e;
   }
   const serial = new StdoutSink();
+  const input = stdinSource();
   let run: NativeRun;
   try {
     run = bootNative({
@@ -92,7 +93,11 @@ export function runCommand(kernelPath: string, opts: RunCommandOptions): number 
       modules,
       ramBytes,
       disks,
-      input: stdinSource(),
+      input,
+      waitForInput: () => {
+        serial.flush();
+        return input.wait();
+      },
       serial,
       ...(opts.cga ? { cgaMirror: (row: number, text: string) => process.stderr.write(`[cga ${String(row).padStart(2)}] ${text}\n`) } : {}),
       ...(maxInstructions !== undefined ? { maxInstructions } : {}),

@@ -3,13 +3,19 @@ import { constants, fstatSync, openSync, readFileSync, readSync, writeSync } fro
 import { isatty } from 'node:tty';
 import type { ByteSink, ByteSource } from '../hw/devices/device.ts';
 
+/** Console input with what the host can do while an idle guest waits for it. */
+export interface HostInput extends ByteSource {
+  /** Blocks briefly until input may be available; false when none can ever come. */
+  wait(): boolean;
+}
+
 /**
  * Standard input as a byte source. When stdin is a file or a pipe its whole content is read at
  * start (so runs with piped input are deterministic). When it is a terminal, typed lines reach
  * the guest as they are entered (the terminal stays in its normal line mode, so Ctrl-C still
  * stops shadowvisor), read without blocking through a second, non-blocking descriptor of it.
  */
-export function stdinSource(): ByteSource {
+export function stdinSource(): HostInput {
   let data = new Uint8Array(0);
   try {
     const st = fstatSync(0);
@@ -22,16 +28,20 @@ export function stdinSource(): ByteSource {
   return {
     read: () => (at < data.length ? data[at++]! : -1),
     ready: () => at < data.length,
+    // Piped input is all here already: an idle guest can wait for nothing more.
+    wait: () => false,
   };
 }
 
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+
 /** Polls the controlling terminal without blocking; no input if it cannot be opened so. */
-function terminalSource(): ByteSource {
+function terminalSource(): HostInput {
   let fd = -1;
   try {
     fd = openSync('/dev/tty', constants.O_RDONLY | constants.O_NONBLOCK);
   } catch {
-    return { read: () => -1, ready: () => false };
+    return { read: () => -1, ready: () => false, wait: () => false };
   }
   const chunk = new Uint8Array(256);
   let buffered = new Uint8Array(0);
@@ -50,6 +60,11 @@ function terminalSource(): ByteSource {
   return {
     read: () => (fill() ? buffered[at++]! : -1),
     ready: fill,
+    wait: () => {
+      // A person may type: sleep 20 ms at a time (the guest is idle, so time may stand still).
+      if (!fill()) Atomics.wait(sleeper, 0, 0, 20);
+      return true;
+    },
   };
 }
 

@@ -104,3 +104,81 @@ sector:
     inc %esi
     jmp round
 `;
+
+/**
+ * Echoes COM1 input upper-cased like ECHO, but interrupt-driven: it masks every IRQ but 4,
+ * leaves no timer running (PIT channel 0 one-shot, masked anyway) and waits in `sti; hlt`, so
+ * between keystrokes nothing at all is scheduled: only input from outside can wake it.
+ */
+export const IRQ_ECHO = `
+    cli
+    mov $0x90000, %esp      # multiboot leaves ESP undefined: interrupts need a stack
+    mov $0x11, %al          # 8259s: ICW1..4, vectors 0x20/0x28
+    out %al, $0x20
+    out %al, $0xa0
+    mov $0x20, %al
+    out %al, $0x21
+    mov $0x28, %al
+    out %al, $0xa1
+    mov $4, %al
+    out %al, $0x21
+    mov $2, %al
+    out %al, $0xa1
+    mov $1, %al
+    out %al, $0x21
+    out %al, $0xa1
+    mov $0xef, %al          # only IRQ 4 (COM1)
+    out %al, $0x21
+    mov $0xff, %al
+    out %al, $0xa1
+    mov $0x30, %al          # PIT channel 0, mode 0, count 1: one edge, then nothing scheduled
+    out %al, $0x43
+    mov $1, %al
+    out %al, $0x40
+    xor %al, %al
+    out %al, $0x40
+    mov $handler, %eax      # IDT entry 0x24: 32-bit interrupt gate to handler
+    mov %ax, idt + 0x24 * 8
+    movw $0x08, idt + 0x24 * 8 + 2
+    movw $0x8e00, idt + 0x24 * 8 + 4
+    shr $16, %eax
+    mov %ax, idt + 0x24 * 8 + 6
+    lidt idtr
+    mov $0x3f9, %dx         # IER: received-data interrupt
+    mov $1, %al
+    out %al, (%dx)
+idle:
+    sti
+    hlt
+    jmp idle
+handler:
+    mov $0x3fd, %dx
+    in (%dx), %al
+    test $1, %al
+    jz eoi
+    mov $0x3f8, %dx
+    in (%dx), %al
+    cmp $'.', %al
+    je done
+    cmp $'a', %al
+    jb 1f
+    cmp $'z', %al
+    ja 1f
+    sub $32, %al
+1:  out %al, (%dx)
+    jmp handler
+eoi:
+    mov $0x20, %al
+    out %al, $0x20
+    iret
+done:
+    xor %al, %al
+    out %al, $0xf4
+    hlt
+.align 8
+idt:
+    .fill 0x25 * 8, 1, 0
+idtr:
+    .word 0x25 * 8 - 1
+    .long idt
+`;

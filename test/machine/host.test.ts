@@ -8,7 +8,7 @@ import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { ROOT } from '../../bench/programs.ts';
 import { tempImage } from './boot.ts';
-import { DISK_WRITER, ECHO, kernelFile } from './fixtures.ts';
+import { DISK_WRITER, ECHO, IRQ_ECHO, kernelFile } from './fixtures.ts';
 
 const CLI = `${ROOT}bin/shadowvisor.mjs`;
 
@@ -29,6 +29,34 @@ describe('standard input reaches the serial port', () => {
       timeout: 60_000,
     });
     assert.match(r.stdout, /TYPED/);
+  });
+});
+
+describe('an idle guest waiting for input', () => {
+  const echo = kernelFile('irq-echo.elf', IRQ_ECHO);
+  const hasScript = spawnSync('script', ['--version']).status === 0;
+
+  it('gets its interrupt-driven input from a pipe', () => {
+    const r = spawnSync(process.execPath, [CLI, 'run', echo], { input: 'idle.', encoding: 'utf8' });
+    assert.equal(r.stdout, 'IDLE');
+    assert.equal(r.status, 1);
+  });
+
+  it('ends with status 126 once piped input is used up and nothing can wake it', () => {
+    const r = spawnSync(process.execPath, [CLI, 'run', echo], { input: 'no end', encoding: 'utf8' });
+    assert.equal(r.stdout, 'NO END');
+    assert.equal(r.status, 126);
+    assert.match(r.stderr, /halted with interrupts enabled, but no timer or device is left to wake it/);
+  });
+
+  it('waits for a person at a terminal instead of giving up', { skip: !hasScript && 'script(1) not available' }, () => {
+    // The line is written a moment after the guest has gone idle: the run must still be there.
+    const r = spawnSync('script', ['-qec', `${process.execPath} ${CLI} run ${echo}`, '/dev/null'], {
+      input: 'later.\n',
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    assert.match(r.stdout, /LATER/);
   });
 });
 

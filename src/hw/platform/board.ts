@@ -47,6 +47,12 @@ export interface BoardOptions {
   readonly serial: ByteSink;
   /** Called with each CGA text row that changed, once the cursor has left it (optional). */
   readonly cgaMirror?: (row: number, text: string) => void;
+  /**
+   * Called when the guest halts with interrupts enabled and nothing scheduled could wake it:
+   * block until input may have arrived (a terminal) and return true, or return false when no
+   * input can ever come. Without it such a guest ends the run ('idle-forever').
+   */
+  readonly waitForInput?: () => boolean;
 }
 
 /** Why Board.run() stopped. */
@@ -96,8 +102,10 @@ export class Board {
   private readonly sources = new Map<string, CountedLine>();
   private exitStatus = -1;
   private resetRequested = false;
+  private readonly waitForInput: () => boolean;
 
   constructor(options: BoardOptions) {
+    this.waitForInput = options.waitForInput ?? (() => false);
     const ram = options.ramBytes ?? DEFAULT_RAM;
     if (ram % (1 << 20) !== 0 || ram < 2 << 20 || ram > MAX_RAM) {
       throw new RangeError(`RAM must be a whole number of MiB from 2 MiB to 1 GiB, got ${ram} bytes`);
@@ -230,7 +238,11 @@ export class Board {
           this.ps2.poll();
           if (cpu.irq) break;
           const next = this.clock.next();
-          if (next === Number.POSITIVE_INFINITY) return { kind: 'idle-forever' };
+          if (next === Number.POSITIVE_INFINITY) {
+            // Only input from outside can wake the guest now: wait for it if the host can.
+            if (!this.waitForInput()) return { kind: 'idle-forever' };
+            break;
+          }
           // Nothing happens until the next timer: skip the idle time.
           if (next > cpu.cycles) cpu.cycles = next;
           this.clock.runDue();
