@@ -114,7 +114,7 @@ export function bootNative(options: NativeBootOptions): NativeRun {
     counters: cpu.counters.snapshot(),
     vectors: cpu.counters.vectors(),
     interrupts: board.interruptsBySource(),
-    screen: board.cga.screen(),
+    screen: board.chipset.cga.screen(),
     seconds,
     mips: seconds > 0 ? cpu.instructions / seconds / 1e6 : 0,
   };

@@ -59,8 +59,6 @@ const GDT_USER_DS = 15;
 const GDT_ENTRIES = 32;
 export const USER_CS = (GDT_USER_CS << 3) | 3;
 export const USER_DS = (GDT_USER_DS << 3) | 3;
-/** Where the runner maps its GDT (supervisor-only, above the user address space). */
-const GDT_LINEAR = TASK_SIZE;
 const STACK_SIZE = 8 << 20;
 /** Load address of position-independent (static-pie) programs. */
 const PIE_BASE = 0x56555000;
@@ -108,8 +106,8 @@ export class LinuxProcess {
     this.cpu = new Cpu(this.mem, NO_PORTS, { monitor: true, compileThreshold: options.compileThreshold ?? 8 });
     this.frames = new FrameAllocator(this.mem, 1, memoryBytes / PAGE);
     this.space = new AddressSpace(this.mem, this.frames, (vpn) => this.cpu.tlb.invalidate(vpn));
+    // In monitor mode the CPU reads descriptor tables by physical address: the GDT needs no mapping.
     this.gdt = this.frames.alloc() * PAGE;
-    this.space.map(GDT_LINEAR >>> 12, this.gdt / PAGE, PROT.READ | PROT.WRITE, true);
     this.writeGdtEntry(GDT_USER_CS, 0, 0xffffffff, SegAttr.P | SegAttr.S | SegAttr.CODE | SegAttr.WR | SegAttr.DB | (3 << 5));
     this.writeGdtEntry(GDT_USER_DS, 0, 0xffffffff, SegAttr.P | SegAttr.S | SegAttr.WR | SegAttr.DB | (3 << 5));
     const bias = elf.type === ET.DYN ? PIE_BASE : 0;
@@ -215,7 +213,7 @@ export class LinuxProcess {
 
   private enterUserMode(entry: number, sp: number): void {
     const c = this.cpu;
-    c.gdtBase = GDT_LINEAR;
+    c.gdtBase = this.gdt;
     c.gdtLimit = GDT_ENTRIES * 8 - 1;
     c.loadCr3(this.space.directory);
     // EM: there is no FPU, so x87 instructions raise #NM (how Linux runs on FPU-less i386).

@@ -108,7 +108,8 @@ export function createBlockCache(c: Cpu, compileThreshold: number): BlockCache {
 
   function decodeBlock(lin: number, phys: number): Block | null {
     const page = phys >>> 12;
-    if (!isMemoryBacked(c.mem.pageKind[page]!)) return decodeLinear(lin, phys);
+    // Without direct RAM (a vCPU over translated memory) nothing is cached: decode afresh.
+    if (!c.direct || !isMemoryBacked(c.mem.pageKind[page]!)) return decodeLinear(lin, phys);
     const u8 = c.u8;
     const pageEnd = (page + 1) * 4096;
     // Bytes beyond the CS limit cannot be fetched.

@@ -17,7 +17,7 @@ import { DEFAULT_HARDWARE_COSTS, type HardwareCosts } from './costs.ts';
 import { Counter, Counters } from './counters.ts';
 import { Lazy } from './flags.ts';
 import { ZERO_REG } from './insn.ts';
-import { runBlocks } from './run-loop.ts';
+import { runBlocks, stepInstruction } from './run-loop.ts';
 
 /** Port I/O space as the CPU sees it (the board's bus). */
 export interface PortBus {
@@ -53,6 +53,8 @@ export type CpuExit =
       /** EIP the event would push: the faulting instruction for faults, the next one for traps. */
       readonly eip: number;
       readonly source: EventSource;
+      /** Length of the INT n/INT3/INTO that raised a software trap (0 for other events). */
+      readonly length: number;
     }
   /** Monitor mode: the interrupt line is asserted and EFLAGS.IF=1. Not yet acknowledged. */
   | { readonly kind: 'interrupt' }
@@ -87,6 +89,7 @@ export const SEG_FAST_R = 1;
 export const SEG_FAST_W = 2;
 
 const NO_EXIT_REASON = '';
+const NO_DIRECT_RAM = { u8: new Uint8Array(0), view: new DataView(new ArrayBuffer(0)) };
 
 export class Cpu {
   // ---- general registers: EAX ECX EDX EBX ESP EBP ESI EDI, then a slot that stays 0
@@ -138,6 +141,12 @@ export class Cpu {
 
   // ---- machine
   readonly mem: PhysicalAccess;
+  /**
+   * True when mem.direct is the RAM array: the TLB then caches translations and the fast
+   * paths index RAM on a hit. Over a translating view (a hypervisor's vCPU over guest-physical
+   * memory) nothing is cached: every access walks and goes through mem, and no block is kept.
+   */
+  readonly direct: boolean;
   readonly view: DataView;
   readonly u8: Uint8Array;
   readonly tlb = new Tlb();
@@ -198,8 +207,10 @@ export class Cpu {
 
   constructor(mem: PhysicalAccess, io: PortBus, options: CpuOptions = {}) {
     this.mem = mem;
-    this.view = mem.view;
-    this.u8 = mem.u8;
+    this.direct = mem.direct !== null;
+    const ram = mem.direct ?? NO_DIRECT_RAM;
+    this.view = ram.view;
+    this.u8 = ram.u8;
     this.io = io;
     this.tlbE = this.tlb.entries;
     this.monitor = options.monitor ?? false;
@@ -377,7 +388,7 @@ export class Cpu {
     if ((this.cr0 & Cr0.PG) === 0) {
       const page = vpn;
       const kind = this.mem.pageKind[page]!;
-      if (isMemoryBacked(kind)) {
+      if (this.direct && isMemoryBacked(kind)) {
         const w = kind === PageKind.RAM && this.mem.watched[page] === 0 ? TlbBit.WS | TlbBit.WU : 0;
         this.tlb.fill(vpn, (lin & ~0xfff) | TlbBit.RS | TlbBit.RU | w);
       }
@@ -396,7 +407,7 @@ export class Cpu {
     ctr[Counter.AD_WRITE]! += setAccessedDirty(this.mem, rec, write);
     const frame = rec.physical >>> 12;
     const kind = this.mem.pageKind[frame]!;
-    if (isMemoryBacked(kind)) {
+    if (this.direct && isMemoryBacked(kind)) {
       let e = (frame << 12) | TlbBit.RS;
       if (rec.user) e |= TlbBit.RU;
       // ROM is never writable through the TLB: writes take the slow path and are dropped.
@@ -655,13 +666,22 @@ export class Cpu {
     else this.mem.write32(pa, v);
   }
 
-  /** Implicit supervisor-mode accesses: descriptor tables, the TSS, the IDT (SDM vol. 3, 4.6). */
-  ldSys(lin: number, size: number): number {
-    return this.ldLin(lin, size, false);
+  /**
+   * Implicit supervisor-mode accesses: descriptor tables, the TSS, the IDT (SDM vol. 3, 4.6).
+   * In monitor mode the tables the CPU itself reads (GDT, LDT, TSS) belong to the monitor, which
+   * lives in its own protection domain outside every guest address space (ARCHITECTURE.md):
+   * their registers then hold physical addresses and these accesses bypass paging.
+   */
+  ldSys(addr: number, size: number): number {
+    if (this.monitor) return size === 4 ? this.mem.read32(addr) : size === 2 ? this.mem.read16(addr) : this.mem.read8(addr);
+    return this.ldLin(addr, size, false);
   }
 
-  stSys(lin: number, size: number, v: number): void {
-    this.stLin(lin, size, v, false);
+  stSys(addr: number, size: number, v: number): void {
+    if (!this.monitor) this.stLin(addr, size, v, false);
+    else if (size === 4) this.mem.write32(addr, v);
+    else if (size === 2) this.mem.write16(addr, v);
+    else this.mem.write8(addr, v);
   }
 
   // ------------------------------------------------------------------ stack
@@ -736,6 +756,15 @@ export class Cpu {
    */
   run(budget: number): CpuExit {
     return runBlocks(this, budget);
+  }
+
+  /**
+   * Executes exactly one instruction at CS:EIP, recognising no interrupt before it, and handles
+   * an exception it raises as run() would. Returns 'budget' when the instruction is done (or
+   * its exception delivered). Monitors use it to emulate one guest instruction.
+   */
+  step(): CpuExit {
+    return stepInstruction(this);
   }
 
   /** General register by index (0 = EAX ... 7 = EDI), unsigned. */

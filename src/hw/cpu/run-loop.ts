@@ -79,7 +79,7 @@ function takePending(c: Cpu): CpuExit | null {
   c.counters.byVector[vector]!++;
   const source: EventSource = software === 1 ? 'software' : 'exception';
   if (c.monitor) {
-    return { kind: 'trap', vector, errorCode: err, cr2: c.cr2 >>> 0, eip: c.eip >>> 0, source };
+    return { kind: 'trap', vector, errorCode: err, cr2: c.cr2 >>> 0, eip: c.eip >>> 0, source, length: trapLength };
   }
   return deliverEvent(c, vector, err, source, trapLength);
 }
@@ -156,6 +156,37 @@ function finishBlock(c: Cpu, blk: Block, ran: number): void {
   c.cycles += blk.cum[completed]!;
 }
 
+/** Raises the single-step #DB after an instruction run with EFLAGS.TF=1 (DR6.BS; SDM vol. 3, 17.3.1.4). */
+function singleStepTrap(c: Cpu, stepping: boolean): void {
+  const held = c.holdSingleStep;
+  c.holdSingleStep = false;
+  if (stepping && c.pending === Pending.NONE && !held) {
+    c.dr[6] = c.dr[6]! | 0x4000;
+    c.trap(Vector.DB);
+  }
+}
+
+/** Cpu.step(): one instruction, then whatever it left pending. */
+export function stepInstruction(c: Cpu): CpuExit {
+  const blk = c.blocks.lookup(null);
+  if (blk !== null) {
+    const stepping = (c.flags & Eflags.TF) !== 0;
+    c.inhibit = false;
+    c.blockEip = c.eip;
+    finishBlock(c, blk, interpret(c, blk, 1));
+    singleStepTrap(c, stepping);
+  }
+  if (c.stop !== 0) {
+    const s = c.stop;
+    c.stop = 0;
+    if (c.pending !== Pending.NONE) {
+      const exit = takePending(c);
+      if (exit !== null) return exit;
+    } else if ((s & Stop.REQUEST) !== 0) return { kind: 'request', reason: c.requestReason };
+  }
+  return c.halted ? HALT : BUDGET;
+}
+
 export function runBlocks(c: Cpu, budget: number): CpuExit {
   const end = c.instructions + budget;
   let previous: Block | null = null;
@@ -204,12 +235,6 @@ export function runBlocks(c: Cpu, budget: number): CpuExit {
     finishBlock(c, blk, ran);
     if (blk.compiled === null) c.blocks.executed(blk);
     previous = blk;
-    const held = c.holdSingleStep;
-    c.holdSingleStep = false;
-    if (stepping && c.pending === Pending.NONE && !held) {
-      // Single-step trap after the instruction (DR6.BS).
-      c.dr[6] = c.dr[6]! | 0x4000;
-      c.trap(Vector.DB);
-    }
+    singleStepTrap(c, stepping);
   }
 }

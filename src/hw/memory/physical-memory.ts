@@ -24,12 +24,23 @@ export function isMemoryBacked(kind: number): boolean {
 
 const PAGES = 1 << 20;
 
-/** Access-only view of physical memory: what the CPU and devices get. */
-export interface PhysicalAccess {
-  readonly ramSize: number;
+/** RAM as one array indexed by physical address: the CPU's fast paths index it on a TLB hit. */
+export interface DirectRam {
   readonly u8: Uint8Array;
   readonly i32: Int32Array;
   readonly view: DataView;
+}
+
+/** Access-only view of physical memory: what the CPU and devices get. */
+export interface PhysicalAccess {
+  /** Bytes of RAM from physical address 0 (holes and device windows inside it are not RAM). */
+  readonly ramSize: number;
+  /**
+   * The RAM array when a physical address indexes it directly (the machine's own memory);
+   * null for a view that translates every address (a guest's physical memory seen through a
+   * hypervisor's GPA -> HPA map), which the CPU then reaches only through read/write.
+   */
+  readonly direct: DirectRam | null;
   /** PageKind per 4 KiB physical page. */
   readonly pageKind: Uint8Array;
   /** Nonzero for pages whose writes must be reported through onWatchedWrite (code caches). */
@@ -49,8 +60,19 @@ export interface PhysicalAccess {
   setWatcher(watcher: (page: number) => void): void;
 }
 
-export class PhysicalMemory implements PhysicalAccess {
+/** What whoever builds a machine may also do: place device windows, ROM and holes. */
+export interface PlatformMemory extends PhysicalAccess {
+  mapMmio(base: number, size: number, handler: MmioHandler): void;
+  setReadOnly(base: number, size: number): void;
+  unmap(base: number, size: number): void;
+}
+
+/** Largest RAM: frames must fit in a TLB entry's 19 frame bits below bit 31 (see tlb.ts). */
+export const MAX_PHYSICAL_RAM = 2 ** 31;
+
+export class PhysicalMemory implements PlatformMemory {
   readonly ramSize: number;
+  readonly direct: DirectRam;
   readonly u8: Uint8Array;
   readonly i32: Int32Array;
   readonly view: DataView;
@@ -62,16 +84,17 @@ export class PhysicalMemory implements PhysicalAccess {
   private readonly mmioIndex = new Uint16Array(PAGES);
   private watcher: (page: number) => void = () => {};
 
-  /** ramSize: bytes of RAM starting at physical 0, a multiple of 4 KiB, at most 1 GiB. */
+  /** ramSize: bytes of RAM starting at physical 0, a multiple of 4 KiB, at most 2 GiB. */
   constructor(ramSize: number) {
-    if (ramSize <= 0 || ramSize % 4096 !== 0 || ramSize > 1 << 30) {
-      throw new RangeError(`RAM size must be a positive multiple of 4 KiB up to 1 GiB, got ${ramSize}`);
+    if (ramSize <= 0 || ramSize % 4096 !== 0 || ramSize > MAX_PHYSICAL_RAM) {
+      throw new RangeError(`RAM size must be a positive multiple of 4 KiB up to 2 GiB, got ${ramSize}`);
     }
     this.ramSize = ramSize;
     const buffer = new ArrayBuffer(ramSize);
     this.u8 = new Uint8Array(buffer);
     this.i32 = new Int32Array(buffer);
     this.view = new DataView(buffer);
+    this.direct = { u8: this.u8, i32: this.i32, view: this.view };
     this.pageKind.fill(PageKind.NONE);
     this.pageKind.fill(PageKind.RAM, 0, ramSize >>> 12);
   }

@@ -7,7 +7,7 @@
  * There is no BIOS code: the machine starts in protected mode (multiboot), so no interrupt
  * vectors or services are provided. Not modelled: ACPI tables, SMBIOS, E820 services.
  */
-import type { PhysicalMemory } from '../memory/physical-memory.ts';
+import type { PhysicalAccess } from '../memory/physical-memory.ts';
 import { CPUID_FEATURES, CPUID_APIC } from '../cpu/system.ts';
 
 export const BDA = 0x400;
@@ -109,7 +109,7 @@ export function mpFloatingPointer(): Uint8Array {
 }
 
 /** The BIOS data area fields kernels read (IBM PC/AT technical reference; Ralf Brown's list). */
-export function writeFirmware(mem: PhysicalMemory): void {
+export function writeFirmware(mem: PhysicalAccess): void {
   const bda = new Bytes().u16(0x3f8).u16(0).u16(0).u16(0).u16(0).u16(0).u16(0).u16(EBDA >>> 4);
   mem.writeBytes(BDA, bda.bytes());
   // Equipment word: 80x25 colour video, one serial port, no FPU, no floppy.

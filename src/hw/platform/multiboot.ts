@@ -8,7 +8,7 @@
  * with a one-line message.
  */
 import { type Cpu, Reg } from '../cpu/cpu.ts';
-import type { PhysicalMemory } from '../memory/physical-memory.ts';
+import type { PhysicalAccess } from '../memory/physical-memory.ts';
 import { Cr0 } from '../x86/control-registers.ts';
 import { Seg, SegAttr, encodeDescriptor } from '../x86/descriptors.ts';
 import { Eflags } from '../x86/eflags.ts';
@@ -127,9 +127,9 @@ function parseElfSegments(file: Uint8Array, name: string): MultibootImage {
 }
 
 class Writer {
-  private readonly mem: PhysicalMemory;
+  private readonly mem: PhysicalAccess;
   at: number;
-  constructor(mem: PhysicalMemory, at: number) {
+  constructor(mem: PhysicalAccess, at: number) {
     this.mem = mem;
     this.at = at;
   }
@@ -163,7 +163,7 @@ const pageUp = (a: number): number => Math.ceil(a / PAGE) * PAGE;
  * Loads the kernel and modules into RAM, writes the multiboot information and puts the CPU in
  * the multiboot machine state. Returns the information structure's address.
  */
-export function bootMultiboot(cpu: Cpu, mem: PhysicalMemory, kernel: MultibootImage, name: string, cmdline: string, modules: readonly BootModule[]): number {
+export function bootMultiboot(cpu: Cpu, mem: PhysicalAccess, kernel: MultibootImage, name: string, cmdline: string, modules: readonly BootModule[]): number {
   const ram = mem.ramSize;
   if (kernel.start < 0x100000 && kernel.end > 0xa0000) {
     throw new MultibootError(`${name} wants to load at 0x${kernel.start.toString(16)}-0x${kernel.end.toString(16)}, over the 640 KiB-1 MiB hole`);
@@ -228,7 +228,7 @@ export function bootMultiboot(cpu: Cpu, mem: PhysicalMemory, kernel: MultibootIm
 }
 
 /** The machine state multiboot promises (section 3.2), with a valid flat GDT as QEMU leaves one. */
-function setBootState(cpu: Cpu, mem: PhysicalMemory, entry: number, mbi: number): void {
+function setBootState(cpu: Cpu, mem: PhysicalAccess, entry: number, mbi: number): void {
   const code = SegAttr.P | SegAttr.S | SegAttr.CODE | SegAttr.WR | SegAttr.ACCESSED | SegAttr.DB | SegAttr.G;
   const data = SegAttr.P | SegAttr.S | SegAttr.WR | SegAttr.ACCESSED | SegAttr.DB | SegAttr.G;
   const gdt = [0, 0, ...encodeDescriptor(0, 0xffffffff, code), ...encodeDescriptor(0, 0xffffffff, data)];
