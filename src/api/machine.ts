@@ -1,14 +1,27 @@
 /**
- * Public API: booting a kernel natively on the emulated PC, as QEMU's `-kernel` does, and
- * running it to the end. Platform-neutral: disks, input and output are handed in.
+ * Public API: booting a kernel on the emulated PC, as QEMU's `-kernel` does, and running it to
+ * the end — natively (the guest owns the machine) or under the hypervisor (`trap`: trap-and-
+ * emulate with shadow page tables). Platform-neutral: disks, input and output are handed in.
  */
 import type { BlockBackend, ByteSink, ByteSource } from '../hw/devices/device.ts';
 import { Board, type MachineExit } from '../hw/platform/board.ts';
 import { type BootModule, MultibootError, bootMultiboot, parseMultibootKernel } from '../hw/platform/multiboot.ts';
+import type { VmExit } from '../vmm/engines/trap.ts';
+import { DEFAULT_PROFILE, type Profile } from '../vmm/profiles.ts';
+import { type VmmReport, trapReport } from '../vmm/report.ts';
+import { DEFAULT_RAM } from '../hw/platform/chipset.ts';
+import { TrapVm } from '../vmm/vm.ts';
 
-export { MultibootError, type BootModule, type MachineExit };
+export { MultibootError, type BootModule, type MachineExit, type VmExit, type VmmReport, TrapVm };
 export type { BlockBackend, ByteSink, ByteSource };
 export { DEFAULT_RAM, MAX_RAM } from '../hw/platform/board.ts';
+export { DEFAULT_PROFILE, PROFILES, type Profile, findProfile } from '../vmm/profiles.ts';
+export { DEFAULT_SHADOW_PAGES } from '../vmm/vm.ts';
+export type { ShadowAuditFinding } from '../vmm/shadow/audit.ts';
+
+/** How the guest is run: on the bare machine, or deprivileged under the trap-and-emulate VMM. */
+export type Mode = 'native' | 'trap';
+export const MODES: readonly Mode[] = ['native', 'trap'];
 
 export interface NativeBootOptions {
   readonly kernel: Uint8Array;
@@ -27,14 +40,30 @@ export interface NativeBootOptions {
   readonly maxInstructions?: number;
 }
 
-export interface NativeRun {
-  readonly exit: MachineExit;
+export interface MachineOptions extends NativeBootOptions {
+  /** Default 'native'. */
+  readonly mode?: Mode;
+  /** Cycle costs (hardware, and the VMM's); default nehalem. */
+  readonly profile?: Profile;
+  /** trap: most host frames the shadow page tables may hold (default DEFAULT_SHADOW_PAGES). */
+  readonly shadowPages?: number;
+  /** trap: called with the VM after it is built and booted, before it runs (e.g. to audit after every exit). */
+  readonly onVm?: (vm: TrapVm) => void;
+}
+
+export interface MachineRun {
+  readonly mode: Mode;
+  /** The cost profile's name. */
+  readonly profile: string;
+  readonly exit: VmExit;
   /** The process exit status shadowvisor run reports (see exitStatus). */
   readonly status: number;
+  /** Guest instructions executed (natively, or on the real CPU plus those the VMM emulated). */
   readonly instructions: number;
+  /** Simulated cycles, the VMM's included. */
   readonly cycles: number;
   readonly counters: Record<string, number>;
-  /** Exceptions and interrupts the CPU delivered, by vector name. */
+  /** Exceptions and interrupts delivered to the guest, by vector name. */
   readonly vectors: Record<string, number>;
   /** Interrupt requests raised, by device. */
   readonly interrupts: Record<string, number>;
@@ -42,6 +71,8 @@ export interface NativeRun {
   readonly screen: readonly string[];
   readonly seconds: number;
   readonly mips: number;
+  /** trap: exits, faults, shadow pages and the VMM's work; null natively. */
+  readonly vmm: VmmReport | null;
 }
 
 export const NO_INPUT: ByteSource = { read: () => -1, ready: () => false };
@@ -49,9 +80,10 @@ export const NO_INPUT: ByteSource = { read: () => -1, ready: () => false };
 /**
  * The status of a finished run: the debug-exit port's (value << 1) | 1; 0 after a halt with
  * interrupts off; 124 at the instruction limit; 125 triple fault; 126 halted with nothing left
- * to wake the CPU; 127 an unsupported CPU feature; 128 a reset request.
+ * to wake the CPU; 127 an unsupported CPU feature; 128 a reset request; 129 a guest the mode
+ * cannot virtualize (the popf problem under trap).
  */
-export function exitStatus(exit: MachineExit): number {
+export function exitStatus(exit: VmExit): number {
   switch (exit.kind) {
     case 'exit':
       return exit.status;
@@ -67,11 +99,13 @@ export function exitStatus(exit: MachineExit): number {
       return 127;
     case 'reset-requested':
       return 128;
+    case 'not-virtualizable':
+      return 129;
   }
 }
 
-/** One line saying why a run ended, for people. */
-export function describeExit(exit: MachineExit): string {
+/** One line (or, for the popf problem, one paragraph) saying why a run ended, for people. */
+export function describeExit(exit: VmExit): string {
   switch (exit.kind) {
     case 'exit':
       return `the guest wrote ${(exit.status - 1) >> 1} to the debug-exit port (status ${exit.status})`;
@@ -87,35 +121,88 @@ export function describeExit(exit: MachineExit): string {
       return `the guest used ${exit.feature}, which shadowvisor's CPU does not model (eip 0x${exit.eip.toString(16)})`;
     case 'reset-requested':
       return 'the guest asked the keyboard controller to reset the machine';
+    case 'not-virtualizable':
+      return `this guest cannot be virtualized by trap-and-emulate: ${exit.explanation}`;
   }
 }
 
 /** Boots `kernel` natively and runs it until it stops. Throws MultibootError for bad kernels. */
-export function bootNative(options: NativeBootOptions): NativeRun {
+export function bootNative(options: NativeBootOptions): MachineRun {
+  return runMachine({ ...options, mode: 'native' });
+}
+
+/**
+ * Boots `kernel` in the chosen mode and runs it until it stops. Throws MultibootError for bad
+ * kernels and RangeError for bad sizes (RAM, shadow page budget).
+ */
+export function runMachine(options: MachineOptions): MachineRun {
   const image = parseMultibootKernel(options.kernel, options.kernelName);
-  const board = new Board({
-    ...(options.ramBytes !== undefined ? { ramBytes: options.ramBytes } : {}),
+  const profile = options.profile ?? DEFAULT_PROFILE;
+  const chipsetOptions = {
     disks: options.disks ?? [],
     input: options.input ?? NO_INPUT,
     serial: options.serial,
     ...(options.cgaMirror !== undefined ? { cgaMirror: options.cgaMirror } : {}),
     ...(options.waitForInput !== undefined ? { waitForInput: options.waitForInput } : {}),
-  });
-  bootMultiboot(board.cpu, board.mem, image, options.kernelName, options.cmdline ?? '', options.modules ?? []);
+  };
+  const cmdline = options.cmdline ?? '';
+  const modules = options.modules ?? [];
+  const maxInstructions = options.maxInstructions ?? 10e9;
   const start = Date.now();
-  const exit = board.run(options.maxInstructions ?? 10e9);
-  const seconds = (Date.now() - start) / 1000;
-  const cpu = board.cpu;
+  const timed = () => (Date.now() - start) / 1000;
+  if ((options.mode ?? 'native') === 'native') {
+    const board = new Board({ ...chipsetOptions, ramBytes: options.ramBytes ?? DEFAULT_RAM, costs: profile.hardware });
+    bootMultiboot(board.cpu, board.mem, image, options.kernelName, cmdline, modules);
+    const exit = board.run(maxInstructions);
+    const cpu = board.cpu;
+    const seconds = timed();
+    return {
+      mode: 'native',
+      profile: profile.name,
+      exit,
+      status: exitStatus(exit),
+      instructions: cpu.instructions,
+      cycles: cpu.cycles,
+      counters: cpu.counters.snapshot(),
+      vectors: cpu.counters.vectors(),
+      interrupts: board.interruptsBySource(),
+      screen: board.chipset.cga.screen(),
+      seconds,
+      mips: seconds > 0 ? cpu.instructions / seconds / 1e6 : 0,
+      vmm: null,
+    };
+  }
+  const vm = new TrapVm({
+    ...chipsetOptions,
+    ramBytes: options.ramBytes ?? DEFAULT_RAM,
+    profile,
+    ...(options.shadowPages !== undefined ? { shadowPages: options.shadowPages } : {}),
+  });
+  vm.boot(image, options.kernelName, cmdline, modules);
+  options.onVm?.(vm);
+  const exit = vm.run(maxInstructions);
+  const seconds = timed();
+  // The real CPU counted the hardware's events; the vCPU those of the instructions it emulated.
+  const counters = vm.real.counters.snapshot();
+  for (const [k, n] of Object.entries(vm.vcpu.counters.snapshot())) counters[k] = (counters[k] ?? 0) + n;
   return {
+    mode: 'trap',
+    profile: profile.name,
     exit,
     status: exitStatus(exit),
-    instructions: cpu.instructions,
-    cycles: cpu.cycles,
-    counters: cpu.counters.snapshot(),
-    vectors: cpu.counters.vectors(),
-    interrupts: board.interruptsBySource(),
-    screen: board.chipset.cga.screen(),
+    instructions: vm.real.instructions,
+    cycles: vm.real.cycles,
+    counters,
+    vectors: vm.vcpu.counters.vectors(),
+    interrupts: vm.chipset.interruptsBySource(),
+    screen: vm.chipset.cga.screen(),
     seconds,
-    mips: seconds > 0 ? cpu.instructions / seconds / 1e6 : 0,
+    mips: seconds > 0 ? vm.real.instructions / seconds / 1e6 : 0,
+    vmm: trapReport(vm),
   };
+}
+
+/** The slowdown of `run` against `native` (same guest, same profile): 0.05 means 5 % slower. */
+export function slowdown(run: MachineRun, native: MachineRun): number {
+  return run.cycles / native.cycles - 1;
 }

@@ -6,13 +6,24 @@ export function count(n: number): string {
   return Math.round(n).toLocaleString('en-US');
 }
 
-/** A two-column table with plain borders (no colour codes, so it pipes cleanly). */
-export function table(rows: readonly (readonly [string, string])[], head?: readonly [string, string]): string {
+/** A table with plain borders (no colour codes, so it pipes cleanly): the first column left-aligned, the rest right. */
+export function table(rows: readonly (readonly string[])[], head?: readonly string[]): string {
+  const columns = head?.length ?? rows[0]?.length ?? 2;
   const t = new Table({
     style: { head: [], border: [] },
     ...(head ? { head: [...head] } : {}),
-    colAligns: ['left', 'right'],
+    colAligns: ['left', ...new Array<'right'>(columns - 1).fill('right')],
   });
-  for (const [k, v] of rows) t.push([k, v]);
+  for (const row of rows) t.push([...row]);
   return t.toString();
+}
+
+/** 0.0512 -> "5.1 %" */
+export function percent(fraction: number): string {
+  return `${(fraction * 100).toFixed(1)} %`;
+}
+
+/** Bytes as KiB or MiB. */
+export function bytes(n: number): string {
+  return n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(1)} MiB` : `${(n / 1024).toFixed(0)} KiB`;
 }

@@ -1,14 +1,14 @@
 /**
- * `shadowvisor run`: boot a multiboot kernel natively on the emulated PC, like
- * `qemu-system-i386 -kernel`. Serial console on stdout, stdin to the serial port and keyboard,
- * exit status from the debug-exit port.
+ * `shadowvisor run`: boot a multiboot kernel on the emulated PC, like `qemu-system-i386
+ * -kernel`: natively, or under the trap-and-emulate hypervisor (`--mode trap`). Serial console
+ * on stdout, stdin to the serial port and keyboard, exit status from the debug-exit port.
  */
 import { writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import { type BootModule, type NativeRun, MAX_RAM, bootNative, describeExit } from '../api/index.ts';
+import { type BootModule, type ByteSource, MODES, type MachineRun, MAX_RAM, type Mode, NO_INPUT, PROFILES, type Profile, describeExit, findProfile, runMachine, slowdown } from '../api/index.ts';
 import { DiskError, FileDisk, StdoutSink, stdinSource } from '../api/node.ts';
 import { UsageError } from './errors.ts';
-import { count, table } from './format.ts';
+import { bytes, count, percent, table } from './format.ts';
 import { parsePositiveInteger, readProgram } from './user-command.ts';
 
 export interface RunCommandOptions {
@@ -21,6 +21,21 @@ export interface RunCommandOptions {
   statsJson?: string;
   screen?: boolean;
   cga?: boolean;
+  mode: string;
+  profile: string;
+  shadowPages?: string;
+}
+
+export function parseMode(text: string): Mode {
+  const mode = MODES.find((m) => m === text);
+  if (mode === undefined) throw new UsageError(`--mode must be one of ${MODES.join(', ')}, got "${text}"`);
+  return mode;
+}
+
+export function parseProfile(text: string): Profile {
+  const profile = findProfile(text);
+  if (profile === undefined) throw new UsageError(`--profile must be one of ${PROFILES.map((p) => p.name).join(', ')}, got "${text}"`);
+  return profile;
 }
 
 /** "128M", "1G", "65536K" or a plain number of MiB -> bytes. */
@@ -41,11 +56,13 @@ function loadModule(spec: string): BootModule {
   return { name: path, data: readProgram(path), cmdline: spec.trim() };
 }
 
-export function printMachineStats(run: NativeRun, out: (s: string) => void): void {
+export function printMachineStats(run: MachineRun, out: (s: string) => void): void {
   const c = run.counters;
   out(
     table(
       [
+        ['mode', run.mode],
+        ['cost profile', run.profile],
         ['instructions', count(run.instructions)],
         ['simulated cycles', count(run.cycles)],
         ['wall-clock seconds', run.seconds.toFixed(3)],
@@ -68,6 +85,79 @@ export function printMachineStats(run: NativeRun, out: (s: string) => void): voi
   if (sources.length > 0) out(table(sources.map(([k, v]) => [k, count(v)]), ['interrupt source', 'requests']));
 }
 
+/** The hypervisor's part of --stats: exits by reason, faults, the VMM's work, shadow memory, slowdown. */
+export function printVmmStats(run: MachineRun, native: MachineRun | null, nativeNote: string, out: (s: string) => void): void {
+  const vmm = run.vmm;
+  if (vmm === null) return;
+  const share = (cycles: number) => percent(cycles / run.cycles);
+  out(
+    table(
+      vmm.exits.reasons.map((r) => [r.detail === '' ? r.category : `${r.category}: ${r.detail}`, count(r.count), count(r.cycles), share(r.cycles)]),
+      ['exit reason', 'exits', 'cycles', 'of all cycles'],
+    ),
+  );
+  out(
+    table(
+      [
+        ...vmm.exits.categories.map((r) => [r.category, count(r.count), count(r.cycles), share(r.cycles)]),
+        ['all exits', count(vmm.exits.count), count(vmm.exits.cycles), share(vmm.exits.cycles)],
+      ],
+      ['exit category', 'exits', 'cycles', 'of all cycles'],
+    ),
+  );
+  const s = vmm.shadow;
+  out(
+    table(
+      [
+        ['hidden faults (filled by the VMM)', count(vmm.faults.hidden)],
+        ['true faults (reflected to the guest)', count(vmm.faults.true)],
+        ['trace faults (guest table writes emulated)', count(vmm.faults.trace)],
+        ['interrupts injected', count(vmm.injections)],
+        ...Object.entries(vmm.work).map(([k, w]) => [`VMM work: ${k}`, `${count(w.count)} (${count(w.cycles)} cycles)`] as const),
+        ['shadow pages in use (peak)', `${count(s.pages)} (${count(s.peakPages)})`],
+        ['shadow memory in use (peak)', `${bytes(s.bytes)} (${bytes(s.peakBytes)})`],
+        ...Object.entries(s.pagesByRole).map(([k, n]) => [`  ${k} pages in use (built)`, `${count(n)} (${count(s.builtByRole[k] ?? 0)})`] as const),
+        ['shadow page budget', `${count(s.capacityPages)} pages (${bytes(s.capacityPages * 4096)})`],
+        ['evictions (all shadows dropped)', count(s.evictions)],
+        ['guest tables unshadowed (write floods)', count(s.floods)],
+        ['guest frames traced', count(s.tracedFrames)],
+        ['backward-map entries', count(s.backwardMapEntries)],
+        ['shadow GDT + LDT', bytes(s.descriptorTableBytes)],
+        ['host memory: guest RAM / VMM', `${bytes(vmm.hostMemory.guestBytes)} / ${bytes(vmm.hostMemory.vmmBytes)}`],
+      ],
+      ['hypervisor', 'value'],
+    ),
+  );
+  if (native !== null) {
+    out(
+      table(
+        [
+          ['native cycles (same guest, same profile)', count(native.cycles)],
+          [`${run.mode} cycles`, count(run.cycles)],
+          ['slowdown', percent(slowdown(run, native))],
+        ],
+        ['against native', 'value'],
+      ),
+    );
+  } else out(`slowdown against native: ${nativeNote}`);
+}
+
+/** Counts the bytes the guest took from `input` (a second run can only compare if it took none). */
+function countingSource(input: ByteSource): { source: ByteSource; taken: () => number } {
+  let taken = 0;
+  return {
+    source: {
+      read: () => {
+        const b = input.read();
+        if (b >= 0) taken++;
+        return b;
+      },
+      ready: () => input.ready(),
+    },
+    taken: () => taken,
+  };
+}
+
 export function runCommand(kernelPath: string, opts: RunCommandOptions): number {
   const ramBytes = parseMemorySize(opts.mem);
   const maxInstructions = opts.maxInstructions === undefined ? undefined : parsePositiveInteger(opts.maxInstructions, '--max-instructions');
@@ -82,29 +172,40 @@ export function runCommand(kernelPath: string, opts: RunCommandOptions): number 
     if (e instanceof DiskError) throw new UsageError(e.message);
     throw e;
   }
+  const mode = parseMode(opts.mode);
+  const profile = parseProfile(opts.profile);
+  const shadowPages = opts.shadowPages === undefined ? undefined : parsePositiveInteger(opts.shadowPages, '--shadow-pages');
+  if (shadowPages !== undefined && mode !== 'trap') throw new UsageError('--shadow-pages applies to --mode trap only');
   const serial = new StdoutSink();
-  const input = stdinSource();
-  let run: NativeRun;
+  const stdin = stdinSource();
+  const input = countingSource(stdin);
+  const common = { kernel, kernelName: basename(kernelPath), cmdline: opts.append, modules, ramBytes, profile, ...(maxInstructions !== undefined ? { maxInstructions } : {}) };
+  let run: MachineRun;
   try {
-    run = bootNative({
-      kernel,
-      kernelName: basename(kernelPath),
-      cmdline: opts.append,
-      modules,
-      ramBytes,
+    run = runMachine({
+      ...common,
+      mode,
+      ...(shadowPages !== undefined ? { shadowPages } : {}),
       disks,
-      input,
+      input: input.source,
       waitForInput: () => {
         serial.flush();
-        return input.wait();
+        return stdin.wait();
       },
       serial,
       ...(opts.cga ? { cgaMirror: (row: number, text: string) => process.stderr.write(`[cga ${String(row).padStart(2)}] ${text}\n`) } : {}),
-      ...(maxInstructions !== undefined ? { maxInstructions } : {}),
     });
   } finally {
     serial.flush();
     for (const d of disks) d.close();
+  }
+  // The slowdown needs the same guest run natively: a second run, which must see the same inputs.
+  let native: MachineRun | null = null;
+  let nativeNote = '';
+  if (mode !== 'native' && (opts.stats || opts.statsJson !== undefined)) {
+    if (input.taken() > 0) nativeNote = 'not measured (the guest read input, which a second run cannot replay)';
+    else if (opts.disk.length > 0) nativeNote = 'not measured (the guest had disks, which the first run may have changed)';
+    else native = runMachine({ ...common, mode: 'native', input: NO_INPUT, serial: { write: () => {} } });
   }
   const err = (s: string) => process.stderr.write(`${s}\n`);
   const failed = run.exit.kind !== 'exit' && run.exit.kind !== 'halted';
@@ -114,10 +215,30 @@ export function runCommand(kernelPath: string, opts: RunCommandOptions): number 
     while (rows.length > 0 && rows[rows.length - 1]!.trim() === '') rows.pop();
     if (rows.length > 0) err(`--- CGA text screen ---\n${rows.map((r) => r.trimEnd()).join('\n')}\n-----------------------`);
   }
-  if (opts.stats) printMachineStats(run, err);
+  if (opts.stats) {
+    printMachineStats(run, err);
+    printVmmStats(run, native, nativeNote, err);
+  }
   if (opts.statsJson !== undefined) {
-    const { exit, status, instructions, cycles, counters, vectors, interrupts, seconds, mips } = run;
-    const json = { kernel: basename(kernelPath), cmdline: opts.append, exit, status, instructions, cycles, counters, vectors, interrupts, seconds, mips };
+    const { exit, status, instructions, cycles, counters, vectors, interrupts, seconds, mips, vmm } = run;
+    const json = {
+      kernel: basename(kernelPath),
+      cmdline: opts.append,
+      mode,
+      profile: profile.name,
+      exit,
+      status,
+      instructions,
+      cycles,
+      counters,
+      vectors,
+      interrupts,
+      seconds,
+      mips,
+      vmm,
+      native: native === null ? null : { status: native.status, instructions: native.instructions, cycles: native.cycles },
+      slowdown: native === null ? null : slowdown(run, native),
+    };
     writeFileSync(opts.statsJson, `${JSON.stringify(json, null, 2)}\n`);
   }
   return run.status;

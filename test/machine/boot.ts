@@ -2,10 +2,10 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type BlockBackend, type BootModule, type NativeRun, bootNative } from '../../src/api/index.ts';
+import { type BlockBackend, type BootModule, type MachineRun, bootNative } from '../../src/api/index.ts';
 import { ROOT } from '../../bench/programs.ts';
 
-export interface BootResult extends NativeRun {
+export interface BootResult extends MachineRun {
   readonly output: string;
 }
 

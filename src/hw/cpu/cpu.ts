@@ -17,7 +17,7 @@ import { DEFAULT_HARDWARE_COSTS, type HardwareCosts } from './costs.ts';
 import { Counter, Counters } from './counters.ts';
 import { Lazy } from './flags.ts';
 import { ZERO_REG } from './insn.ts';
-import { runBlocks, stepInstruction } from './run-loop.ts';
+import { deliverEvent, runBlocks, stepInstruction } from './run-loop.ts';
 
 /** Port I/O space as the CPU sees it (the board's bus). */
 export interface PortBus {
@@ -756,6 +756,19 @@ export class Cpu {
    */
   run(budget: number): CpuExit {
     return runBlocks(this, budget);
+  }
+
+  /**
+   * Delivers an event through the IDT now, as the run loop does (applying the double-fault
+   * rules), and counts it. Monitors use it to reflect exceptions and inject interrupts into the
+   * guest they emulate. `length` is an INT n's length for software interrupts. Returns a reset
+   * exit on a triple fault, else null.
+   */
+  deliver(vector: number, errorCode: number, source: EventSource, length: number): CpuExit | null {
+    if (source === 'external') this.ctr[Counter.INTERRUPT]!++;
+    else this.ctr[Counter.EXCEPTION]!++;
+    this.counters.byVector[vector & 0xff]!++;
+    return deliverEvent(this, vector, errorCode, source, length);
   }
 
   /**

@@ -78,10 +78,7 @@ export class PhysicalMemory implements PlatformMemory {
   readonly view: DataView;
   readonly pageKind = new Uint8Array(PAGES);
   readonly watched = new Uint8Array(PAGES);
-  private readonly mmio: (MmioHandler | null)[] = [];
-  private readonly mmioBase: number[] = [];
-  /** MMIO region index per page, valid where pageKind is MMIO. */
-  private readonly mmioIndex = new Uint16Array(PAGES);
+  private readonly mmio: MmioWindows;
   private watcher: (page: number) => void = () => {};
 
   /** ramSize: bytes of RAM starting at physical 0, a multiple of 4 KiB, at most 2 GiB. */
@@ -97,18 +94,12 @@ export class PhysicalMemory implements PlatformMemory {
     this.direct = { u8: this.u8, i32: this.i32, view: this.view };
     this.pageKind.fill(PageKind.NONE);
     this.pageKind.fill(PageKind.RAM, 0, ramSize >>> 12);
+    this.mmio = new MmioWindows(this.pageKind);
   }
 
   /** Management: places a device window over [base, base+size). Both must be page aligned. */
   mapMmio(base: number, size: number, handler: MmioHandler): void {
-    if ((base & 0xfff) !== 0 || (size & 0xfff) !== 0) throw new RangeError('MMIO windows must be page aligned');
-    const index = this.mmio.length;
-    this.mmio.push(handler);
-    this.mmioBase.push(base >>> 0);
-    for (let p = base >>> 12; p < (base + size) >>> 12 || (base + size === 2 ** 32 && p < PAGES); p++) {
-      this.pageKind[p] = PageKind.MMIO;
-      this.mmioIndex[p] = index;
-    }
+    this.mmio.map(base, size, handler);
   }
 
   /** Management: makes a RAM range read-only (firmware). Its contents stay writable through writeBytes. */
@@ -226,12 +217,49 @@ export class PhysicalMemory implements PlatformMemory {
   }
 
   private mmioRead(pa: number, size: 1 | 2 | 4): number {
-    const index = this.mmioIndex[pa >>> 12]!;
-    return this.mmio[index]!.read(pa - this.mmioBase[index]!, size);
+    return this.mmio.read(pa, size);
   }
 
   private mmioWrite(pa: number, size: 1 | 2 | 4, v: number): void {
-    const index = this.mmioIndex[pa >>> 12]!;
-    this.mmio[index]!.write(pa - this.mmioBase[index]!, size, v);
+    this.mmio.write(pa, size, v);
+  }
+}
+
+/**
+ * The device windows of a physical address space: which handler owns each MMIO page, and
+ * dispatch of an access to it with the offset inside its window. Marks its pages MMIO in the
+ * page-kind table it is given.
+ */
+export class MmioWindows {
+  private readonly handlers: MmioHandler[] = [];
+  private readonly bases: number[] = [];
+  /** Window index per page, valid where the page kind is MMIO. */
+  private readonly index = new Uint16Array(PAGES);
+  private readonly pageKind: Uint8Array;
+
+  constructor(pageKind: Uint8Array) {
+    this.pageKind = pageKind;
+  }
+
+  /** Places `handler` over [base, base+size). Both must be page aligned. */
+  map(base: number, size: number, handler: MmioHandler): void {
+    if ((base & 0xfff) !== 0 || (size & 0xfff) !== 0) throw new RangeError('MMIO windows must be page aligned');
+    const index = this.handlers.length;
+    this.handlers.push(handler);
+    this.bases.push(base >>> 0);
+    for (let p = base >>> 12; p < (base + size) >>> 12 || (base + size === 2 ** 32 && p < PAGES); p++) {
+      this.pageKind[p] = PageKind.MMIO;
+      this.index[p] = index;
+    }
+  }
+
+  read(pa: number, size: 1 | 2 | 4): number {
+    const k = this.index[pa >>> 12]!;
+    return this.handlers[k]!.read(pa - this.bases[k]!, size);
+  }
+
+  write(pa: number, size: 1 | 2 | 4, v: number): void {
+    const k = this.index[pa >>> 12]!;
+    this.handlers[k]!.write(pa - this.bases[k]!, size, v);
   }
 }

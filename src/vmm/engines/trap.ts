@@ -1,0 +1,338 @@
+/**
+ * Trap-and-emulate: the VMM's run loop over the real CPU in monitor mode (ARCHITECTURE.md, "the
+ * run loop"). The guest kernel runs at ring 1 and its user code at ring 3, natively, on the
+ * shadow page tables; every exception and interrupt comes back here as an exit:
+ *
+ *   #GP, #NP, #SS   a privileged or sensitive instruction (CLI, STI, HLT, MOV CRn, LGDT, IN,
+ *                   OUT, IRET to ring 0 or 3, a segment load the shadow GDT refuses, ...):
+ *                   emulated — the vCPU executes that one instruction with the hardware's own
+ *                   semantics, which may also mean raising the guest's own exception;
+ *   #PF             the shadow MMU decides: hidden fault (filled), true fault (reflected),
+ *                   trace fault or MMIO (emulated);
+ *   anything else   the guest's own exception or INT n: reflected through its IDT;
+ *   deadline        the host timer: the VM's devices run, and may raise an interrupt;
+ *   interrupt       the VM's interrupt line while the guest's IF is on.
+ * Before the guest runs again, a pending interrupt is injected if the virtual IF allows it.
+ * Every exit costs the profile's round trip plus the VMM's work (work.ts), added to simulated
+ * time, so the guest's clocks see the VMM's overhead as they would on real hardware.
+ */
+import type { Cpu, CpuExit, EventSource } from '../../hw/cpu/cpu.ts';
+import type { Insn } from '../../hw/cpu/insn.ts';
+import { ea } from '../../hw/cpu/operands.ts';
+import type { PcChipset } from '../../hw/platform/chipset.ts';
+import type { MachineExit } from '../../hw/platform/board.ts';
+import { Eflags } from '../../hw/x86/eflags.ts';
+import { Vector, vectorName } from '../../hw/x86/vectors.ts';
+import { ExitCategory, type ExitCategoryName, ExitStats, instructionExit } from '../exits.ts';
+import { peekInstruction, specOf } from '../guest-view.ts';
+import { type PopfFailure, PopfWatch, STUCK_CYCLES } from '../popf-watch.ts';
+import type { Profile } from '../profiles.ts';
+import type { ShadowDescriptorTable } from '../shadow/descriptor-tables.ts';
+import { FaultKind, type ShadowMmu } from '../shadow/shadow-mmu.ts';
+import { type RealTables, syncIn, syncOut } from '../vcpu.ts';
+import type { VmmWork } from '../work.ts';
+
+/** Why a VM's run ended: the machine's reasons, and the technique's own failure. */
+export type VmExit =
+  | MachineExit
+  /** The guest did something this technique cannot virtualize (the popf problem). */
+  | { readonly kind: 'not-virtualizable'; readonly instruction: string; readonly eip: number; readonly explanation: string };
+
+export interface TrapEngineParts {
+  readonly real: Cpu;
+  readonly vcpu: Cpu;
+  readonly chipset: PcChipset;
+  readonly mmu: ShadowMmu;
+  readonly gdt: ShadowDescriptorTable;
+  readonly ldt: ShadowDescriptorTable;
+  readonly work: VmmWork;
+  readonly profile: Profile;
+}
+
+/** Instructions the real CPU runs between looks at host input. */
+const SLICE = 1_000_000;
+
+export class TrapEngine {
+  readonly exits = new ExitStats();
+  readonly faults = { hidden: 0, true: 0, trace: 0 };
+  /** Interrupts injected into the guest. */
+  injections = 0;
+  readonly popfWatch = new PopfWatch();
+  /** Called after every exit (tests: the shadow audit). */
+  afterExit: (() => void) | null = null;
+  private readonly p: TrapEngineParts;
+  private readonly tables: RealTables;
+  /** The VM's INTR line (from its local APIC). */
+  private intr = false;
+  /** Simulated time the INTR line last rose (or the stuck-interrupt watch last gave up). */
+  private intrSince = 0;
+  /** The guest executed HLT and waits for an interrupt. */
+  private halted = false;
+  private stopRequested = false;
+  /** Work cycles when the current exit began, and cycles the vCPU spent in it. */
+  private workAtStart = 0;
+  private vcpuCycles = 0;
+  private failure: PopfFailure | null = null;
+
+  constructor(parts: TrapEngineParts) {
+    this.p = parts;
+    this.tables = { gdt: parts.gdt, ldt: parts.ldt };
+  }
+
+  /** The chipset's INTR output. */
+  setIntr(level: boolean): void {
+    if (level && !this.intr) this.intrSince = this.p.real.cycles;
+    this.intr = level;
+    this.p.real.setIrq(level);
+  }
+
+  /** A device asked the run to stop (debug exit, keyboard-controller reset). */
+  requestStop(): void {
+    this.stopRequested = true;
+    this.p.real.requestExit('device');
+  }
+
+  /** Puts the booted vCPU's state on the real CPU: shadows for its tables and paging. */
+  start(): void {
+    const { vcpu, gdt, ldt, mmu } = this.p;
+    gdt.load(vcpu.gdtBase, vcpu.gdtLimit);
+    ldt.load(vcpu.ldtBase, vcpu.ldtSel & 0xfffc ? vcpu.ldtLimit : -1);
+    syncOut(vcpu, this.p.real, this.tables);
+    mmu.activate();
+  }
+
+  run(maxInstructions: number): VmExit {
+    const { real, chipset } = this.p;
+    real.deadline = chipset.clock.next();
+    for (;;) {
+      if (this.stopRequested) {
+        this.stopRequested = false;
+        if (chipset.exitStatus >= 0) return { kind: 'exit', status: chipset.exitStatus };
+        if (chipset.resetRequested) return { kind: 'reset-requested' };
+      }
+      if (this.failure !== null) return { kind: 'not-virtualizable', ...this.failure };
+      const left = maxInstructions - real.instructions;
+      if (left <= 0) return { kind: 'limit', instructions: real.instructions };
+      if (this.halted) {
+        const exit = this.idle();
+        if (exit !== null) return exit;
+        continue;
+      }
+      if (this.intr && !this.popfWatch.armed && (real.flags & Eflags.IF) === 0 && real.cycles - this.intrSince > STUCK_CYCLES) {
+        this.popfWatch.armStuck();
+        this.intrSince = real.cycles;
+      }
+      if (this.popfWatch.armed) {
+        syncIn(real, this.p.vcpu);
+        this.failure = this.popfWatch.check(this.p.vcpu, real.cpl === 1);
+        if (this.failure !== null) continue;
+      }
+      const exit = real.run(this.popfWatch.armed ? 1 : Math.min(left, SLICE));
+      const end = this.dispatch(exit);
+      if (end !== null) return end;
+    }
+  }
+
+  // ---------------------------------------------------------------- exits
+
+  private dispatch(exit: CpuExit): VmExit | null {
+    switch (exit.kind) {
+      case 'budget':
+        // Not an exit of the guest's: the loop's own look at host input.
+        this.p.chipset.pollInput();
+        if (this.canInject()) {
+          this.begin();
+          return this.finish(ExitCategory.EXTERNAL_INTERRUPT, 'device input');
+        }
+        return null;
+      case 'deadline':
+        this.begin();
+        this.p.chipset.clock.runDue();
+        return this.finish(ExitCategory.EXTERNAL_INTERRUPT, 'timer');
+      case 'interrupt':
+        this.begin();
+        return this.finish(ExitCategory.EXTERNAL_INTERRUPT, 'device');
+      case 'trap':
+        this.begin();
+        return this.onTrap(exit.vector, exit.errorCode, exit.cr2, exit.source, exit.length);
+      case 'request':
+        return null;
+      case 'unsupported':
+        return { kind: 'unsupported', feature: exit.feature, eip: exit.eip };
+      case 'halt':
+      case 'reset':
+        throw new Error(`trap engine: the real CPU cannot ${exit.kind} in monitor mode`);
+      default: {
+        const never: never = exit;
+        throw new Error(`trap engine: unknown CPU exit ${JSON.stringify(never)}`);
+      }
+    }
+  }
+
+  private onTrap(vector: number, errorCode: number, cr2: number, source: EventSource, length: number): VmExit | null {
+    switch (vector) {
+      case Vector.GP:
+      case Vector.NP:
+      case Vector.SS:
+        return this.emulate(null);
+      case Vector.PF:
+        return this.onPageFault(cr2, errorCode);
+      default: {
+        const end = this.reflect(vector, errorCode, source, length, 0);
+        if (end !== null) return end;
+        if (source === 'software') return this.finish(ExitCategory.SOFTWARE_INTERRUPT, vectorName(vector));
+        return this.finish(ExitCategory.EXCEPTION, vectorName(vector));
+      }
+    }
+  }
+
+  private onPageFault(gva: number, errorCode: number): VmExit | null {
+    const kind = this.p.mmu.handlePageFault(gva, errorCode);
+    switch (kind) {
+      case FaultKind.HIDDEN:
+        this.faults.hidden++;
+        return this.finish(ExitCategory.HIDDEN_FAULT, '');
+      case FaultKind.TRUE: {
+        this.faults.true++;
+        const end = this.reflect(Vector.PF, this.p.mmu.trueFaultError, 'exception', 0, gva);
+        return end ?? this.finish(ExitCategory.TRUE_FAULT, '');
+      }
+      case FaultKind.TRACE:
+        this.faults.trace++;
+        return this.emulate(ExitCategory.TRACE_FAULT);
+      case FaultKind.MMIO:
+        return this.emulate(ExitCategory.MMIO);
+      default:
+        return this.emulate(null);
+    }
+  }
+
+  /**
+   * Emulates the guest instruction at CS:EIP on the vCPU. `category` names the exit, or null to
+   * name it by the instruction (a privileged instruction, I/O, HLT).
+   */
+  private emulate(category: ExitCategoryName | null): VmExit | null {
+    const { real, vcpu: v, mmu, gdt, ldt, work } = this.p;
+    syncIn(real, v);
+    const insn = peekInstruction(v);
+    const name = insn === null ? '' : specOf(insn).name;
+    const before = { cr0: v.cr0, cr3: v.cr3, cr4: v.cr4, gdtBase: v.gdtBase, gdtLimit: v.gdtLimit, ldtSel: v.ldtSel, ldtBase: v.ldtBase, ldtLimit: v.ldtLimit };
+    const ifBefore = (v.flags & Eflags.IF) !== 0;
+    const eipBefore = v.eip;
+    const invlpgAt = name === 'invlpg' && insn !== null ? this.linearOperand(insn) : 0;
+    const instructions = v.instructions;
+    const cycles = v.cycles;
+    const exit = v.step();
+    work.emulations++;
+    real.instructions += v.instructions - instructions;
+    this.vcpuCycles += v.cycles - cycles;
+    if (exit.kind === 'reset') return { kind: 'triple-fault', vector: exit.vector };
+    if (exit.kind === 'unsupported') return { kind: 'unsupported', feature: exit.feature, eip: exit.eip };
+    if (exit.kind === 'halt') this.halted = true;
+    syncOut(v, real, this.tables);
+    // What the instruction changed of the guest's system state, the shadows must follow.
+    if (v.gdtBase !== before.gdtBase || v.gdtLimit !== before.gdtLimit) gdt.load(v.gdtBase, v.gdtLimit);
+    if (v.ldtSel !== before.ldtSel || v.ldtBase !== before.ldtBase || v.ldtLimit !== before.ldtLimit) ldt.load(v.ldtBase, v.ldtSel & 0xfffc ? v.ldtLimit : -1);
+    const pagingChanged = v.cr0 !== before.cr0 || v.cr3 !== before.cr3 || v.cr4 !== before.cr4;
+    if (pagingChanged) {
+      gdt.refresh();
+      ldt.refresh();
+    }
+    // A CR3 load, even of the same value, is an address-space switch (and a TLB flush).
+    if (pagingChanged || (insn !== null && specOf(insn).operands === 'Cd,Rd' && insn.reg === 3)) mmu.activate();
+    if (name === 'invlpg') mmu.invalidatePage(invlpgAt);
+    const ifAfter = (v.flags & Eflags.IF) !== 0;
+    if (name === 'cli' && ifBefore && !ifAfter && v.cpl === 0) this.popfWatch.onCli(v, eipBefore);
+    if (ifAfter) this.popfWatch.disarm();
+    const exitName = category === null ? instructionExit(insn) : { category, detail: insn === null ? '' : instructionExit(insn).detail };
+    return this.finish(exitName.category, exitName.detail);
+  }
+
+  /** Guest-linear address of an instruction's memory operand (INVLPG's page). */
+  private linearOperand(insn: Insn): number {
+    const v = this.p.vcpu;
+    return (v.segBase[insn.seg]! + ea(v, insn)) | 0;
+  }
+
+  /**
+   * Reflects an event into the guest through its IDT, as the hardware would have delivered it
+   * natively: the frame on the guest's stack (switching to its ring-0 stack from ring 3), the
+   * error code, CR2 for a page fault. Returns an exit on a triple fault.
+   */
+  private reflect(vector: number, errorCode: number, source: EventSource, length: number, cr2: number): VmExit | null {
+    const { real, vcpu: v, work } = this.p;
+    syncIn(real, v);
+    if (vector === Vector.PF) v.cr2 = cr2;
+    const cycles = v.cycles;
+    const exit = v.deliver(vector, errorCode, source, length);
+    work.reflections++;
+    this.vcpuCycles += v.cycles - cycles;
+    if (exit !== null && exit.kind === 'reset') return { kind: 'triple-fault', vector: exit.vector };
+    syncOut(v, real, this.tables);
+    return null;
+  }
+
+  // ---------------------------------------------------------------- interrupts and idling
+
+  private canInject(): boolean {
+    return this.intr && (this.p.vcpu.flags & Eflags.IF) !== 0 && !this.p.real.inhibit;
+  }
+
+  /** Delivers the VM's pending interrupt into the guest (its IF allows it). */
+  private inject(): VmExit | null {
+    const { real, vcpu: v, chipset, work } = this.p;
+    syncIn(real, v);
+    const vector = chipset.lapic.acknowledge() & 0xff;
+    const cycles = v.cycles;
+    const exit = v.deliver(vector, -1, 'external', 0);
+    work.reflections++;
+    this.injections++;
+    this.vcpuCycles += v.cycles - cycles;
+    this.halted = false;
+    this.popfWatch.disarm();
+    if (exit !== null && exit.kind === 'reset') return { kind: 'triple-fault', vector: exit.vector };
+    syncOut(v, real, this.tables);
+    return null;
+  }
+
+  /** The guest halted: as a PC would, wait for an interrupt (skipping idle time). */
+  private idle(): VmExit | null {
+    const { real, vcpu: v, chipset } = this.p;
+    if ((v.flags & Eflags.IF) === 0) return { kind: 'halted' };
+    const wakeup = chipset.waitForWakeup(
+      () => this.intr,
+      (cycles) => {
+        if (cycles > real.cycles) real.cycles = cycles;
+      },
+    );
+    if (wakeup === 'idle-forever') return { kind: 'idle-forever' };
+    if (!this.canInject()) return null;
+    this.begin();
+    const end = this.inject();
+    this.record(ExitCategory.EXTERNAL_INTERRUPT, 'wake-up from halt');
+    return end;
+  }
+
+  // ---------------------------------------------------------------- cost accounting
+
+  private begin(): void {
+    this.workAtStart = this.p.work.cycles(this.p.profile.vmm);
+    this.vcpuCycles = 0;
+  }
+
+  /** Ends an exit: injects a pending interrupt if it can, then charges and records the exit. */
+  private finish(category: ExitCategoryName, detail: string): VmExit | null {
+    const end = !this.halted && this.canInject() ? this.inject() : null;
+    this.record(category, detail);
+    return end;
+  }
+
+  /** Charges the exit's cycles to simulated time and counts it under its reason. */
+  private record(category: ExitCategoryName, detail: string): void {
+    const { real, work, profile } = this.p;
+    const cycles = profile.vmm.exitRoundTrip + (work.cycles(profile.vmm) - this.workAtStart) + this.vcpuCycles;
+    real.cycles += cycles;
+    this.exits.add(category, detail, cycles);
+    this.afterExit?.();
+  }
+}

@@ -1,0 +1,49 @@
+/**
+ * The VMM looking at its guest: reading guest-linear memory and decoding the instruction at the
+ * guest's CS:EIP without side effects — no accessed bits set, no fault raised — through the
+ * guest's own page tables (the vCPU's CR0/CR3/CR4) and the guest-physical view.
+ */
+import type { Cpu } from '../hw/cpu/cpu.ts';
+import { decode } from '../hw/cpu/decoder.ts';
+import type { Insn } from '../hw/cpu/insn.ts';
+import { ALL_SPECS, type OpSpec } from '../hw/cpu/opcodes.ts';
+import type { PhysicalAccess } from '../hw/memory/physical-memory.ts';
+import { WalkRecord, walk } from '../hw/mmu/walk.ts';
+import { Cr0, Cr4 } from '../hw/x86/control-registers.ts';
+import { Seg } from '../hw/x86/descriptors.ts';
+
+const rec = new WalkRecord();
+
+/** Guest-physical address of guest-linear `lin` under the vCPU's paging, or -1 when unmapped. */
+export function guestPhysical(v: Cpu, lin: number): number {
+  if ((v.cr0 & Cr0.PG) === 0) return lin >>> 0;
+  walk(v.mem, v.cr3, (v.cr4 & Cr4.PSE) !== 0, lin, rec);
+  return rec.present ? rec.physical : -1;
+}
+
+/** Byte at guest-linear `lin`, or -1 when unmapped. */
+export function peekByte(v: Cpu, mem: PhysicalAccess, lin: number): number {
+  const pa = guestPhysical(v, lin);
+  return pa < 0 ? -1 : mem.read8(pa);
+}
+
+/** Dword at guest-linear `lin`, or null when any byte is unmapped. */
+export function peekDword(v: Cpu, mem: PhysicalAccess, lin: number): number | null {
+  let value = 0;
+  for (let k = 0; k < 4; k++) {
+    const b = peekByte(v, mem, (lin + k) | 0);
+    if (b < 0) return null;
+    value |= b << (8 * k);
+  }
+  return value;
+}
+
+/** The instruction at the vCPU's CS:EIP, or null when its bytes are not mapped. */
+export function peekInstruction(v: Cpu): Insn | null {
+  const lin = (v.segBase[Seg.CS]! + v.eip) | 0;
+  return decode((k) => (k < 15 ? peekByte(v, v.mem, (lin + k) | 0) : -1), v.cs32);
+}
+
+export function specOf(insn: Insn): OpSpec {
+  return ALL_SPECS[insn.spec]!;
+}

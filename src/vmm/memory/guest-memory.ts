@@ -1,0 +1,156 @@
+/**
+ * A guest's physical address space as the VMM presents it: GPA -> HPA through the pmap for
+ * RAM, the VM's own device windows for MMIO, read-only firmware, and unbacked holes (all ones,
+ * writes ignored, as on a PC). The vCPU and the VM's devices and loader see only this; it has
+ * no direct RAM array (every access translates), so a CPU over it caches nothing.
+ *
+ * Traced frames: a write that lands in a guest frame the VMM traces (a guest page table or
+ * descriptor table it shadows) is reported to the tracer with the value before and after, so
+ * the shadows can follow. Writes by the real CPU never come here: those fault on the shadows'
+ * write protection first and are emulated through this view.
+ */
+import { type MmioHandler, MmioWindows, PageKind, type PhysicalMemory, type PlatformMemory, isMemoryBacked } from '../../hw/memory/physical-memory.ts';
+import type { Pmap } from './pmap.ts';
+
+/** Told about every write to a traced guest frame: `old` and `value` are the bytes before and after (little-endian). */
+export type TraceHook = (gpa: number, size: 1 | 2 | 4, old: number, value: number) => void;
+
+const PAGES = 1 << 20;
+const NO_WATCHES = new Uint8Array(PAGES);
+
+export class GuestPhysicalMemory implements PlatformMemory {
+  readonly ramSize: number;
+  readonly direct = null;
+  readonly pageKind = new Uint8Array(PAGES);
+  /** The vCPU keeps no decoded blocks over this view, so nothing is ever watched. */
+  readonly watched = NO_WATCHES;
+  /** Nonzero for guest frames whose writes go to the trace hook. */
+  readonly traced = new Uint8Array(PAGES);
+  traceHook: TraceHook = () => {};
+  private readonly host: PhysicalMemory;
+  private readonly pmap: Pmap;
+  private readonly mmio: MmioWindows;
+
+  constructor(host: PhysicalMemory, pmap: Pmap, ramSize: number) {
+    this.host = host;
+    this.pmap = pmap;
+    this.ramSize = ramSize;
+    this.pageKind.fill(PageKind.NONE);
+    this.pageKind.fill(PageKind.RAM, 0, ramSize >>> 12);
+    this.mmio = new MmioWindows(this.pageKind);
+  }
+
+  mapMmio(base: number, size: number, handler: MmioHandler): void {
+    this.mmio.map(base, size, handler);
+  }
+
+  setReadOnly(base: number, size: number): void {
+    for (let p = base >>> 12; p < (base + size) >>> 12; p++) if (this.pageKind[p] === PageKind.RAM) this.pageKind[p] = PageKind.ROM;
+  }
+
+  unmap(base: number, size: number): void {
+    for (let p = base >>> 12; p < (base + size) >>> 12; p++) this.pageKind[p] = PageKind.NONE;
+  }
+
+  watch(_page: number): void {}
+
+  setWatcher(_watcher: (page: number) => void): void {}
+
+  /** The HPA backing a memory-backed GPA. */
+  private hpa(gpa: number): number {
+    const hpa = this.pmap.hpa(gpa);
+    if (hpa < 0) throw new Error(`guest frame 0x${(gpa >>> 12).toString(16)} has no host frame`);
+    return hpa;
+  }
+
+  read8(gpa: number): number {
+    gpa >>>= 0;
+    const kind = this.pageKind[gpa >>> 12]!;
+    if (isMemoryBacked(kind)) return this.host.u8[this.hpa(gpa)]!;
+    return kind === PageKind.MMIO ? this.mmio.read(gpa, 1) & 0xff : 0xff;
+  }
+
+  read16(gpa: number): number {
+    gpa >>>= 0;
+    if ((gpa & 0xfff) > 0xffe) return this.read8(gpa) | (this.read8(gpa + 1) << 8);
+    const kind = this.pageKind[gpa >>> 12]!;
+    if (isMemoryBacked(kind)) return this.host.view.getUint16(this.hpa(gpa), true);
+    return kind === PageKind.MMIO ? this.mmio.read(gpa, 2) & 0xffff : 0xffff;
+  }
+
+  read32(gpa: number): number {
+    gpa >>>= 0;
+    if ((gpa & 0xfff) > 0xffc) {
+      return this.read8(gpa) | (this.read8(gpa + 1) << 8) | (this.read8(gpa + 2) << 16) | (this.read8(gpa + 3) << 24);
+    }
+    const kind = this.pageKind[gpa >>> 12]!;
+    if (isMemoryBacked(kind)) return this.host.view.getInt32(this.hpa(gpa), true);
+    return kind === PageKind.MMIO ? this.mmio.read(gpa, 4) | 0 : -1;
+  }
+
+  write8(gpa: number, v: number): void {
+    this.write(gpa >>> 0, 1, v & 0xff);
+  }
+
+  write16(gpa: number, v: number): void {
+    gpa >>>= 0;
+    if ((gpa & 0xfff) > 0xffe) {
+      this.write8(gpa, v);
+      this.write8(gpa + 1, v >> 8);
+    } else this.write(gpa, 2, v & 0xffff);
+  }
+
+  write32(gpa: number, v: number): void {
+    gpa >>>= 0;
+    if ((gpa & 0xfff) > 0xffc) {
+      for (let k = 0; k < 4; k++) this.write8(gpa + k, v >> (8 * k));
+    } else this.write(gpa, 4, v | 0);
+  }
+
+  /** One write inside a page. */
+  private write(gpa: number, size: 1 | 2 | 4, v: number): void {
+    const gfn = gpa >>> 12;
+    const kind = this.pageKind[gfn];
+    if (kind === PageKind.RAM) {
+      const hpa = this.hpa(gpa);
+      if (this.traced[gfn] === 0) this.hostWrite(hpa, size, v);
+      else {
+        const old = size === 1 ? this.host.u8[hpa]! : size === 2 ? this.host.view.getUint16(hpa, true) : this.host.view.getInt32(hpa, true);
+        this.hostWrite(hpa, size, v);
+        this.traceHook(gpa, size, old, v);
+      }
+    } else if (kind === PageKind.MMIO) this.mmio.write(gpa, size, v);
+  }
+
+  private hostWrite(hpa: number, size: 1 | 2 | 4, v: number): void {
+    if (size === 1) this.host.write8(hpa, v);
+    else if (size === 2) this.host.write16(hpa, v);
+    else this.host.write32(hpa, v);
+  }
+
+  readBytes(gpa: number, length: number): Uint8Array {
+    const out = new Uint8Array(length);
+    for (let i = 0; i < length; i++) out[i] = this.read8(gpa + i);
+    return out;
+  }
+
+  /** Management (loaders, firmware): writes RAM and ROM alike, a page at a time. */
+  writeBytes(gpa: number, data: Uint8Array): void {
+    let at = 0;
+    while (at < data.length) {
+      const a = (gpa + at) >>> 0;
+      const chunk = Math.min(data.length - at, 0x1000 - (a & 0xfff));
+      const kind = this.pageKind[a >>> 12]!;
+      if (isMemoryBacked(kind) && this.traced[a >>> 12] === 0) this.host.writeBytes(this.hpa(a), data.subarray(at, at + chunk));
+      else for (let k = 0; k < chunk; k++) this.write8(a + k, data[at + k]!);
+      at += chunk;
+    }
+  }
+
+  fill(gpa: number, length: number, value: number): void {
+    gpa >>>= 0;
+    if (length <= 0) return;
+    if (gpa + length > this.ramSize) throw new RangeError(`fill beyond guest RAM at 0x${gpa.toString(16)}`);
+    this.writeBytes(gpa, new Uint8Array(length).fill(value));
+  }
+}

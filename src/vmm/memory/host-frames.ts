@@ -1,0 +1,62 @@
+/**
+ * Who owns each host-physical frame: nobody, the VMM (shadow tables, descriptor-table shadows,
+ * its own data), or a guest (a frame backing some GPA). The VMM takes every frame it uses from
+ * here, so that ownership can be audited: no shadow entry may ever map a VMM-owned frame.
+ */
+export const FrameOwner = { FREE: 0, VMM: 1, GUEST: 2 } as const;
+export type FrameOwnerKind = (typeof FrameOwner)[keyof typeof FrameOwner];
+
+export class HostFrames {
+  /** FrameOwner per host frame. */
+  readonly owner: Uint8Array;
+  private freeCount: number;
+  /** Lowest frame that may be free (allocation scans upward from it). */
+  private cursor = 0;
+
+  constructor(frames: number) {
+    this.owner = new Uint8Array(frames);
+    this.freeCount = frames;
+  }
+
+  get total(): number {
+    return this.owner.length;
+  }
+
+  get free(): number {
+    return this.freeCount;
+  }
+
+  /** Takes the lowest free frame for `owner`; -1 when none is left. */
+  alloc(owner: FrameOwnerKind): number {
+    const n = this.owner.length;
+    while (this.cursor < n && this.owner[this.cursor] !== FrameOwner.FREE) this.cursor++;
+    if (this.cursor >= n) return -1;
+    this.owner[this.cursor] = owner;
+    this.freeCount--;
+    return this.cursor;
+  }
+
+  /** Takes `count` consecutive free frames (descriptor tables the CPU reads by physical address). */
+  allocRun(count: number, owner: FrameOwnerKind): number {
+    let start = 0;
+    for (let f = 0; f < this.owner.length; f++) {
+      if (this.owner[f] !== FrameOwner.FREE) {
+        start = f + 1;
+        continue;
+      }
+      if (f - start + 1 === count) {
+        for (let k = start; k <= f; k++) this.owner[k] = owner;
+        this.freeCount -= count;
+        return start;
+      }
+    }
+    return -1;
+  }
+
+  release(frame: number): void {
+    if (this.owner[frame] === FrameOwner.FREE) throw new Error(`host frame 0x${frame.toString(16)} released twice`);
+    this.owner[frame] = FrameOwner.FREE;
+    this.freeCount++;
+    if (frame < this.cursor) this.cursor = frame;
+  }
+}

@@ -1,0 +1,112 @@
+/**
+ * What a VM's run cost, as plain data: exits by reason, faults by kind, the VMM's work, and the
+ * shadow structures with the memory they hold (the lecture's "resource utilization"). Front
+ * ends print it (`--stats`) or write it as JSON (`--stats-json`).
+ */
+import { FrameOwner } from './memory/host-frames.ts';
+import { ROLE_NAMES } from './shadow/shadow-page.ts';
+import { TABLE_FRAMES } from './shadow/descriptor-tables.ts';
+import type { TrapVm } from './vm.ts';
+
+export interface ExitReason {
+  /** "instruction", "I/O", "hidden fault", ... */
+  readonly category: string;
+  /** The mnemonic, vector or device within the category ('' when nothing more). */
+  readonly detail: string;
+  readonly count: number;
+  /** Simulated cycles: round trips, the VMM's work, and the emulated instructions' own cost. */
+  readonly cycles: number;
+}
+
+export interface VmmReport {
+  readonly profile: { readonly name: string; readonly vmmRoundTrip: number; readonly syscallRoundTrip: number; readonly source: string };
+  readonly exits: {
+    readonly count: number;
+    readonly cycles: number;
+    /** Every reason, most expensive first. */
+    readonly reasons: readonly ExitReason[];
+    /** Totals per category, most expensive first. */
+    readonly categories: readonly ExitReason[];
+  };
+  readonly faults: { readonly hidden: number; readonly true: number; readonly trace: number };
+  /** Interrupts injected into the guest through its IDT. */
+  readonly injections: number;
+  /** The VMM's own operations: how many, and the cycles they cost under the profile. */
+  readonly work: Readonly<Record<string, { readonly count: number; readonly cycles: number }>>;
+  readonly shadow: {
+    /** Shadow page-table pages held at the end, and at most. */
+    readonly pages: number;
+    readonly peakPages: number;
+    /** Bytes of host memory those pages use (4 KiB each). */
+    readonly bytes: number;
+    readonly peakBytes: number;
+    readonly pagesByRole: Readonly<Record<string, number>>;
+    readonly builtByRole: Readonly<Record<string, number>>;
+    /** Times every shadow was dropped because the page budget ran out. */
+    readonly evictions: number;
+    /** Guest tables unshadowed after a flood of writes. */
+    readonly floods: number;
+    readonly capacityPages: number;
+    /** Guest frames traced (write-protected) now. */
+    readonly tracedFrames: number;
+    /** Entries in the backward map (shadow entries mapping guest frames). */
+    readonly backwardMapEntries: number;
+    /** The shadow GDT and LDT. */
+    readonly descriptorTableBytes: number;
+  };
+  /** Host memory: total, guest RAM, and what the VMM holds. */
+  readonly hostMemory: { readonly bytes: number; readonly guestBytes: number; readonly vmmBytes: number };
+}
+
+function byRole(counts: readonly number[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  ROLE_NAMES.forEach((name, role) => {
+    out[name] = counts[role] ?? 0;
+  });
+  return out;
+}
+
+export function trapReport(vm: TrapVm): VmmReport {
+  const { engine, mmu, work, profile, frames } = vm;
+  const categories = [...engine.exits.byCategory()].map(([category, t]) => ({ category, detail: '', count: t.count, cycles: t.cycles }));
+  categories.sort((a, b) => b.cycles - a.cycles);
+  const costs = profile.vmm;
+  const ops: [string, number, number][] = [
+    ['guest table reads', work.guestWalkReads, costs.guestWalkRead],
+    ['shadow entry writes', work.shadowEntryWrites, costs.shadowEntryWrite],
+    ['shadow pages allocated', work.shadowPageAllocs, costs.shadowPageAlloc],
+    ['instructions emulated', work.emulations, costs.emulation],
+    ['events reflected or injected', work.reflections, costs.reflection],
+    ['TLB invalidations', work.tlbInvalidates, costs.tlbInvalidate],
+  ];
+  const workOut: Record<string, { count: number; cycles: number }> = {};
+  for (const [name, n, each] of ops) workOut[name] = { count: n, cycles: n * each };
+  let vmmFrames = 0;
+  let guestFrames = 0;
+  for (let f = 0; f < frames.total; f++) {
+    if (frames.owner[f] === FrameOwner.VMM) vmmFrames++;
+    else if (frames.owner[f] === FrameOwner.GUEST) guestFrames++;
+  }
+  return {
+    profile: { name: profile.name, vmmRoundTrip: profile.vmmRoundTrip, syscallRoundTrip: profile.syscallRoundTrip, source: profile.source },
+    exits: { count: engine.exits.count, cycles: engine.exits.cycles, reasons: engine.exits.list(), categories },
+    faults: { ...engine.faults },
+    injections: engine.injections,
+    work: workOut,
+    shadow: {
+      pages: mmu.pagesInUse,
+      peakPages: mmu.stats.peakPages,
+      bytes: mmu.pagesInUse * 4096,
+      peakBytes: mmu.stats.peakPages * 4096,
+      pagesByRole: byRole(mmu.pagesByRole()),
+      builtByRole: byRole(mmu.stats.built),
+      evictions: mmu.stats.evictions,
+      floods: mmu.stats.floods,
+      capacityPages: mmu.capacity,
+      tracedFrames: vm.tracer.tracedFrames(),
+      backwardMapEntries: mmu.rmap.size,
+      descriptorTableBytes: 2 * TABLE_FRAMES * 4096,
+    },
+    hostMemory: { bytes: frames.total * 4096, guestBytes: guestFrames * 4096, vmmBytes: vmmFrames * 4096 },
+  };
+}

@@ -1,0 +1,293 @@
+/**
+ * The shadow audit: checks, from scratch, that every structure the shadow MMU keeps says what
+ * the guest's own tables and the pmap say, and that no shadow reaches a frame the VMM owns.
+ * It only reads (guest memory through RAM frames, never device windows), so it can run after
+ * every exit without changing what the guest sees. Each finding is one sentence naming the
+ * entry and the rule it breaks; an empty list means the shadows are sound.
+ *
+ * Rules (the invariants the shadow MMU's comments promise):
+ * - ownership: shadow pages and descriptor-table shadows are VMM frames; guest frames map to
+ *   GUEST frames one to one (pmap and its inverse agree);
+ * - the real CR3 holds the active shadow;
+ * - a shadow directory entry is present only for a present, accessed guest entry, points at the
+ *   shadow of the guest table it names (or of the 4 MiB page), and carries exactly its U/S, R/W;
+ * - a shadow table entry is present only for a present, accessed guest entry; it maps
+ *   pmap(guest frame), with the guest's U/S, and is writable only if the guest entry is
+ *   writable and dirty, the frame is RAM and is not traced;
+ * - every frame a shadow is derived from is traced, and the guest memory's trace flags agree;
+ * - the backward map lists exactly the present shadow table entries, each under its guest frame;
+ * - the physical-mode table maps GPA -> pmap(GPA), read-only where traced or ROM;
+ * - the shadow GDT and LDT hold the guest's descriptors in their ring-compressed form.
+ */
+import type { Cpu } from '../../hw/cpu/cpu.ts';
+import { PageKind, type PhysicalMemory } from '../../hw/memory/physical-memory.ts';
+import { Cr0, Cr4 } from '../../hw/x86/control-registers.ts';
+import { LARGE_PAGE_MASK, Pte } from '../../hw/x86/paging.ts';
+import { FrameOwner, type HostFrames } from '../memory/host-frames.ts';
+import type { GuestPhysicalMemory } from '../memory/guest-memory.ts';
+import type { Pmap } from '../memory/pmap.ts';
+import { type ShadowDescriptorTable, TABLE_FRAMES, shadowDescriptorHigh } from './descriptor-tables.ts';
+import { ShadowRole, type ShadowPage } from './shadow-page.ts';
+import type { ShadowMmu } from './shadow-mmu.ts';
+import type { Tracer } from './tracer.ts';
+
+/** One broken invariant, as a sentence. */
+export type ShadowAuditFinding = string;
+
+export interface AuditedVm {
+  readonly hostMem: PhysicalMemory;
+  readonly guestMem: GuestPhysicalMemory;
+  readonly frames: HostFrames;
+  readonly pmap: Pmap;
+  readonly tracer: Tracer;
+  readonly mmu: ShadowMmu;
+  readonly real: Cpu;
+  readonly vcpu: Cpu;
+  readonly gdt: ShadowDescriptorTable;
+  readonly ldt: ShadowDescriptorTable;
+}
+
+/** Stop collecting after this many findings (one broken rule tends to repeat). */
+const MAX_FINDINGS = 20;
+
+const hex = (n: number) => `0x${(n >>> 0).toString(16)}`;
+
+export function auditShadows(vm: AuditedVm): ShadowAuditFinding[] {
+  const out: ShadowAuditFinding[] = [];
+  const report = (finding: string) => {
+    if (out.length < MAX_FINDINGS) out.push(finding);
+  };
+  auditOwnership(vm, report);
+  auditActive(vm, report);
+  const rmapSeen = auditPages(vm, report);
+  auditReverseMap(vm, rmapSeen, report);
+  auditTracing(vm, report);
+  auditDescriptors(vm, vm.gdt, 'GDT', report);
+  auditDescriptors(vm, vm.ldt, 'LDT', report);
+  return out;
+}
+
+type Report = (finding: string) => void;
+
+function auditOwnership(vm: AuditedVm, report: Report): void {
+  const { frames, pmap, mmu } = vm;
+  for (const sp of mmu.byFrame.values()) {
+    if (frames.owner[sp.frame] !== FrameOwner.VMM) report(`shadow page at HPA ${hex(sp.frame * 4096)} is not in a VMM-owned frame`);
+  }
+  for (const table of [vm.gdt, vm.ldt]) {
+    for (let k = 0; k < TABLE_FRAMES; k++) {
+      if (frames.owner[(table.base >>> 12) + k] !== FrameOwner.VMM) report(`descriptor-table shadow frame ${hex(table.base + k * 4096)} is not VMM-owned`);
+    }
+  }
+  for (let gfn = 0; gfn < pmap.guestFrames; gfn++) {
+    const hfn = pmap.hostFrame[gfn]!;
+    if (hfn < 0) continue;
+    if (frames.owner[hfn] !== FrameOwner.GUEST) report(`GPA ${hex(gfn * 4096)} maps to HPA ${hex(hfn * 4096)}, which is not a guest frame`);
+    if (pmap.guestFrame[hfn] !== gfn) report(`pmap inverse of HPA ${hex(hfn * 4096)} is not GPA ${hex(gfn * 4096)}`);
+  }
+}
+
+function auditActive(vm: AuditedVm, report: Report): void {
+  const { mmu, real, vcpu } = vm;
+  const active = mmu.active;
+  if (active === null) {
+    report('no shadow is active');
+    return;
+  }
+  if (real.cr3 >>> 12 !== active.frame) report(`real CR3 ${hex(real.cr3)} is not the active shadow at ${hex(active.frame * 4096)}`);
+  const paging = (vcpu.cr0 & Cr0.PG) !== 0;
+  if (!paging && active.role !== ShadowRole.PHYS_DIRECTORY) report('guest paging is off but the active shadow is not the physical-mode table');
+  if (paging && (active.role !== ShadowRole.DIRECTORY || active.gfn !== vcpu.cr3 >>> 12)) {
+    report(`the active shadow does not shadow the guest's CR3 ${hex(vcpu.cr3)}`);
+  }
+}
+
+/** Guest RAM dword at `gpa`, or null where the frame is not RAM or ROM (never a device read). */
+function guestDword(vm: AuditedVm, gpa: number): number | null {
+  const kind = vm.guestMem.pageKind[gpa >>> 12];
+  if (kind !== PageKind.RAM && kind !== PageKind.ROM) return null;
+  return vm.guestMem.read32(gpa);
+}
+
+/** Checks every shadow page; returns the number of present table entries (for the backward map). */
+function auditPages(vm: AuditedVm, report: Report): number {
+  const { mmu, hostMem } = vm;
+  const pse = (vm.vcpu.cr4 & Cr4.PSE) !== 0;
+  let present = 0;
+  for (const sp of mmu.byFrame.values()) {
+    switch (sp.role) {
+      case ShadowRole.DIRECTORY:
+        if (mmu.directories.get(sp.gfn) !== sp) report(`shadow directory for GPA ${hex(sp.gfn * 4096)} is not in the cache`);
+        auditDirectory(vm, sp, pse, report);
+        break;
+      case ShadowRole.TABLE:
+        if (mmu.tables.get(sp.gfn) !== sp) report(`shadow table for GPA ${hex(sp.gfn * 4096)} is not in the cache`);
+        present += auditTable(vm, sp, report);
+        break;
+      case ShadowRole.LARGE:
+        if (sp.parents.length !== 1) report(`large-page shadow at HPA ${hex(sp.frame * 4096)} has ${sp.parents.length} directory entries (one expected)`);
+        present += auditTable(vm, sp, report);
+        break;
+      case ShadowRole.PHYS_DIRECTORY:
+        if (mmu.physDirectory !== sp) report('a second physical-mode directory exists');
+        break;
+      case ShadowRole.PHYS_TABLE:
+        auditPhysTable(vm, sp, report);
+        break;
+    }
+  }
+  const phys = mmu.physDirectory;
+  if (phys !== null) {
+    for (let i = 0; i < 1024; i++) {
+      const child = phys.children![i]!;
+      const e = hostMem.i32[phys.entryAddress(i) >>> 2]!;
+      const expected = child === null ? 0 : (child.frame << 12) | Pte.P | Pte.A | Pte.US | Pte.RW;
+      if (e !== expected) report(`physical-mode directory entry ${i} is ${hex(e)}, expected ${hex(expected)}`);
+    }
+  }
+  return present;
+}
+
+function auditDirectory(vm: AuditedVm, dir: ShadowPage, pse: boolean, report: Report): void {
+  const i32 = vm.hostMem.i32;
+  for (let i = 0; i < 1024; i++) {
+    const e = i32[dir.entryAddress(i) >>> 2]!;
+    const child = dir.children![i]!;
+    const where = `shadow PDE ${i} of guest directory ${hex(dir.gfn * 4096)}`;
+    if (child === null) {
+      if (e !== 0) report(`${where} is ${hex(e)} with no shadow table`);
+      continue;
+    }
+    if (!child.parents.some((p) => p.directory === dir && p.index === i)) report(`${where}: its table does not list it as a parent`);
+    const pde = guestDword(vm, dir.gfn * 4096 + i * 4);
+    if (pde === null || (pde & Pte.P) === 0) {
+      report(`${where} is present but the guest entry is not`);
+      continue;
+    }
+    if ((pde & Pte.A) === 0) report(`${where} is present but the guest entry's accessed bit is clear`);
+    const expected = (child.frame << 12) | Pte.P | Pte.A | (pde & (Pte.US | Pte.RW));
+    if (e !== expected) report(`${where} is ${hex(e)}, expected ${hex(expected)} (guest ${hex(pde)})`);
+    const large = pse && (pde & Pte.PS) !== 0;
+    if (large) {
+      if (child.role !== ShadowRole.LARGE || child.gfn !== (pde & LARGE_PAGE_MASK) >>> 12) report(`${where} does not point at the shadow of the guest's 4 MiB page`);
+    } else if (child.role !== ShadowRole.TABLE || child.gfn !== pde >>> 12) {
+      report(`${where} does not point at the shadow of guest table ${hex(pde & ~0xfff)}`);
+    }
+  }
+}
+
+/** A table or large-page shadow; returns its present entries. */
+function auditTable(vm: AuditedVm, table: ShadowPage, report: Report): number {
+  const { hostMem, pmap, frames, tracer, mmu, guestMem } = vm;
+  const i32 = hostMem.i32;
+  const large = table.role === ShadowRole.LARGE;
+  let present = 0;
+  for (let i = 0; i < 1024; i++) {
+    const addr = table.entryAddress(i);
+    const e = i32[addr >>> 2]!;
+    if ((e & Pte.P) === 0) {
+      if (e !== 0) report(`not-present shadow entry at HPA ${hex(addr)} holds ${hex(e)}`);
+      continue;
+    }
+    present++;
+    const where = `shadow PTE ${i} of ${large ? 'the 4 MiB page at GPA' : 'guest table'} ${hex(table.gfn * 4096)}`;
+    let gfn: number;
+    let leafWritable: boolean;
+    let leafDirty: boolean;
+    let user: boolean;
+    if (large) {
+      gfn = table.gfn + i;
+      const parent = table.parents[0];
+      const pde = parent === undefined ? null : guestDword(vm, parent.directory.gfn * 4096 + parent.index * 4);
+      if (pde === null) {
+        report(`${where} has no guest directory entry`);
+        continue;
+      }
+      leafWritable = true; // the directory entry's R/W is checked on the shadow PDE
+      leafDirty = (pde & Pte.D) !== 0;
+      user = true;
+      if ((pde & Pte.A) === 0) report(`${where} is present but the guest's 4 MiB entry is not accessed`);
+    } else {
+      const pte = guestDword(vm, table.gfn * 4096 + i * 4);
+      if (pte === null || (pte & Pte.P) === 0) {
+        report(`${where} is present but the guest entry is not`);
+        continue;
+      }
+      if ((pte & Pte.A) === 0) report(`${where} is present but the guest entry's accessed bit is clear`);
+      gfn = pte >>> 12;
+      leafWritable = (pte & Pte.RW) !== 0;
+      leafDirty = (pte & Pte.D) !== 0;
+      user = (pte & Pte.US) !== 0;
+    }
+    const hfn = e >>> 12;
+    if (frames.owner[hfn] !== FrameOwner.GUEST) {
+      report(`${where} maps HPA ${hex(hfn * 4096)}, which is not a guest frame`);
+      continue;
+    }
+    if (gfn >= pmap.guestFrames || pmap.hostFrame[gfn] !== hfn) report(`${where} maps HPA ${hex(hfn * 4096)}, but the guest entry means GPA ${hex(gfn * 4096)}`);
+    if (((e & Pte.US) !== 0) !== user) report(`${where} has U/S ${(e & Pte.US) !== 0 ? 1 : 0}, the guest ${user ? 1 : 0}`);
+    if ((e & Pte.RW) !== 0) {
+      if (!leafWritable || !leafDirty) report(`${where} is writable but the guest entry is not writable and dirty`);
+      if (gfn < pmap.guestFrames && guestMem.pageKind[gfn] !== PageKind.RAM) report(`${where} makes non-RAM GPA ${hex(gfn * 4096)} writable`);
+      if (tracer.isTraced(gfn)) report(`${where} makes traced GPA ${hex(gfn * 4096)} writable`);
+    }
+    if (!mmu.rmap.of(gfn).includes(addr)) report(`${where} is missing from the backward map of GPA ${hex(gfn * 4096)}`);
+  }
+  return present;
+}
+
+function auditPhysTable(vm: AuditedVm, table: ShadowPage, report: Report): void {
+  const { hostMem, pmap, guestMem, tracer } = vm;
+  for (let i = 0; i < 1024; i++) {
+    const gfn = table.gfn + i;
+    const e = hostMem.i32[table.entryAddress(i) >>> 2]!;
+    const kind = gfn < pmap.guestFrames ? guestMem.pageKind[gfn] : PageKind.NONE;
+    const where = `physical-mode entry for GPA ${hex(gfn * 4096)}`;
+    if (kind !== PageKind.RAM && kind !== PageKind.ROM) {
+      if (e !== 0) report(`${where} is ${hex(e)} but the frame is no memory`);
+      continue;
+    }
+    if (e >>> 12 !== pmap.hostFrame[gfn]) report(`${where} maps HPA ${hex(e & ~0xfff)}, the pmap says ${hex(pmap.hostFrame[gfn]! * 4096)}`);
+    if ((e & Pte.RW) !== 0 && (kind !== PageKind.RAM || tracer.isTraced(gfn))) report(`${where} is writable but the frame is ${kind === PageKind.RAM ? 'traced' : 'ROM'}`);
+  }
+}
+
+function auditReverseMap(vm: AuditedVm, presentEntries: number, report: Report): void {
+  const { mmu, pmap, hostMem } = vm;
+  if (mmu.rmap.size !== presentEntries) report(`the backward map lists ${mmu.rmap.size} entries, the shadow tables hold ${presentEntries}`);
+  for (let gfn = 0; gfn < pmap.guestFrames; gfn++) {
+    for (const addr of mmu.rmap.of(gfn)) {
+      const sp = mmu.byFrame.get(addr >>> 12);
+      const e = hostMem.i32[addr >>> 2]!;
+      if (sp === undefined || (sp.role !== ShadowRole.TABLE && sp.role !== ShadowRole.LARGE)) report(`backward map of GPA ${hex(gfn * 4096)} names ${hex(addr)}, not a shadow table entry`);
+      else if ((e & Pte.P) === 0 || e >>> 12 !== pmap.hostFrame[gfn]) report(`backward map of GPA ${hex(gfn * 4096)} names ${hex(addr)}, which maps ${hex(e)}`);
+    }
+  }
+}
+
+function auditTracing(vm: AuditedVm, report: Report): void {
+  const { mmu, tracer, guestMem } = vm;
+  for (const gfn of mmu.directories.keys()) if (!tracer.isTraced(gfn)) report(`guest directory GPA ${hex(gfn * 4096)} is shadowed but not traced`);
+  for (const gfn of mmu.tables.keys()) if (!tracer.isTraced(gfn)) report(`guest table GPA ${hex(gfn * 4096)} is shadowed but not traced`);
+  for (let gfn = 0; gfn < tracer.count.length; gfn++) {
+    if ((guestMem.traced[gfn] !== 0) !== tracer.count[gfn]! > 0) report(`trace flag of GPA ${hex(gfn * 4096)} disagrees with its trace count`);
+  }
+}
+
+function auditDescriptors(vm: AuditedVm, table: ShadowDescriptorTable, name: string, report: Report): void {
+  if (table.guestLimit < 0) return;
+  const host = vm.hostMem;
+  for (let t = 0; t + 7 <= table.guestLimit; t += 8) {
+    const lo = table.guestDword(t);
+    const hi = table.guestDword(t + 4);
+    const at = table.base + t;
+    const slo = host.read32(at);
+    const shi = host.read32(at + 4);
+    const expectedHi = lo === null || hi === null ? 0 : shadowDescriptorHigh(hi);
+    const expectedLo = lo === null || hi === null ? 0 : lo;
+    // The accessed bit of a natively loaded descriptor is set in the shadow only (a documented leak).
+    if (slo !== expectedLo || (shi | 0x100) !== (expectedHi | 0x100)) {
+      report(`shadow ${name} descriptor ${t >>> 3} is ${hex(shi)}:${hex(slo)}, expected ${hex(expectedHi)}:${hex(expectedLo)}`);
+    }
+  }
+}

@@ -1,0 +1,459 @@
+/**
+ * The shadow MMU: page tables the real CPU walks, mapping GVA straight to HPA, kept equivalent
+ * to the guest's own tables composed with the pmap (the lecture's "shadow page tables").
+ *
+ * - Guest paging off: the real CPU runs on the physical-mode table, GPA -> HPA for all guest
+ *   RAM, built when first needed (the lecture's "Step 1").
+ * - Guest paging on: one shadow directory per guest page directory (by its GPA) and one shadow
+ *   table per guest page table, cached across CR3 switches. Entries are filled lazily: a missing
+ *   entry faults on the real CPU (a hidden fault); the VMM walks the guest's tables, and either
+ *   fills the entry — setting the guest's accessed and dirty bits as the hardware's walk would
+ *   — or finds that the guest itself forbids the access (a true fault, reflected).
+ * - Rights: a shadow entry never allows more than the guest's, and is read-only until the guest
+ *   entry is dirty (so the first write faults and sets D, SDM vol. 3, 4.8), while the frame is
+ *   traced, and for firmware ROM. The real CPU runs with CR0.WP=1; a guest kernel write that
+ *   only the guest's CR0.WP=0 allows is emulated.
+ * - Tracing: every guest frame a shadow is derived from is traced (tracer.ts): its mappings are
+ *   made read-only, so the guest's writes to its own tables fault (trace faults), are emulated,
+ *   and the emulated write drops the shadow entries it affects (they refill lazily). Tables that
+ *   take many writes without being used are unshadowed (write-flood detection).
+ * - Guest 4 MiB pages are shadowed with 4 KiB entries in a table owned by the directory entry.
+ * - Guest INVLPG drops the shadow entry, as it drops a TLB entry; shadows that lose rights take
+ *   the matching real TLB entries with them.
+ * Shadow tables live in host frames the VMM owns; when its budget of frames is spent, all
+ * shadows are dropped and rebuilt on demand (the guest cannot tell).
+ */
+import type { Cpu } from '../../hw/cpu/cpu.ts';
+import { PageKind, type PhysicalMemory } from '../../hw/memory/physical-memory.ts';
+import { Access, WalkRecord, accessFault, setAccessedDirty, walk } from '../../hw/mmu/walk.ts';
+import { Cr0, Cr4 } from '../../hw/x86/control-registers.ts';
+import { LARGE_PAGE_MASK, PfError, Pte } from '../../hw/x86/paging.ts';
+import { FrameOwner, type HostFrames } from '../memory/host-frames.ts';
+import type { GuestPhysicalMemory } from '../memory/guest-memory.ts';
+import type { Pmap } from '../memory/pmap.ts';
+import type { VmmWork } from '../work.ts';
+import { ReverseMap } from './reverse-map.ts';
+import { ShadowPage, ShadowRole, type ShadowRoleKind } from './shadow-page.ts';
+import type { Tracer } from './tracer.ts';
+
+/** What a real page fault turned out to be. */
+export const FaultKind = {
+  /** Filled a shadow entry; the guest never knows. */
+  HIDDEN: 0,
+  /** The guest's own tables forbid the access: reflect #PF (error code in trueFaultError). */
+  TRUE: 1,
+  /** A write to a traced frame (a guest page table or descriptor table): emulate it. */
+  TRACE: 2,
+  /** An access to a device window or to no memory at all: emulate it against the VM's devices. */
+  MMIO: 3,
+  /** Allowed, but not natively: a kernel write under the guest's CR0.WP=0, a write to ROM. */
+  EMULATE: 4,
+} as const;
+export type FaultKindValue = (typeof FaultKind)[keyof typeof FaultKind];
+
+/** Trace writes to a guest table, with no hidden fault using its shadow in between, that unshadow it. */
+export const FLOOD_WRITES = 3;
+
+export interface ShadowMmuParts {
+  readonly hostMem: PhysicalMemory;
+  readonly guestMem: GuestPhysicalMemory;
+  readonly pmap: Pmap;
+  readonly frames: HostFrames;
+  readonly tracer: Tracer;
+  /** The real CPU: its CR3 and TLB. */
+  readonly real: Cpu;
+  /** The vCPU: the guest's CR0, CR3 and CR4. */
+  readonly guest: Cpu;
+  readonly work: VmmWork;
+  /** Most host frames the shadows may hold at once. */
+  readonly capacity: number;
+}
+
+export interface ShadowStats {
+  /** Shadow pages built, by role. */
+  readonly built: number[];
+  /** Times every shadow was dropped because the frame budget ran out. */
+  evictions: number;
+  /** Guest tables unshadowed after a flood of writes. */
+  floods: number;
+  /** Most shadow pages held at once. */
+  peakPages: number;
+}
+
+const A_D = Pte.A | Pte.D;
+
+export class ShadowMmu {
+  /** Shadow directories by guest directory frame, shadow tables by guest table frame. */
+  readonly directories = new Map<number, ShadowPage>();
+  readonly tables = new Map<number, ShadowPage>();
+  /** Every shadow page by its host frame (large-page tables included). */
+  readonly byFrame = new Map<number, ShadowPage>();
+  physDirectory: ShadowPage | null = null;
+  /** The shadow in the real CR3. */
+  active: ShadowPage | null = null;
+  readonly rmap: ReverseMap;
+  readonly stats: ShadowStats = { built: [0, 0, 0, 0, 0], evictions: 0, floods: 0, peakPages: 0 };
+  /** The guest's error code for the last TRUE fault. */
+  trueFaultError = 0;
+  readonly capacity: number;
+  private readonly parts: ShadowMmuParts;
+  private readonly i32: Int32Array;
+  private readonly rec = new WalkRecord();
+  /** CR4.PSE the shadows were built under (it changes what a directory entry means). */
+  private pse = false;
+
+  constructor(parts: ShadowMmuParts) {
+    this.parts = parts;
+    this.capacity = parts.capacity;
+    this.i32 = parts.hostMem.i32;
+    this.rmap = new ReverseMap(parts.pmap.guestFrames);
+    parts.tracer.onTraceStart = (gfn) => this.writeProtect(gfn);
+  }
+
+  /** Host frames the shadows hold now. */
+  get pagesInUse(): number {
+    return this.byFrame.size;
+  }
+
+  /** Pages in use by role. */
+  pagesByRole(): number[] {
+    const out = [0, 0, 0, 0, 0];
+    for (const sp of this.byFrame.values()) out[sp.role]!++;
+    return out;
+  }
+
+  // ---------------------------------------------------------------- activation
+
+  /** Puts the shadow for the guest's current paging state (CR0.PG, CR3, CR4.PSE) in the real CR3. */
+  activate(): void {
+    const g = this.parts.guest;
+    const pse = (g.cr4 & Cr4.PSE) !== 0;
+    if (pse !== this.pse) {
+      this.dropAll();
+      this.pse = pse;
+    }
+    let target: ShadowPage;
+    if ((g.cr0 & Cr0.PG) === 0) {
+      target = this.physDirectory ?? this.buildPhysical();
+    } else {
+      const gfn = g.cr3 >>> 12;
+      this.ensureRoom(1);
+      target = this.directories.get(gfn) ?? this.buildDirectory(gfn);
+    }
+    this.active = target;
+    this.parts.real.loadCr3(target.frame * 4096);
+  }
+
+  /** Drops every shadow but the physical-mode table (frame budget spent, or CR4.PSE changed). */
+  dropAll(): void {
+    for (const dir of [...this.directories.values()]) this.destroyDirectory(dir);
+    for (const table of [...this.tables.values()]) this.destroyTable(table);
+    if (this.active !== this.physDirectory) this.active = null;
+    this.parts.real.flushTlb();
+  }
+
+  // ---------------------------------------------------------------- page faults
+
+  /**
+   * Classifies a real page fault at `gva` (real error code) and, for a hidden fault, fills the
+   * shadow entry. For TRUE the guest's error code is left in trueFaultError.
+   */
+  handlePageFault(gva: number, errorCode: number): FaultKindValue {
+    const write = (errorCode & PfError.W) !== 0;
+    const user = (errorCode & PfError.U) !== 0;
+    const g = this.parts.guest;
+    if ((g.cr0 & Cr0.PG) === 0) return this.physicalFault(gva >>> 0, write);
+    const rec = this.rec;
+    walk(this.parts.guestMem, g.cr3, this.pse, gva, rec);
+    this.parts.work.guestWalkReads += rec.reads;
+    const error = accessFault(rec, (write ? Access.WRITE : 0) | (user ? Access.USER : 0), (g.cr0 & Cr0.WP) !== 0);
+    if (error >= 0) {
+      this.trueFaultError = error;
+      return FaultKind.TRUE;
+    }
+    const gfn = rec.physical >>> 12;
+    const kind = this.parts.guestMem.pageKind[gfn];
+    if (kind !== PageKind.RAM && kind !== PageKind.ROM) return FaultKind.MMIO;
+    if (write) {
+      if (kind === PageKind.ROM) return FaultKind.EMULATE;
+      if (this.parts.tracer.isTraced(gfn)) return FaultKind.TRACE;
+      if (!rec.writable) return FaultKind.EMULATE;
+    }
+    if (this.ensureRoom(2)) {
+      // Everything was dropped: the walk still stands (the guest's tables did not change).
+      this.activate();
+    }
+    // The access happens: the guest's entries get A (and D for a write), as a hardware walk sets them.
+    setAccessedDirty(this.parts.guestMem, rec, write);
+    this.fill(gva, gfn, kind === PageKind.RAM);
+    return FaultKind.HIDDEN;
+  }
+
+  /** Fills the shadow entry for `gva` from the walk in this.rec. */
+  private fill(gva: number, gfn: number, ram: boolean): void {
+    const rec = this.rec;
+    const dir = this.active!;
+    dir.writes = 0;
+    const pdi = gva >>> 22;
+    let table = dir.children![pdi]!;
+    if (table === null) {
+      table = rec.large ? this.allocPage(ShadowRole.LARGE, (rec.pde & LARGE_PAGE_MASK) >>> 12) : this.tableFor(rec.pde >>> 12);
+      this.link(dir, pdi, table, rec.pde);
+    }
+    table.writes = 0;
+    const leaf = rec.large ? rec.pde : rec.pte;
+    let entry = (this.parts.pmap.hostFrame[gfn]! << 12) | Pte.P | Pte.A;
+    // A large page's directory entry carries the guest's U/S and R/W; a table entry its own.
+    entry |= rec.large ? Pte.US : leaf & Pte.US;
+    const guestWritable = rec.large || (leaf & Pte.RW) !== 0;
+    if (guestWritable && (leaf & Pte.D) !== 0 && ram && !this.parts.tracer.isTraced(gfn)) entry |= Pte.RW | Pte.D;
+    this.setTableEntry(table, (gva >>> 12) & 0x3ff, entry, gfn);
+  }
+
+  private physicalFault(gpa: number, write: boolean): FaultKindValue {
+    const gfn = gpa >>> 12;
+    const kind = this.parts.guestMem.pageKind[gfn];
+    if (kind !== PageKind.RAM && kind !== PageKind.ROM) return FaultKind.MMIO;
+    if (write) {
+      if (kind === PageKind.ROM) return FaultKind.EMULATE;
+      if (this.parts.tracer.isTraced(gfn)) return FaultKind.TRACE;
+    }
+    // A frame that stopped being traced: its entry may be writable again.
+    this.setPhysicalEntry(gfn);
+    return FaultKind.HIDDEN;
+  }
+
+  // ---------------------------------------------------------------- guest events
+
+  /** Guest INVLPG: the shadow entry goes, as the TLB entry would (the next access refills it). */
+  invalidatePage(gva: number): void {
+    const dir = this.active;
+    if (dir === null || dir.role !== ShadowRole.DIRECTORY) return;
+    const table = dir.children![gva >>> 22]!;
+    if (table !== null) this.zapTableEntry(table, (gva >>> 12) & 0x3ff);
+  }
+
+  /** A write to a traced guest frame (the guest memory's trace hook). */
+  onTracedWrite(gpa: number, size: number, old: number, value: number): void {
+    const gfn = gpa >>> 12;
+    const dir = this.directories.get(gfn);
+    const table = this.tables.get(gfn);
+    if (dir === undefined && table === undefined) return;
+    // Setting accessed or dirty bits (the VMM's own walk, or the guest's) keeps every shadow valid.
+    if (size === 4 && (gpa & 3) === 0 && ((old ^ value) & ~A_D) === 0 && (old & ~value) === 0) return;
+    const first = (gpa & 0xfff) >> 2;
+    const last = ((gpa & 0xfff) + size - 1) >> 2;
+    for (let i = first; i <= last; i++) {
+      if (dir !== undefined) this.zapDirectoryEntry(dir, i);
+      if (table !== undefined) this.zapTableEntry(table, i);
+    }
+    if (table !== undefined && ++table.writes >= FLOOD_WRITES) {
+      this.stats.floods++;
+      this.destroyTable(table);
+    }
+    if (dir !== undefined && dir !== this.active && ++dir.writes >= FLOOD_WRITES) {
+      this.stats.floods++;
+      this.destroyDirectory(dir);
+    }
+  }
+
+  /** A frame became traced: every shadow entry mapping it loses write access. */
+  private writeProtect(gfn: number): void {
+    for (const addr of [...this.rmap.of(gfn)]) {
+      const e = this.i32[addr >>> 2]!;
+      if ((e & Pte.RW) === 0) continue;
+      this.i32[addr >>> 2] = e & ~(Pte.RW | Pte.D);
+      this.parts.work.shadowEntryWrites++;
+      this.invalidateEntry(this.byFrame.get(addr >>> 12)!, (addr & 0xfff) >>> 2);
+    }
+    const phys = this.physTable(gfn);
+    if (phys !== null) {
+      const addr = phys.entryAddress(gfn & 0x3ff);
+      const e = this.i32[addr >>> 2]!;
+      if ((e & Pte.RW) !== 0) {
+        this.i32[addr >>> 2] = e & ~(Pte.RW | Pte.D);
+        this.parts.work.shadowEntryWrites++;
+        this.invalidateEntry(phys, gfn & 0x3ff);
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- building
+
+  /**
+   * Makes room for `frames` more shadow pages; when the budget (or host memory) is spent, drops
+   * every shadow first. Returns true when it did (the active shadow is gone: re-activate).
+   */
+  private ensureRoom(frames: number): boolean {
+    if (this.byFrame.size + frames <= this.capacity && this.parts.frames.free >= frames) return false;
+    this.stats.evictions++;
+    this.dropAll();
+    return true;
+  }
+
+  private allocPage(role: ShadowRoleKind, gfn: number): ShadowPage {
+    const frame = this.parts.frames.alloc(FrameOwner.VMM);
+    if (frame < 0) throw new Error('shadow MMU: no host frame left for a shadow table');
+    this.i32.fill(0, frame * 1024, frame * 1024 + 1024);
+    const sp = new ShadowPage(frame, role, gfn);
+    this.byFrame.set(frame, sp);
+    if (this.byFrame.size > this.stats.peakPages) this.stats.peakPages = this.byFrame.size;
+    this.stats.built[role]!++;
+    this.parts.work.shadowPageAllocs++;
+    return sp;
+  }
+
+  private freePage(sp: ShadowPage): void {
+    this.byFrame.delete(sp.frame);
+    this.parts.frames.release(sp.frame);
+  }
+
+  private buildDirectory(gfn: number): ShadowPage {
+    const dir = this.allocPage(ShadowRole.DIRECTORY, gfn);
+    this.directories.set(gfn, dir);
+    this.parts.tracer.trace(gfn);
+    return dir;
+  }
+
+  private tableFor(gfn: number): ShadowPage {
+    let table = this.tables.get(gfn);
+    if (table === undefined) {
+      table = this.allocPage(ShadowRole.TABLE, gfn);
+      this.tables.set(gfn, table);
+      this.parts.tracer.trace(gfn);
+    }
+    return table;
+  }
+
+  /** The physical-mode table, filled at once: every guest RAM frame at GVA = GPA. */
+  private buildPhysical(): ShadowPage {
+    const frames = this.parts.pmap.guestFrames;
+    const tables = Math.ceil(frames / 1024);
+    this.ensureRoom(tables + 1);
+    const dir = this.allocPage(ShadowRole.PHYS_DIRECTORY, -1);
+    this.physDirectory = dir;
+    for (let t = 0; t < tables; t++) {
+      const table = this.allocPage(ShadowRole.PHYS_TABLE, t * 1024);
+      this.link(dir, t, table, Pte.US | Pte.RW);
+      for (let gfn = t * 1024; gfn < Math.min(frames, t * 1024 + 1024); gfn++) this.setPhysicalEntry(gfn);
+    }
+    return dir;
+  }
+
+  /** The physical-mode table holding `gfn`'s entry, if built. */
+  private physTable(gfn: number): ShadowPage | null {
+    const dir = this.physDirectory;
+    return dir === null ? null : (dir.children![gfn >>> 10] ?? null);
+  }
+
+  /** The physical-mode entry of `gfn`: RAM writable unless traced, ROM read-only, devices absent. */
+  private setPhysicalEntry(gfn: number): void {
+    const table = this.physTable(gfn);
+    if (table === null) return;
+    const kind = this.parts.guestMem.pageKind[gfn];
+    let entry = 0;
+    if (kind === PageKind.RAM || kind === PageKind.ROM) {
+      entry = (this.parts.pmap.hostFrame[gfn]! << 12) | Pte.P | Pte.A | Pte.US;
+      if (kind === PageKind.RAM && !this.parts.tracer.isTraced(gfn)) entry |= Pte.RW | Pte.D;
+    }
+    const addr = table.entryAddress(gfn & 0x3ff);
+    const old = this.i32[addr >>> 2]!;
+    if (old === entry) return;
+    this.i32[addr >>> 2] = entry;
+    this.parts.work.shadowEntryWrites++;
+    if ((old & Pte.P) !== 0) this.invalidateEntry(table, gfn & 0x3ff);
+  }
+
+  /** Points directory entry `index` at `table` with the guest directory entry's U/S and R/W. */
+  private link(dir: ShadowPage, index: number, table: ShadowPage, guestPde: number): void {
+    dir.children![index] = table;
+    table.parents.push({ directory: dir, index });
+    this.i32[dir.entryAddress(index) >>> 2] = (table.frame << 12) | Pte.P | Pte.A | (guestPde & (Pte.US | Pte.RW));
+    this.parts.work.shadowEntryWrites++;
+  }
+
+  private setTableEntry(table: ShadowPage, index: number, entry: number, gfn: number): void {
+    const addr = table.entryAddress(index);
+    const old = this.i32[addr >>> 2]!;
+    const oldGfn = (old & Pte.P) !== 0 ? this.parts.pmap.guestFrame[old >>> 12]! : -1;
+    if (oldGfn !== gfn) {
+      if (oldGfn >= 0) this.rmap.remove(oldGfn, addr);
+      this.rmap.add(gfn, addr);
+    }
+    this.i32[addr >>> 2] = entry;
+    this.parts.work.shadowEntryWrites++;
+    if ((old & Pte.P) !== 0) this.invalidateEntry(table, index);
+  }
+
+  // ---------------------------------------------------------------- tearing down
+
+  /** Drops the real TLB entries that may hold table entry `index` (only the active shadow's are cached). */
+  private invalidateEntry(table: ShadowPage, index: number): void {
+    const tlb = this.parts.real.tlb;
+    for (const p of table.parents) {
+      if (p.directory !== this.active) continue;
+      tlb.invalidate((p.index << 10) | index);
+      this.parts.work.tlbInvalidates++;
+    }
+  }
+
+  private zapTableEntry(table: ShadowPage, index: number): void {
+    const addr = table.entryAddress(index);
+    const e = this.i32[addr >>> 2]!;
+    if ((e & Pte.P) === 0) return;
+    this.rmap.remove(this.parts.pmap.guestFrame[e >>> 12]!, addr);
+    this.i32[addr >>> 2] = 0;
+    this.parts.work.shadowEntryWrites++;
+    this.invalidateEntry(table, index);
+  }
+
+  /** Empties directory entry `index` (a large page's table goes with it). */
+  private zapDirectoryEntry(dir: ShadowPage, index: number): void {
+    const child = dir.children![index]!;
+    if (child === null) return;
+    this.clearDirectoryEntry(dir, index, child);
+    if (child.role === ShadowRole.LARGE) this.destroyTable(child);
+  }
+
+  private clearDirectoryEntry(dir: ShadowPage, index: number, child: ShadowPage): void {
+    dir.children![index] = null;
+    child.unlinkParent(dir, index);
+    this.i32[dir.entryAddress(index) >>> 2] = 0;
+    this.parts.work.shadowEntryWrites++;
+    if (dir === this.active) {
+      const tlb = this.parts.real.tlb;
+      for (let v = 0; v < 1024; v++) tlb.invalidate((index << 10) | v);
+      this.parts.work.tlbInvalidates++;
+    }
+  }
+
+  /** Unshadows a table: out of every directory, out of the backward map, untraced, freed. */
+  private destroyTable(table: ShadowPage): void {
+    for (const p of [...table.parents]) this.clearDirectoryEntry(p.directory, p.index, table);
+    for (let i = 0; i < 1024; i++) {
+      const addr = table.entryAddress(i);
+      const e = this.i32[addr >>> 2]!;
+      if ((e & Pte.P) !== 0) this.rmap.remove(this.parts.pmap.guestFrame[e >>> 12]!, addr);
+    }
+    if (table.role === ShadowRole.TABLE) {
+      this.tables.delete(table.gfn);
+      this.parts.tracer.untrace(table.gfn);
+    }
+    this.freePage(table);
+  }
+
+  private destroyDirectory(dir: ShadowPage): void {
+    const children = dir.children!;
+    for (let i = 0; i < 1024; i++) {
+      const child = children[i]!;
+      if (child !== null) {
+        this.clearDirectoryEntry(dir, i, child);
+        if (child.role === ShadowRole.LARGE) this.destroyTable(child);
+      }
+    }
+    this.directories.delete(dir.gfn);
+    this.parts.tracer.untrace(dir.gfn);
+    if (this.active === dir) this.active = null;
+    this.freePage(dir);
+  }
+}
