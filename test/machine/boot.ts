@@ -2,7 +2,7 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type BlockBackend, type BootModule, type MachineRun, bootNative } from '../../src/api/index.ts';
+import { type BlockBackend, type BootModule, type MachineOptions, type MachineRun, runMachine } from '../../src/api/index.ts';
 import { ROOT } from '../../bench/programs.ts';
 
 export interface BootResult extends MachineRun {
@@ -16,15 +16,18 @@ export function boot(kernelPath: string, cmdline = '', disks: BlockBackend[] = [
 
 /** The same, with boot modules. */
 export function bootWithModules(kernelPath: string, cmdline: string, modules: BootModule[], disks: BlockBackend[] = [], maxInstructions = 2e9): BootResult {
+  return runGuest(kernelPath, { cmdline, modules, disks, maxInstructions });
+}
+
+/** Boots `kernelPath` (relative to the repository, or absolute) in any mode, the console captured in memory. */
+export function runGuest(kernelPath: string, options: Partial<Omit<MachineOptions, 'kernel' | 'serial'>> = {}): BootResult {
   const bytes: number[] = [];
-  const run = bootNative({
-    kernel: new Uint8Array(readFileSync(join(ROOT, kernelPath))),
+  const run = runMachine({
+    kernel: new Uint8Array(readFileSync(kernelPath.startsWith('/') ? kernelPath : join(ROOT, kernelPath))),
     kernelName: kernelPath,
-    cmdline,
-    modules,
-    disks,
+    maxInstructions: 2e9,
+    ...options,
     serial: { write: (b) => bytes.push(b) },
-    maxInstructions,
   });
   return { ...run, output: Buffer.from(bytes).toString('latin1') };
 }

@@ -31,6 +31,11 @@ import { ShadowRole, type ShadowPage } from './shadow-page.ts';
 import type { ShadowMmu } from './shadow-mmu.ts';
 import type { Tracer } from './tracer.ts';
 
+// Local copies of the constants: the audit runs after every exit in tests, over every entry.
+const { P: PTE_P, RW: PTE_RW, US: PTE_US, A: PTE_A, D: PTE_D, PS: PTE_PS } = Pte;
+const { RAM: KIND_RAM, ROM: KIND_ROM, NONE: KIND_NONE } = PageKind;
+const { VMM: OWNER_VMM, GUEST: OWNER_GUEST } = FrameOwner;
+
 /** One broken invariant, as a sentence. */
 export type ShadowAuditFinding = string;
 
@@ -69,20 +74,25 @@ export function auditShadows(vm: AuditedVm): ShadowAuditFinding[] {
 
 type Report = (finding: string) => void;
 
+// Entry names for findings (built only when something is wrong: the audit visits every entry).
+const pdeName = (dir: ShadowPage, i: number) => `shadow PDE ${i} of guest directory ${hex(dir.gfn * 4096)}`;
+const pteName = (table: ShadowPage, i: number) => `shadow PTE ${i} of ${table.role === ShadowRole.LARGE ? 'the 4 MiB page at GPA' : 'guest table'} ${hex(table.gfn * 4096)}`;
+const physName = (gfn: number) => `physical-mode entry for GPA ${hex(gfn * 4096)}`;
+
 function auditOwnership(vm: AuditedVm, report: Report): void {
   const { frames, pmap, mmu } = vm;
   for (const sp of mmu.byFrame.values()) {
-    if (frames.owner[sp.frame] !== FrameOwner.VMM) report(`shadow page at HPA ${hex(sp.frame * 4096)} is not in a VMM-owned frame`);
+    if (frames.owner[sp.frame] !== OWNER_VMM) report(`shadow page at HPA ${hex(sp.frame * 4096)} is not in a VMM-owned frame`);
   }
   for (const table of [vm.gdt, vm.ldt]) {
     for (let k = 0; k < TABLE_FRAMES; k++) {
-      if (frames.owner[(table.base >>> 12) + k] !== FrameOwner.VMM) report(`descriptor-table shadow frame ${hex(table.base + k * 4096)} is not VMM-owned`);
+      if (frames.owner[(table.base >>> 12) + k] !== OWNER_VMM) report(`descriptor-table shadow frame ${hex(table.base + k * 4096)} is not VMM-owned`);
     }
   }
   for (let gfn = 0; gfn < pmap.guestFrames; gfn++) {
     const hfn = pmap.hostFrame[gfn]!;
     if (hfn < 0) continue;
-    if (frames.owner[hfn] !== FrameOwner.GUEST) report(`GPA ${hex(gfn * 4096)} maps to HPA ${hex(hfn * 4096)}, which is not a guest frame`);
+    if (frames.owner[hfn] !== OWNER_GUEST) report(`GPA ${hex(gfn * 4096)} maps to HPA ${hex(hfn * 4096)}, which is not a guest frame`);
     if (pmap.guestFrame[hfn] !== gfn) report(`pmap inverse of HPA ${hex(hfn * 4096)} is not GPA ${hex(gfn * 4096)}`);
   }
 }
@@ -105,7 +115,7 @@ function auditActive(vm: AuditedVm, report: Report): void {
 /** Guest RAM dword at `gpa`, or null where the frame is not RAM or ROM (never a device read). */
 function guestDword(vm: AuditedVm, gpa: number): number | null {
   const kind = vm.guestMem.pageKind[gpa >>> 12];
-  if (kind !== PageKind.RAM && kind !== PageKind.ROM) return null;
+  if (kind !== KIND_RAM && kind !== KIND_ROM) return null;
   return vm.guestMem.read32(gpa);
 }
 
@@ -141,7 +151,7 @@ function auditPages(vm: AuditedVm, report: Report): number {
     for (let i = 0; i < 1024; i++) {
       const child = phys.children![i]!;
       const e = hostMem.i32[phys.entryAddress(i) >>> 2]!;
-      const expected = child === null ? 0 : (child.frame << 12) | Pte.P | Pte.A | Pte.US | Pte.RW;
+      const expected = child === null ? 0 : (child.frame << 12) | PTE_P | PTE_A | PTE_US | PTE_RW;
       if (e !== expected) report(`physical-mode directory entry ${i} is ${hex(e)}, expected ${hex(expected)}`);
     }
   }
@@ -153,25 +163,24 @@ function auditDirectory(vm: AuditedVm, dir: ShadowPage, pse: boolean, report: Re
   for (let i = 0; i < 1024; i++) {
     const e = i32[dir.entryAddress(i) >>> 2]!;
     const child = dir.children![i]!;
-    const where = `shadow PDE ${i} of guest directory ${hex(dir.gfn * 4096)}`;
     if (child === null) {
-      if (e !== 0) report(`${where} is ${hex(e)} with no shadow table`);
+      if (e !== 0) report(`${pdeName(dir, i)} is ${hex(e)} with no shadow table`);
       continue;
     }
-    if (!child.parents.some((p) => p.directory === dir && p.index === i)) report(`${where}: its table does not list it as a parent`);
+    if (!child.parents.some((p) => p.directory === dir && p.index === i)) report(`${pdeName(dir, i)}: its table does not list it as a parent`);
     const pde = guestDword(vm, dir.gfn * 4096 + i * 4);
-    if (pde === null || (pde & Pte.P) === 0) {
-      report(`${where} is present but the guest entry is not`);
+    if (pde === null || (pde & PTE_P) === 0) {
+      report(`${pdeName(dir, i)} is present but the guest entry is not`);
       continue;
     }
-    if ((pde & Pte.A) === 0) report(`${where} is present but the guest entry's accessed bit is clear`);
-    const expected = (child.frame << 12) | Pte.P | Pte.A | (pde & (Pte.US | Pte.RW));
-    if (e !== expected) report(`${where} is ${hex(e)}, expected ${hex(expected)} (guest ${hex(pde)})`);
-    const large = pse && (pde & Pte.PS) !== 0;
+    if ((pde & PTE_A) === 0) report(`${pdeName(dir, i)} is present but the guest entry's accessed bit is clear`);
+    const expected = (child.frame << 12) | PTE_P | PTE_A | (pde & (PTE_US | PTE_RW));
+    if (e !== expected) report(`${pdeName(dir, i)} is ${hex(e)}, expected ${hex(expected)} (guest ${hex(pde)})`);
+    const large = pse && (pde & PTE_PS) !== 0;
     if (large) {
-      if (child.role !== ShadowRole.LARGE || child.gfn !== (pde & LARGE_PAGE_MASK) >>> 12) report(`${where} does not point at the shadow of the guest's 4 MiB page`);
+      if (child.role !== ShadowRole.LARGE || child.gfn !== (pde & LARGE_PAGE_MASK) >>> 12) report(`${pdeName(dir, i)} does not point at the shadow of the guest's 4 MiB page`);
     } else if (child.role !== ShadowRole.TABLE || child.gfn !== pde >>> 12) {
-      report(`${where} does not point at the shadow of guest table ${hex(pde & ~0xfff)}`);
+      report(`${pdeName(dir, i)} does not point at the shadow of guest table ${hex(pde & ~0xfff)}`);
     }
   }
 }
@@ -185,12 +194,11 @@ function auditTable(vm: AuditedVm, table: ShadowPage, report: Report): number {
   for (let i = 0; i < 1024; i++) {
     const addr = table.entryAddress(i);
     const e = i32[addr >>> 2]!;
-    if ((e & Pte.P) === 0) {
+    if ((e & PTE_P) === 0) {
       if (e !== 0) report(`not-present shadow entry at HPA ${hex(addr)} holds ${hex(e)}`);
       continue;
     }
     present++;
-    const where = `shadow PTE ${i} of ${large ? 'the 4 MiB page at GPA' : 'guest table'} ${hex(table.gfn * 4096)}`;
     let gfn: number;
     let leafWritable: boolean;
     let leafDirty: boolean;
@@ -200,38 +208,38 @@ function auditTable(vm: AuditedVm, table: ShadowPage, report: Report): number {
       const parent = table.parents[0];
       const pde = parent === undefined ? null : guestDword(vm, parent.directory.gfn * 4096 + parent.index * 4);
       if (pde === null) {
-        report(`${where} has no guest directory entry`);
+        report(`${pteName(table, i)} has no guest directory entry`);
         continue;
       }
       leafWritable = true; // the directory entry's R/W is checked on the shadow PDE
-      leafDirty = (pde & Pte.D) !== 0;
+      leafDirty = (pde & PTE_D) !== 0;
       user = true;
-      if ((pde & Pte.A) === 0) report(`${where} is present but the guest's 4 MiB entry is not accessed`);
+      if ((pde & PTE_A) === 0) report(`${pteName(table, i)} is present but the guest's 4 MiB entry is not accessed`);
     } else {
       const pte = guestDword(vm, table.gfn * 4096 + i * 4);
-      if (pte === null || (pte & Pte.P) === 0) {
-        report(`${where} is present but the guest entry is not`);
+      if (pte === null || (pte & PTE_P) === 0) {
+        report(`${pteName(table, i)} is present but the guest entry is not`);
         continue;
       }
-      if ((pte & Pte.A) === 0) report(`${where} is present but the guest entry's accessed bit is clear`);
+      if ((pte & PTE_A) === 0) report(`${pteName(table, i)} is present but the guest entry's accessed bit is clear`);
       gfn = pte >>> 12;
-      leafWritable = (pte & Pte.RW) !== 0;
-      leafDirty = (pte & Pte.D) !== 0;
-      user = (pte & Pte.US) !== 0;
+      leafWritable = (pte & PTE_RW) !== 0;
+      leafDirty = (pte & PTE_D) !== 0;
+      user = (pte & PTE_US) !== 0;
     }
     const hfn = e >>> 12;
-    if (frames.owner[hfn] !== FrameOwner.GUEST) {
-      report(`${where} maps HPA ${hex(hfn * 4096)}, which is not a guest frame`);
+    if (frames.owner[hfn] !== OWNER_GUEST) {
+      report(`${pteName(table, i)} maps HPA ${hex(hfn * 4096)}, which is not a guest frame`);
       continue;
     }
-    if (gfn >= pmap.guestFrames || pmap.hostFrame[gfn] !== hfn) report(`${where} maps HPA ${hex(hfn * 4096)}, but the guest entry means GPA ${hex(gfn * 4096)}`);
-    if (((e & Pte.US) !== 0) !== user) report(`${where} has U/S ${(e & Pte.US) !== 0 ? 1 : 0}, the guest ${user ? 1 : 0}`);
-    if ((e & Pte.RW) !== 0) {
-      if (!leafWritable || !leafDirty) report(`${where} is writable but the guest entry is not writable and dirty`);
-      if (gfn < pmap.guestFrames && guestMem.pageKind[gfn] !== PageKind.RAM) report(`${where} makes non-RAM GPA ${hex(gfn * 4096)} writable`);
-      if (tracer.isTraced(gfn)) report(`${where} makes traced GPA ${hex(gfn * 4096)} writable`);
+    if (gfn >= pmap.guestFrames || pmap.hostFrame[gfn] !== hfn) report(`${pteName(table, i)} maps HPA ${hex(hfn * 4096)}, but the guest entry means GPA ${hex(gfn * 4096)}`);
+    if (((e & PTE_US) !== 0) !== user) report(`${pteName(table, i)} has U/S ${(e & PTE_US) !== 0 ? 1 : 0}, the guest ${user ? 1 : 0}`);
+    if ((e & PTE_RW) !== 0) {
+      if (!leafWritable || !leafDirty) report(`${pteName(table, i)} is writable but the guest entry is not writable and dirty`);
+      if (gfn < pmap.guestFrames && guestMem.pageKind[gfn] !== KIND_RAM) report(`${pteName(table, i)} makes non-RAM GPA ${hex(gfn * 4096)} writable`);
+      if (tracer.isTraced(gfn)) report(`${pteName(table, i)} makes traced GPA ${hex(gfn * 4096)} writable`);
     }
-    if (!mmu.rmap.of(gfn).includes(addr)) report(`${where} is missing from the backward map of GPA ${hex(gfn * 4096)}`);
+    if (!mmu.rmap.of(gfn).includes(addr)) report(`${pteName(table, i)} is missing from the backward map of GPA ${hex(gfn * 4096)}`);
   }
   return present;
 }
@@ -241,28 +249,25 @@ function auditPhysTable(vm: AuditedVm, table: ShadowPage, report: Report): void 
   for (let i = 0; i < 1024; i++) {
     const gfn = table.gfn + i;
     const e = hostMem.i32[table.entryAddress(i) >>> 2]!;
-    const kind = gfn < pmap.guestFrames ? guestMem.pageKind[gfn] : PageKind.NONE;
-    const where = `physical-mode entry for GPA ${hex(gfn * 4096)}`;
-    if (kind !== PageKind.RAM && kind !== PageKind.ROM) {
-      if (e !== 0) report(`${where} is ${hex(e)} but the frame is no memory`);
+    const kind = gfn < pmap.guestFrames ? guestMem.pageKind[gfn] : KIND_NONE;
+    if (kind !== KIND_RAM && kind !== KIND_ROM) {
+      if (e !== 0) report(`${physName(gfn)} is ${hex(e)} but the frame is no memory`);
       continue;
     }
-    if (e >>> 12 !== pmap.hostFrame[gfn]) report(`${where} maps HPA ${hex(e & ~0xfff)}, the pmap says ${hex(pmap.hostFrame[gfn]! * 4096)}`);
-    if ((e & Pte.RW) !== 0 && (kind !== PageKind.RAM || tracer.isTraced(gfn))) report(`${where} is writable but the frame is ${kind === PageKind.RAM ? 'traced' : 'ROM'}`);
+    if (e >>> 12 !== pmap.hostFrame[gfn]) report(`${physName(gfn)} maps HPA ${hex(e & ~0xfff)}, the pmap says ${hex(pmap.hostFrame[gfn]! * 4096)}`);
+    if ((e & PTE_RW) !== 0 && (kind !== KIND_RAM || tracer.isTraced(gfn))) report(`${physName(gfn)} is writable but the frame is ${kind === KIND_RAM ? 'traced' : 'ROM'}`);
   }
 }
 
 function auditReverseMap(vm: AuditedVm, presentEntries: number, report: Report): void {
   const { mmu, pmap, hostMem } = vm;
   if (mmu.rmap.size !== presentEntries) report(`the backward map lists ${mmu.rmap.size} entries, the shadow tables hold ${presentEntries}`);
-  for (let gfn = 0; gfn < pmap.guestFrames; gfn++) {
-    for (const addr of mmu.rmap.of(gfn)) {
-      const sp = mmu.byFrame.get(addr >>> 12);
-      const e = hostMem.i32[addr >>> 2]!;
-      if (sp === undefined || (sp.role !== ShadowRole.TABLE && sp.role !== ShadowRole.LARGE)) report(`backward map of GPA ${hex(gfn * 4096)} names ${hex(addr)}, not a shadow table entry`);
-      else if ((e & Pte.P) === 0 || e >>> 12 !== pmap.hostFrame[gfn]) report(`backward map of GPA ${hex(gfn * 4096)} names ${hex(addr)}, which maps ${hex(e)}`);
-    }
-  }
+  mmu.rmap.forEachEntry((gfn, addr) => {
+    const sp = mmu.byFrame.get(addr >>> 12);
+    const e = hostMem.i32[addr >>> 2]!;
+    if (sp === undefined || (sp.role !== ShadowRole.TABLE && sp.role !== ShadowRole.LARGE)) report(`backward map of GPA ${hex(gfn * 4096)} names ${hex(addr)}, not a shadow table entry`);
+    else if ((e & PTE_P) === 0 || e >>> 12 !== pmap.hostFrame[gfn]) report(`backward map of GPA ${hex(gfn * 4096)} names ${hex(addr)}, which maps ${hex(e)}`);
+  });
 }
 
 function auditTracing(vm: AuditedVm, report: Report): void {

@@ -36,6 +36,13 @@ export class ReverseMap {
     this.entries--;
   }
 
+  /** Calls `f` for every entry, by guest frame. */
+  forEachEntry(f: (gfn: number, entryHpa: number) => void): void {
+    this.lists.forEach((list, gfn) => {
+      if (list !== undefined) for (const addr of list) f(gfn, addr);
+    });
+  }
+
   /** The entries mapping `gfn` (a live view: copy it before changing the map). */
   of(gfn: number): readonly number[] {
     return this.lists[gfn] ?? [];
