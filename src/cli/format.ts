@@ -27,3 +27,18 @@ export function percent(fraction: number): string {
 export function bytes(n: number): string {
   return n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(1)} MiB` : `${(n / 1024).toFixed(0)} KiB`;
 }
+
+/** Breaks `text` into lines of at most `width` characters at spaces, continuing lines indented by `indent`. */
+export function wrap(text: string, width = 100, indent = '  '): string {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    const prefix = lines.length === 0 ? '' : indent;
+    if (line !== '' && prefix.length + line.length + 1 + word.length > width) {
+      lines.push(prefix + line);
+      line = word;
+    } else line = line === '' ? word : `${line} ${word}`;
+  }
+  lines.push((lines.length === 0 ? '' : indent) + line);
+  return lines.join('\n');
+}

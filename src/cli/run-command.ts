@@ -8,7 +8,7 @@ import { basename } from 'node:path';
 import { type BootModule, type ByteSource, MODES, type MachineRun, MAX_RAM, type Mode, NO_INPUT, PROFILES, type Profile, describeExit, findProfile, runMachine, slowdown } from '../api/index.ts';
 import { DiskError, FileDisk, StdoutSink, stdinSource } from '../api/node.ts';
 import { UsageError } from './errors.ts';
-import { bytes, count, percent, table } from './format.ts';
+import { bytes, count, percent, table, wrap } from './format.ts';
 import { parsePositiveInteger, readProgram } from './user-command.ts';
 
 export interface RunCommandOptions {
@@ -209,7 +209,8 @@ export function runCommand(kernelPath: string, opts: RunCommandOptions): number 
   }
   const err = (s: string) => process.stderr.write(`${s}\n`);
   const failed = run.exit.kind !== 'exit' && run.exit.kind !== 'halted';
-  if (failed) err(`shadowvisor: ${describeExit(run.exit)}`);
+  // One line of reason; the popf problem's explanation is a paragraph, wrapped for the terminal.
+  if (failed) err(run.exit.kind === 'not-virtualizable' ? wrap(`shadowvisor: ${describeExit(run.exit)}`) : `shadowvisor: ${describeExit(run.exit)}`);
   if (failed || opts.screen) {
     const rows = [...run.screen];
     while (rows.length > 0 && rows[rows.length - 1]!.trim() === '') rows.pop();

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -78,7 +78,61 @@ describe('shadowvisor run: how runs end', () => {
   });
 });
 
+describe('shadowvisor run --mode trap: the same endings under the hypervisor', () => {
+  it('debug exit, halt, triple fault and runaway give the native statuses', () => {
+    assert.equal(shadowvisor('run', '--mode', 'trap', kernel('exit.elf', [0xb0, 0x10, 0xe6, 0xf4])).status, 0x21);
+    assert.equal(shadowvisor('run', '--mode', 'trap', kernel('halt.elf', [0xfa, 0xf4])).status, 0);
+    const triple = shadowvisor('run', '--mode', 'trap', kernel('triple.elf', [...HI, 0xcc]));
+    assert.equal(triple.status, 125);
+    assert.match(triple.stderr, /--- CGA text screen ---\nHi\n/);
+    assert.equal(shadowvisor('run', '--mode', 'trap', '--max-instructions', '100000', kernel('spin.elf', [0xeb, 0xfe])).status, 124);
+  });
+
+  it('--stats lists exits by reason, the faults, shadow memory and the slowdown against native', () => {
+    const r = shadowvisor('run', '--mode', 'trap', '--profile', 'sandybridge', '--stats', 'guest/kernel/kernel.elf', '--append', 'workload=forkwait irq=cli n=5');
+    assert.equal(r.status, 1, r.stderr);
+    for (const row of ['exit reason', 'trace fault', 'hidden fault', 'I/O: out', 'instruction: mov to cr3', 'true faults', 'shadow memory in use', 'slowdown', 'sandybridge']) {
+      assert.match(r.stderr, new RegExp(row), row);
+    }
+  });
+
+  it('--stats-json has the exits, faults, shadow pages and slowdown as data', () => {
+    const file = join(dir, 'trap-stats.json');
+    const r = shadowvisor('run', '--mode', 'trap', '--stats-json', file, 'guest/lecture/lecture.elf');
+    assert.equal(r.status, 1, r.stderr);
+    const json = JSON.parse(readFileSync(file, 'utf8')) as {
+      mode: string;
+      profile: string;
+      slowdown: number;
+      native: { cycles: number };
+      cycles: number;
+      vmm: { exits: { count: number; reasons: { category: string; count: number }[] }; faults: { hidden: number; true: number; trace: number }; shadow: { pages: number; bytes: number } };
+    };
+    assert.equal(json.mode, 'trap');
+    assert.equal(json.profile, 'nehalem');
+    assert.equal(json.vmm.exits.reasons.reduce((s, x) => s + x.count, 0), json.vmm.exits.count);
+    assert.equal(json.vmm.faults.true, 3, 'the lecture guest takes three page faults');
+    assert.ok(json.vmm.faults.hidden > 0 && json.vmm.faults.trace > 0);
+    assert.equal(json.vmm.shadow.bytes, json.vmm.shadow.pages * 4096);
+    assert.ok(Math.abs(json.slowdown - (json.cycles / json.native.cycles - 1)) < 1e-9);
+  });
+
+  it('the popf problem: status 129 and the explanation', () => {
+    const r = shadowvisor('run', '--mode', 'trap', 'guest/kernel/kernel.elf', '--append', 'workload=popf irq=popf n=10');
+    assert.equal(r.status, 129);
+    assert.match(r.stderr, /cannot be virtualized by trap-and-emulate: the guest kernel executed popf at\s+0x[0-9a-f]{8}/);
+    assert.match(r.stderr, /Popek and Goldberg/);
+    assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+  });
+});
+
 describe('shadowvisor run: bad input is one line and status 2', () => {
+  it('an unknown mode', () => assertUsageError(shadowvisor('run', '--mode', 'fast', kernel('m1.elf', [0xf4])), /--mode must be one of native, trap, got "fast"/));
+  it('an unknown profile', () => assertUsageError(shadowvisor('run', '--profile', 'pentium', kernel('m2.elf', [0xf4])), /--profile must be one of nehalem, sandybridge/));
+  it('--shadow-pages without --mode trap', () => assertUsageError(shadowvisor('run', '--shadow-pages', '100', kernel('m3.elf', [0xf4])), /--shadow-pages applies to --mode trap only/));
+  it('a shadow page budget too small for the guest', () =>
+    assertUsageError(shadowvisor('run', '--mode', 'trap', '--shadow-pages', '5', kernel('m4.elf', [0xf4])), /shadow page budget must be at least 41 pages/));
+
   it('a missing kernel', () => assertUsageError(shadowvisor('run', join(dir, 'nope.elf')), /nope\.elf: no such file/));
 
   it('a file that is not a kernel', () => {

@@ -1,0 +1,147 @@
+/**
+ * Deprivileging the guest kernel: ring compression of descriptor privilege levels, the shadow
+ * descriptor table's copy rules, host-frame ownership, and the popf problem caught by its
+ * symptom (interrupts that never get in) when no PUSHF; CLI pattern gave it away.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { hw } from '../../src/api/index.ts';
+import { FrameOwner, HostFrames } from '../../src/vmm/memory/host-frames.ts';
+import { compressAttr, expandAttr, guestCpl, realCpl } from '../../src/vmm/ring-compression.ts';
+import { shadowDescriptorHigh } from '../../src/vmm/shadow/descriptor-tables.ts';
+import { kernelFile } from '../machine/fixtures.ts';
+import { runGuest } from '../machine/boot.ts';
+
+const { SegAttr, SysType, encodeDescriptor } = hw;
+const PRESENT = SegAttr.P | SegAttr.S;
+const dpl = (n: number) => n << SegAttr.DPL_SHIFT;
+/** DPL and present bit of a descriptor's high dword. */
+const dplOf = (hi: number) => (hi >>> 13) & 3;
+const presentOf = (hi: number) => (hi & (1 << 15)) !== 0;
+
+describe('ring compression', () => {
+  it('the guest kernel\u2019s ring 0 is ring 1 on the real CPU; rings 1-3 are unchanged', () => {
+    assert.deepEqual([0, 1, 2, 3].map(realCpl), [1, 1, 2, 3]);
+    assert.deepEqual([1, 2, 3].map(guestCpl), [0, 2, 3]);
+    assert.equal(compressAttr(PRESENT | dpl(0)), PRESENT | dpl(1));
+    assert.equal(compressAttr(PRESENT | dpl(3)), PRESENT | dpl(3));
+    assert.equal(expandAttr(compressAttr(PRESENT | dpl(0))), PRESENT | dpl(0));
+  });
+});
+
+describe('the shadow descriptor table', () => {
+  const code0 = encodeDescriptor(0, 0xffffffff, PRESENT | SegAttr.CODE | SegAttr.WR | SegAttr.DB | dpl(0))[1];
+  const data0 = encodeDescriptor(0, 0xffffffff, PRESENT | SegAttr.WR | SegAttr.DB | dpl(0))[1];
+  const code3 = encodeDescriptor(0, 0xffffffff, PRESENT | SegAttr.CODE | SegAttr.WR | SegAttr.DB | dpl(3))[1];
+  const data3 = encodeDescriptor(0, 0xffffffff, PRESENT | SegAttr.WR | SegAttr.DB | dpl(3))[1];
+  const tss = encodeDescriptor(0x1000, 103, SegAttr.P | SysType.TSS32_AVAIL)[1];
+
+  it('kernel code and data load natively at ring 1 (DPL 0 becomes 1), user data unchanged', () => {
+    assert.equal(dplOf(shadowDescriptorHigh(code0)), 1);
+    assert.equal(dplOf(shadowDescriptorHigh(data0)), 1);
+    assert.equal(shadowDescriptorHigh(data3), data3);
+    assert.ok(presentOf(shadowDescriptorHigh(code0)));
+  });
+
+  it('user code and system descriptors are not present, so that using them traps to the VMM', () => {
+    assert.equal(presentOf(shadowDescriptorHigh(code3)), false);
+    assert.equal(presentOf(shadowDescriptorHigh(tss)), false);
+    assert.equal(shadowDescriptorHigh(code3) | (1 << 15), code3, 'nothing else changes');
+  });
+});
+
+describe('host frames', () => {
+  it('are owned by the VMM or a guest, handed out lowest first, and cannot be released twice', () => {
+    const frames = new HostFrames(64);
+    assert.equal(frames.allocRun(16, FrameOwner.VMM), 0);
+    assert.equal(frames.alloc(FrameOwner.GUEST), 16);
+    assert.equal(frames.free, 47);
+    frames.release(16);
+    assert.equal(frames.alloc(FrameOwner.VMM), 16);
+    assert.equal(frames.owner[16], FrameOwner.VMM);
+    assert.throws(() => {
+      frames.release(20);
+    }, /released twice/);
+    assert.equal(frames.allocRun(64, FrameOwner.VMM), -1);
+  });
+});
+
+/**
+ * Takes PIT interrupts (IRQ 0, vector 0x20) and waits for three of them with interrupts masked,
+ * opening the window only with POPF of a constant EFLAGS (IF=1) — no PUSHF; CLI anywhere.
+ */
+const POPF_WAITER = `
+    cli
+    mov $0x90000, %esp
+    mov $0x11, %al
+    out %al, $0x20
+    out %al, $0xa0
+    mov $0x20, %al
+    out %al, $0x21
+    mov $0x28, %al
+    out %al, $0xa1
+    mov $4, %al
+    out %al, $0x21
+    mov $2, %al
+    out %al, $0xa1
+    mov $1, %al
+    out %al, $0x21
+    out %al, $0xa1
+    mov $0xfe, %al              # only IRQ 0
+    out %al, $0x21
+    mov $0xff, %al
+    out %al, $0xa1
+    mov $0x34, %al              # PIT channel 0, rate generator, 100 Hz
+    out %al, $0x43
+    mov $0x9c, %al
+    out %al, $0x40
+    mov $0x2e, %al
+    out %al, $0x40
+    mov $tick, %eax
+    mov %ax, idt + 0x20 * 8
+    movw $0x08, idt + 0x20 * 8 + 2
+    movw $0x8e00, idt + 0x20 * 8 + 4
+    shr $16, %eax
+    mov %ax, idt + 0x20 * 8 + 6
+    lidt idtr
+wait:
+    pushl $0x202                # EFLAGS with IF=1
+    popfl
+    nop
+    pushl $0x2                  # and IF=0 again
+    popfl
+    cmpl $3, ticks
+    jb wait
+    xor %al, %al
+    out %al, $0xf4
+    hlt
+tick:
+    incl ticks
+    push %eax
+    mov $0x20, %al
+    out %al, $0x20
+    pop %eax
+    iret
+.align 4
+ticks:
+    .long 0
+.align 8
+idt:
+    .fill 0x21 * 8, 1, 0
+idtr:
+    .word 0x21 * 8 - 1
+    .long idt
+`;
+
+describe('the popf problem, caught by its symptom', () => {
+  it('natively the guest takes its interrupts; under trap the interrupt that never gets in is noticed and explained', () => {
+    const kernel = kernelFile('popf-waiter.elf', POPF_WAITER);
+    assert.deepEqual(runGuest(kernel).exit, { kind: 'exit', status: 1 });
+    const run = runGuest(kernel, { mode: 'trap', maxInstructions: 200_000_000 });
+    assert.equal(run.exit.kind, 'not-virtualizable');
+    if (run.exit.kind !== 'not-virtualizable') return;
+    assert.equal(run.exit.instruction, 'popf');
+    assert.match(run.exit.explanation, /Popek and Goldberg/);
+    assert.ok(run.cycles > 100_000_000, 'after the interrupt waited 0.1 s of simulated time');
+  });
+});
