@@ -12,7 +12,7 @@ import { type VmmReport, trapReport } from '../vmm/report.ts';
 import { DEFAULT_RAM } from '../hw/platform/chipset.ts';
 import { TrapVm } from '../vmm/vm.ts';
 
-export { MultibootError, type BootModule, type MachineExit, type VmExit, type VmmReport, TrapVm };
+export { MultibootError, parseMultibootKernel, type BootModule, type MachineExit, type VmExit, type VmmReport, TrapVm };
 export type { BlockBackend, ByteSink, ByteSource };
 export { DEFAULT_RAM, MAX_RAM } from '../hw/platform/board.ts';
 export { DEFAULT_PROFILE, PROFILES, type Profile, findProfile } from '../vmm/profiles.ts';

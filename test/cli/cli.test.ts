@@ -35,6 +35,15 @@ describe('shadowvisor command', () => {
     assert.match(r.stdout, /user \[options\] <program>/);
   });
 
+  it('demo (npm start) runs the teaching kernel natively and under trap, and reports what it cost', () => {
+    const r = shadowvisor('demo', '--workload', 'forkwait');
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /checksum forkwait 0x[0-9a-f]+/);
+    assert.match(r.stdout, /Its console output was identical to the native run/);
+    assert.match(r.stdout, /a slowdown of [\d.]+ %, [\d,]+ exits/);
+    assert.match(r.stdout, /Page faults: [\d,]+ hidden .* [\d,]+ true .* [\d,]+ trace/);
+  });
+
   it('user --help documents its options', () => {
     const r = shadowvisor('user', '--help');
     assert.equal(r.status, 0);

@@ -39,3 +39,15 @@ it("the pc-board doc's device-test example: all checks pass, status 1 (debug-exi
   assert.match(r.stdout, /devtest: all checks passed/);
   assert.match(r.stderr, /disk \(IDE, IRQ 14\) +│ +15 │/);
 });
+
+it('lecture-under-trap: LD 0x2123 is a true fault, the guest writes its table (trace), the retry fills the shadow (hidden)', () => {
+  const out = example('lecture-under-trap.ts');
+  const lines = out.split('\n');
+  const trueFault = lines.findIndex((l) => /true fault +eip 0x106000 +ring 3 +GVA 0x2123 +guest: GVA 0x2123 not mapped; shadow: no entry/.test(l));
+  const trace = lines.findIndex((l, k) => k > trueFault && /trace fault \(mov\).*GVA 0x7008/.test(l));
+  const retry = lines.findIndex((l, k) => k > trace && /hidden fault +eip 0x106000 +ring 3 +GVA 0x2123 +guest: GVA 0x2123 -> GPA 0x9123; shadow: -> HPA 0x[0-9a-f]+123 \(read-only\)/.test(l));
+  assert.ok(trueFault >= 0 && trace > trueFault && retry > trace, out);
+  assert.match(out, /mov to cr3\) .*CR0 0x11 CR3 0x1000 -> .*\(physical-mode table\)/);
+  assert.match(out, /mov to cr0\) .*CR0 0x80000011 CR3 0x1000 -> .*\(shadow of the guest directory\)/);
+  assert.match(out, /faults: 18 hidden, 3 true, 13 trace; shadow audit: 0 findings/);
+});

@@ -58,8 +58,10 @@ export class TrapEngine {
   /** Interrupts injected into the guest. */
   injections = 0;
   readonly popfWatch = new PopfWatch();
-  /** Called after every exit (tests: the shadow audit). */
+  /** Called after every exit (tests: the shadow audit; examples: tracing exits). */
   afterExit: (() => void) | null = null;
+  /** The exit just handled, for afterExit: its reason, cost, where the guest was, the faulting GVA. */
+  readonly lastExit = { category: '' as ExitCategoryName | '', detail: '', cycles: 0, eip: 0, cpl: 0, gva: 0 };
   private readonly p: TrapEngineParts;
   private readonly tables: RealTables;
   /** The VM's INTR line (from its local APIC). */
@@ -187,6 +189,7 @@ export class TrapEngine {
   }
 
   private onPageFault(gva: number, errorCode: number): VmExit | null {
+    this.lastExit.gva = gva >>> 0;
     const kind = this.p.mmu.handlePageFault(gva, errorCode);
     switch (kind) {
       case FaultKind.HIDDEN:
@@ -316,6 +319,10 @@ export class TrapEngine {
   // ---------------------------------------------------------------- cost accounting
 
   private begin(): void {
+    const real = this.p.real;
+    this.lastExit.eip = real.eip >>> 0;
+    this.lastExit.cpl = real.cpl === 1 ? 0 : real.cpl;
+    this.lastExit.gva = 0;
     this.workAtStart = this.p.work.cycles(this.p.profile.vmm);
     this.vcpuCycles = 0;
   }
@@ -333,6 +340,9 @@ export class TrapEngine {
     const cycles = profile.vmm.exitRoundTrip + (work.cycles(profile.vmm) - this.workAtStart) + this.vcpuCycles;
     real.cycles += cycles;
     this.exits.add(category, detail, cycles);
+    this.lastExit.category = category;
+    this.lastExit.detail = detail;
+    this.lastExit.cycles = cycles;
     this.afterExit?.();
   }
 }
