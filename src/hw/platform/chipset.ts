@@ -211,6 +211,9 @@ export class PcChipset {
    * can wake it: 'idle-forever' unless the host can wait for some.
    */
   waitForWakeup(intrAsserted: () => boolean, skipTo: (cycles: number) => void): Wakeup {
+    // An interrupt already pending (STI; HLT with a request waiting) wakes it before any device is
+    // polled: polling could take input the pending interrupt's handler is about to read.
+    if (intrAsserted()) return 'wake';
     this.pollInput();
     if (intrAsserted()) return 'wake';
     const next = this.clock.next();
