@@ -24,13 +24,14 @@ function withoutTimes(output: string): string {
 }
 
 /** Runs in trap mode with the shadow audit after every exit; returns the run and the audit's record. */
-function audited(kernel: string, cmdline: string, ramBytes = 32 << 20): { run: BootResult; audits: number; findings: string[] } {
+function audited(kernel: string, cmdline: string, shadowPages?: number): { run: BootResult; audits: number; findings: string[] } {
   let audits = 0;
   let findings: string[] = [];
   const run = runGuest(kernel, {
     mode: 'trap',
     cmdline,
-    ramBytes,
+    ramBytes: 32 << 20,
+    ...(shadowPages !== undefined ? { shadowPages } : {}),
     onVm: (vm) => {
       vm.engine.afterExit = () => {
         audits++;
@@ -131,6 +132,16 @@ describe('the shadow audit after every exit', () => {
       assert.ok(audits > 500, `${audits} exits audited`);
     });
   }
+
+  it('with the smallest shadow budget (every shadow dropped again and again): no finding, the native output', () => {
+    const cmdline = 'workload=forkwait irq=cli n=10';
+    // 32 MiB of guest RAM: the physical-mode table takes 9 pages, the minimum budget is 17.
+    const { run, findings } = audited(KERNEL, cmdline, 17);
+    assert.deepEqual(findings, []);
+    assert.ok(run.vmm!.shadow.evictions > 10, `${run.vmm!.shadow.evictions} evictions`);
+    assert.ok(run.vmm!.shadow.peakPages <= 17);
+    assert.equal(withoutTimes(run.output), withoutTimes(runGuest(KERNEL, { cmdline, ramBytes: 32 << 20 }).output));
+  });
 
   it('the faults guest (user pages, read-only pages, CR0.WP=0): no finding', () => {
     const { run, findings, audits } = audited(faultsGuest(), '');
