@@ -23,7 +23,8 @@ export type { ShadowAuditFinding } from '../vmm/shadow/audit.ts';
 export type Mode = 'native' | 'trap';
 export const MODES: readonly Mode[] = ['native', 'trap'];
 
-export interface NativeBootOptions {
+/** What booting a kernel needs in every mode. */
+export interface BootOptions {
   readonly kernel: Uint8Array;
   /** The kernel's name for messages. */
   readonly kernelName: string;
@@ -40,7 +41,7 @@ export interface NativeBootOptions {
   readonly maxInstructions?: number;
 }
 
-export interface MachineOptions extends NativeBootOptions {
+export interface MachineOptions extends BootOptions {
   /** Default 'native'. */
   readonly mode?: Mode;
   /** Cycle costs (hardware, and the VMM's); default nehalem. */
@@ -124,11 +125,6 @@ export function describeExit(exit: VmExit): string {
     case 'not-virtualizable':
       return `this guest cannot be virtualized by trap-and-emulate: ${exit.explanation}`;
   }
-}
-
-/** Boots `kernel` natively and runs it until it stops. Throws MultibootError for bad kernels. */
-export function bootNative(options: NativeBootOptions): MachineRun {
-  return runMachine({ ...options, mode: 'native' });
 }
 
 /**

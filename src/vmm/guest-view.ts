@@ -1,13 +1,13 @@
 /**
  * The VMM looking at its guest: reading guest-linear memory and decoding the instruction at the
- * guest's CS:EIP without side effects — no accessed bits set, no fault raised — through the
- * guest's own page tables (the vCPU's CR0/CR3/CR4) and the guest-physical view.
+ * guest's CS:EIP without side effects — no accessed bits set, no fault raised, no device register
+ * read — through the guest's own page tables (the vCPU's CR0/CR3/CR4) and the guest-physical view.
  */
 import type { Cpu } from '../hw/cpu/cpu.ts';
 import { decode } from '../hw/cpu/decoder.ts';
 import type { Insn } from '../hw/cpu/insn.ts';
 import { ALL_SPECS, type OpSpec } from '../hw/cpu/opcodes.ts';
-import type { PhysicalAccess } from '../hw/memory/physical-memory.ts';
+import { isMemoryBacked } from '../hw/memory/physical-memory.ts';
 import { WalkRecord, walk } from '../hw/mmu/walk.ts';
 import { Cr0, Cr4 } from '../hw/x86/control-registers.ts';
 import { Seg } from '../hw/x86/descriptors.ts';
@@ -21,17 +21,17 @@ export function guestPhysical(v: Cpu, lin: number): number {
   return rec.present ? rec.physical : -1;
 }
 
-/** Byte at guest-linear `lin`, or -1 when unmapped. */
-export function peekByte(v: Cpu, mem: PhysicalAccess, lin: number): number {
+/** Byte at guest-linear `lin`, or -1 when unmapped or not memory (a device window is never read). */
+export function peekByte(v: Cpu, lin: number): number {
   const pa = guestPhysical(v, lin);
-  return pa < 0 ? -1 : mem.read8(pa);
+  return pa < 0 || !isMemoryBacked(v.mem.pageKind[pa >>> 12]!) ? -1 : v.mem.read8(pa);
 }
 
 /** Dword at guest-linear `lin`, or null when any byte is unmapped. */
-export function peekDword(v: Cpu, mem: PhysicalAccess, lin: number): number | null {
+export function peekDword(v: Cpu, lin: number): number | null {
   let value = 0;
   for (let k = 0; k < 4; k++) {
-    const b = peekByte(v, mem, (lin + k) | 0);
+    const b = peekByte(v, (lin + k) | 0);
     if (b < 0) return null;
     value |= b << (8 * k);
   }
@@ -41,7 +41,7 @@ export function peekDword(v: Cpu, mem: PhysicalAccess, lin: number): number | nu
 /** The instruction at the vCPU's CS:EIP, or null when its bytes are not mapped. */
 export function peekInstruction(v: Cpu): Insn | null {
   const lin = (v.segBase[Seg.CS]! + v.eip) | 0;
-  return decode((k) => (k < 15 ? peekByte(v, v.mem, (lin + k) | 0) : -1), v.cs32);
+  return decode((k) => (k < 15 ? peekByte(v, (lin + k) | 0) : -1), v.cs32);
 }
 
 export function specOf(insn: Insn): OpSpec {

@@ -50,8 +50,8 @@ export class PopfWatch {
    */
   onCli(v: Cpu, eip: number): void {
     const at = (v.segBase[Seg.CS]! + eip) | 0;
-    const before1 = peekByte(v, v.mem, (at - 1) | 0);
-    const before2 = peekByte(v, v.mem, (at - 2) | 0);
+    const before1 = peekByte(v, (at - 1) | 0);
+    const before2 = peekByte(v, (at - 2) | 0);
     const popReg = before1 >= 0x58 && before1 <= 0x5f;
     if (before1 === PUSHF || (popReg && before2 === PUSHF)) {
       this.armed = true;
@@ -88,7 +88,7 @@ export class PopfWatch {
     if (!guestKernel) return null;
     const insn: Insn | null = peekInstruction(v);
     if (insn === null || specOf(insn).name !== 'popf') return null;
-    const top = peekDword(v, v.mem, (v.segBase[Seg.SS]! + v.regs[4]!) | 0);
+    const top = peekDword(v, (v.segBase[Seg.SS]! + v.regs[4]!) | 0);
     if (top === null || (top & Eflags.IF) === 0 || (v.flags & Eflags.IF) !== 0) return null;
     const eip = v.eip >>> 0;
     const hex = `0x${eip.toString(16).padStart(8, '0')}`;

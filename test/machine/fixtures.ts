@@ -26,6 +26,46 @@ ${body}
   return path;
 }
 
+/**
+ * Programs the 8259 pair as a PC kernel does (ICW1-4: edge triggered, cascaded, vectors
+ * 0x20-0x2F, 8086 mode) and masks every IRQ but those clear in `masterMask` (the slave masked).
+ */
+export function picInit(masterMask: number): string {
+  return `
+    mov $0x11, %al
+    out %al, $0x20
+    out %al, $0xa0
+    mov $0x20, %al
+    out %al, $0x21
+    mov $0x28, %al
+    out %al, $0xa1
+    mov $4, %al
+    out %al, $0x21
+    mov $2, %al
+    out %al, $0xa1
+    mov $1, %al
+    out %al, $0x21
+    out %al, $0xa1
+    mov $${masterMask}, %al
+    out %al, $0x21
+    mov $0xff, %al
+    out %al, $0xa1`;
+}
+
+/**
+ * Fills IDT entry `vector` of the table at label `idt` with a gate to label `handler` through
+ * selector 0x08: `attr` 0x8e00 is a present DPL-0 32-bit interrupt gate, 0xee00 the same at DPL 3.
+ */
+export function idtGate(vector: number, handler: string, attr = 0x8e00): string {
+  return `
+    mov $${handler}, %eax
+    mov %ax, idt + ${vector} * 8
+    movw $0x08, idt + ${vector} * 8 + 2
+    movw $${attr}, idt + ${vector} * 8 + 4
+    shr $16, %eax
+    mov %ax, idt + ${vector} * 8 + 6`;
+}
+
 /** Echoes COM1 input upper-cased until it reads '.', then exits through port 0xF4 with code 0. */
 export const ECHO = `
 next:
@@ -113,36 +153,14 @@ sector:
 export const IRQ_ECHO = `
     cli
     mov $0x90000, %esp      # multiboot leaves ESP undefined: interrupts need a stack
-    mov $0x11, %al          # 8259s: ICW1..4, vectors 0x20/0x28
-    out %al, $0x20
-    out %al, $0xa0
-    mov $0x20, %al
-    out %al, $0x21
-    mov $0x28, %al
-    out %al, $0xa1
-    mov $4, %al
-    out %al, $0x21
-    mov $2, %al
-    out %al, $0xa1
-    mov $1, %al
-    out %al, $0x21
-    out %al, $0xa1
-    mov $0xef, %al          # only IRQ 4 (COM1)
-    out %al, $0x21
-    mov $0xff, %al
-    out %al, $0xa1
+    # 8259s at vectors 0x20/0x28, only IRQ 4 (COM1) unmasked${picInit(0xef)}
     mov $0x30, %al          # PIT channel 0, mode 0, count 1: one edge, then nothing scheduled
     out %al, $0x43
     mov $1, %al
     out %al, $0x40
     xor %al, %al
     out %al, $0x40
-    mov $handler, %eax      # IDT entry 0x24: 32-bit interrupt gate to handler
-    mov %ax, idt + 0x24 * 8
-    movw $0x08, idt + 0x24 * 8 + 2
-    movw $0x8e00, idt + 0x24 * 8 + 4
-    shr $16, %eax
-    mov %ax, idt + 0x24 * 8 + 6
+    # IDT entry 0x24 (IRQ 4): a 32-bit interrupt gate to handler${idtGate(0x24, 'handler')}
     lidt idtr
     mov $0x3f9, %dx         # IER: received-data interrupt
     mov $1, %al

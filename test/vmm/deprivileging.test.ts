@@ -9,7 +9,7 @@ import { hw } from '../../src/api/index.ts';
 import { FrameOwner, HostFrames } from '../../src/vmm/memory/host-frames.ts';
 import { compressAttr, expandAttr, guestCpl, realCpl } from '../../src/vmm/ring-compression.ts';
 import { shadowDescriptorHigh } from '../../src/vmm/shadow/descriptor-tables.ts';
-import { kernelFile } from '../machine/fixtures.ts';
+import { idtGate, kernelFile, picInit } from '../machine/fixtures.ts';
 import { runGuest } from '../machine/boot.ts';
 
 const { SegAttr, SysType, encodeDescriptor } = hw;
@@ -73,36 +73,14 @@ describe('host frames', () => {
 const POPF_WAITER = `
     cli
     mov $0x90000, %esp
-    mov $0x11, %al
-    out %al, $0x20
-    out %al, $0xa0
-    mov $0x20, %al
-    out %al, $0x21
-    mov $0x28, %al
-    out %al, $0xa1
-    mov $4, %al
-    out %al, $0x21
-    mov $2, %al
-    out %al, $0xa1
-    mov $1, %al
-    out %al, $0x21
-    out %al, $0xa1
-    mov $0xfe, %al              # only IRQ 0
-    out %al, $0x21
-    mov $0xff, %al
-    out %al, $0xa1
+    # 8259s at vectors 0x20/0x28, only IRQ 0 (the PIT) unmasked${picInit(0xfe)}
     mov $0x34, %al              # PIT channel 0, rate generator, 100 Hz
     out %al, $0x43
     mov $0x9c, %al
     out %al, $0x40
     mov $0x2e, %al
     out %al, $0x40
-    mov $tick, %eax
-    mov %ax, idt + 0x20 * 8
-    movw $0x08, idt + 0x20 * 8 + 2
-    movw $0x8e00, idt + 0x20 * 8 + 4
-    shr $16, %eax
-    mov %ax, idt + 0x20 * 8 + 6
+    # IDT entry 0x20 (IRQ 0): a 32-bit interrupt gate to tick${idtGate(0x20, 'tick')}
     lidt idtr
 wait:
     pushl $0x202                # EFLAGS with IF=1

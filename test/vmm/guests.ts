@@ -7,7 +7,7 @@
  * Memory: page directory at 0x200000, page table at 0x201000 (identity map of 0-4 MiB,
  * supervisor read/write), ring-0 stack below 0x90000, exception stack (TSS.ESP0) below 0x8f000.
  */
-import { kernelFile } from '../machine/fixtures.ts';
+import { idtGate, kernelFile } from '../machine/fixtures.ts';
 
 /** Everything before the test's own code: segments, TSS, IDT gates, paging on with CR0.WP=1. */
 const SETUP = `
@@ -28,10 +28,7 @@ const SETUP = `
     mov %ah, gdt + 0x28 + 7
     mov $0x28, %ax
     ltr %ax
-    gate 0, de_handler, 0x8e00
-    gate 13, gp_handler, 0x8e00
-    gate 14, pf_handler, 0x8e00
-    gate 0x80, sys_handler, 0xee00
+    # gates: #DE, #GP, #PF, and INT 0x80 callable from ring 3${idtGate(0, 'de_handler')}${idtGate(13, 'gp_handler')}${idtGate(14, 'pf_handler')}${idtGate(0x80, 'sys_handler', 0xee00)}
     lidt idtr
     mov $0x201000, %edi         # page table: 0-4 MiB identity, supervisor read/write
     mov $0x3, %eax
@@ -164,21 +161,10 @@ tss:
     .fill 104 - 12, 1, 0
 `;
 
-const MACROS = `
-.macro gate vec, handler, attr
-    mov $\\handler, %eax
-    mov %ax, idt + \\vec * 8
-    movw $0x08, idt + \\vec * 8 + 2
-    movw $\\attr, idt + \\vec * 8 + 4
-    shr $16, %eax
-    mov %ax, idt + \\vec * 8 + 6
-.endm
-`;
-
 function guest(name: string, main: string, extra = ''): string {
   // The page-fault handler ends a ring-3 fault at \`finish\`: by default, exit.
   const finish = main.includes('finish:') ? '' : 'finish:\n    jmp exit0\n';
-  return kernelFile(name, `${MACROS}${SETUP}main:\n${main}\n${finish}${COMMON}${extra}`);
+  return kernelFile(name, `${SETUP}main:\n${main}\n${finish}${COMMON}${extra}`);
 }
 
 /**

@@ -22,7 +22,9 @@ export function isMemoryBacked(kind: number): boolean {
   return kind === PageKind.RAM || kind === PageKind.ROM;
 }
 
-const PAGES = 1 << 20;
+/** 4 KiB pages in the 32-bit physical address space. */
+export const PHYSICAL_PAGES = 1 << 20;
+const PAGES = PHYSICAL_PAGES;
 
 /** RAM as one array indexed by physical address: the CPU's fast paths index it on a TLB hit. */
 export interface DirectRam {
@@ -60,10 +62,13 @@ export interface PhysicalAccess {
   setWatcher(watcher: (page: number) => void): void;
 }
 
-/** What whoever builds a machine may also do: place device windows, ROM and holes. */
+/** What whoever builds a machine may also do: place device windows, ROM and holes (see MemoryMap). */
 export interface PlatformMemory extends PhysicalAccess {
+  /** Places a device window over [base, base+size). Both must be page aligned. */
   mapMmio(base: number, size: number, handler: MmioHandler): void;
+  /** Makes a RAM range read-only (firmware). Its contents stay writable through writeBytes. */
   setReadOnly(base: number, size: number): void;
+  /** Makes a range unbacked (a hole such as 640 KiB-1 MiB without a device). */
   unmap(base: number, size: number): void;
 }
 
@@ -76,9 +81,9 @@ export class PhysicalMemory implements PlatformMemory {
   readonly u8: Uint8Array;
   readonly i32: Int32Array;
   readonly view: DataView;
-  readonly pageKind = new Uint8Array(PAGES);
+  readonly pageKind: Uint8Array;
   readonly watched = new Uint8Array(PAGES);
-  private readonly mmio: MmioWindows;
+  private readonly map: MemoryMap;
   private watcher: (page: number) => void = () => {};
 
   /** ramSize: bytes of RAM starting at physical 0, a multiple of 4 KiB, at most 2 GiB. */
@@ -92,24 +97,20 @@ export class PhysicalMemory implements PlatformMemory {
     this.i32 = new Int32Array(buffer);
     this.view = new DataView(buffer);
     this.direct = { u8: this.u8, i32: this.i32, view: this.view };
-    this.pageKind.fill(PageKind.NONE);
-    this.pageKind.fill(PageKind.RAM, 0, ramSize >>> 12);
-    this.mmio = new MmioWindows(this.pageKind);
+    this.map = new MemoryMap(ramSize);
+    this.pageKind = this.map.pageKind;
   }
 
-  /** Management: places a device window over [base, base+size). Both must be page aligned. */
   mapMmio(base: number, size: number, handler: MmioHandler): void {
-    this.mmio.map(base, size, handler);
+    this.map.mapMmio(base, size, handler);
   }
 
-  /** Management: makes a RAM range read-only (firmware). Its contents stay writable through writeBytes. */
   setReadOnly(base: number, size: number): void {
-    for (let p = base >>> 12; p < (base + size) >>> 12; p++) if (this.pageKind[p] === PageKind.RAM) this.pageKind[p] = PageKind.ROM;
+    this.map.setReadOnly(base, size);
   }
 
-  /** Management: makes a range unbacked (a hole such as 640 KiB-1 MiB without a device). */
   unmap(base: number, size: number): void {
-    for (let p = base >>> 12; p < (base + size) >>> 12; p++) this.pageKind[p] = PageKind.NONE;
+    this.map.unmap(base, size);
   }
 
   watch(page: number): void {
@@ -132,7 +133,7 @@ export class PhysicalMemory implements PlatformMemory {
     pa >>>= 0;
     const kind = this.pageKind[pa >>> 12]!;
     if (isMemoryBacked(kind)) return this.u8[pa]!;
-    return kind === PageKind.MMIO ? this.mmioRead(pa, 1) & 0xff : 0xff;
+    return kind === PageKind.MMIO ? this.map.mmioRead(pa, 1) & 0xff : 0xff;
   }
 
   read16(pa: number): number {
@@ -140,7 +141,7 @@ export class PhysicalMemory implements PlatformMemory {
     if ((pa & 0xfff) > 0xffe) return this.read8(pa) | (this.read8(pa + 1) << 8);
     const kind = this.pageKind[pa >>> 12]!;
     if (isMemoryBacked(kind)) return this.view.getUint16(pa, true);
-    return kind === PageKind.MMIO ? this.mmioRead(pa, 2) & 0xffff : 0xffff;
+    return kind === PageKind.MMIO ? this.map.mmioRead(pa, 2) & 0xffff : 0xffff;
   }
 
   read32(pa: number): number {
@@ -150,7 +151,7 @@ export class PhysicalMemory implements PlatformMemory {
     }
     const kind = this.pageKind[pa >>> 12]!;
     if (isMemoryBacked(kind)) return this.view.getInt32(pa, true);
-    return kind === PageKind.MMIO ? this.mmioRead(pa, 4) | 0 : -1;
+    return kind === PageKind.MMIO ? this.map.mmioRead(pa, 4) | 0 : -1;
   }
 
   write8(pa: number, v: number): void {
@@ -159,7 +160,7 @@ export class PhysicalMemory implements PlatformMemory {
     if (kind === PageKind.RAM) {
       this.notify(pa);
       this.u8[pa] = v;
-    } else if (kind === PageKind.MMIO) this.mmioWrite(pa, 1, v & 0xff);
+    } else if (kind === PageKind.MMIO) this.map.mmioWrite(pa, 1, v & 0xff);
   }
 
   write16(pa: number, v: number): void {
@@ -173,7 +174,7 @@ export class PhysicalMemory implements PlatformMemory {
     if (kind === PageKind.RAM) {
       this.notify(pa);
       this.view.setUint16(pa, v, true);
-    } else if (kind === PageKind.MMIO) this.mmioWrite(pa, 2, v & 0xffff);
+    } else if (kind === PageKind.MMIO) this.map.mmioWrite(pa, 2, v & 0xffff);
   }
 
   write32(pa: number, v: number): void {
@@ -189,7 +190,7 @@ export class PhysicalMemory implements PlatformMemory {
     if (kind === PageKind.RAM) {
       this.notify(pa);
       this.view.setInt32(pa, v, true);
-    } else if (kind === PageKind.MMIO) this.mmioWrite(pa, 4, v | 0);
+    } else if (kind === PageKind.MMIO) this.map.mmioWrite(pa, 4, v | 0);
   }
 
   readBytes(pa: number, length: number): Uint8Array {
@@ -216,33 +217,29 @@ export class PhysicalMemory implements PlatformMemory {
     this.u8.fill(value, pa, pa + length);
   }
 
-  private mmioRead(pa: number, size: 1 | 2 | 4): number {
-    return this.mmio.read(pa, size);
-  }
-
-  private mmioWrite(pa: number, size: 1 | 2 | 4, v: number): void {
-    this.mmio.write(pa, size, v);
-  }
 }
 
 /**
- * The device windows of a physical address space: which handler owns each MMIO page, and
- * dispatch of an access to it with the offset inside its window. Marks its pages MMIO in the
- * page-kind table it is given.
+ * The layout of a physical address space: what backs each 4 KiB page (RAM from 0 up to the RAM
+ * size, nothing above it until the builder says otherwise), and the device windows with the
+ * dispatch of an access to the handler that owns it, at its offset in the window. The machine's
+ * memory and a hypervisor's view of a guest's memory both keep one.
  */
-export class MmioWindows {
+export class MemoryMap {
+  /** PageKind per page. */
+  readonly pageKind = new Uint8Array(PAGES);
   private readonly handlers: MmioHandler[] = [];
   private readonly bases: number[] = [];
   /** Window index per page, valid where the page kind is MMIO. */
   private readonly index = new Uint16Array(PAGES);
-  private readonly pageKind: Uint8Array;
 
-  constructor(pageKind: Uint8Array) {
-    this.pageKind = pageKind;
+  constructor(ramSize: number) {
+    this.pageKind.fill(PageKind.NONE);
+    this.pageKind.fill(PageKind.RAM, 0, ramSize >>> 12);
   }
 
-  /** Places `handler` over [base, base+size). Both must be page aligned. */
-  map(base: number, size: number, handler: MmioHandler): void {
+  /** Places a device window over [base, base+size). Both must be page aligned. */
+  mapMmio(base: number, size: number, handler: MmioHandler): void {
     if ((base & 0xfff) !== 0 || (size & 0xfff) !== 0) throw new RangeError('MMIO windows must be page aligned');
     const index = this.handlers.length;
     this.handlers.push(handler);
@@ -253,12 +250,22 @@ export class MmioWindows {
     }
   }
 
-  read(pa: number, size: 1 | 2 | 4): number {
+  /** Makes the RAM pages of a range read-only (firmware). */
+  setReadOnly(base: number, size: number): void {
+    for (let p = base >>> 12; p < (base + size) >>> 12; p++) if (this.pageKind[p] === PageKind.RAM) this.pageKind[p] = PageKind.ROM;
+  }
+
+  /** Makes a range unbacked (a hole such as 640 KiB-1 MiB without a device). */
+  unmap(base: number, size: number): void {
+    for (let p = base >>> 12; p < (base + size) >>> 12; p++) this.pageKind[p] = PageKind.NONE;
+  }
+
+  mmioRead(pa: number, size: 1 | 2 | 4): number {
     const k = this.index[pa >>> 12]!;
     return this.handlers[k]!.read(pa - this.bases[k]!, size);
   }
 
-  write(pa: number, size: 1 | 2 | 4, v: number): void {
+  mmioWrite(pa: number, size: 1 | 2 | 4, v: number): void {
     const k = this.index[pa >>> 12]!;
     this.handlers[k]!.write(pa - this.bases[k]!, size, v);
   }

@@ -9,47 +9,45 @@
  * the shadows can follow. Writes by the real CPU never come here: those fault on the shadows'
  * write protection first and are emulated through this view.
  */
-import { type MmioHandler, MmioWindows, PageKind, type PhysicalMemory, type PlatformMemory, isMemoryBacked } from '../../hw/memory/physical-memory.ts';
+import { MemoryMap, type MmioHandler, PHYSICAL_PAGES, PageKind, type PhysicalMemory, type PlatformMemory, isMemoryBacked } from '../../hw/memory/physical-memory.ts';
 import type { Pmap } from './pmap.ts';
 
 /** Told about every write to a traced guest frame: `old` and `value` are the bytes before and after (little-endian). */
 export type TraceHook = (gpa: number, size: 1 | 2 | 4, old: number, value: number) => void;
 
-const PAGES = 1 << 20;
-const NO_WATCHES = new Uint8Array(PAGES);
+const NO_WATCHES = new Uint8Array(PHYSICAL_PAGES);
 
 export class GuestPhysicalMemory implements PlatformMemory {
   readonly ramSize: number;
   readonly direct = null;
-  readonly pageKind = new Uint8Array(PAGES);
+  readonly pageKind: Uint8Array;
   /** The vCPU keeps no decoded blocks over this view, so nothing is ever watched. */
   readonly watched = NO_WATCHES;
   /** Nonzero for guest frames whose writes go to the trace hook. */
-  readonly traced = new Uint8Array(PAGES);
+  readonly traced = new Uint8Array(PHYSICAL_PAGES);
   traceHook: TraceHook = () => {};
   private readonly host: PhysicalMemory;
   private readonly pmap: Pmap;
-  private readonly mmio: MmioWindows;
+  private readonly map: MemoryMap;
 
   constructor(host: PhysicalMemory, pmap: Pmap, ramSize: number) {
     this.host = host;
     this.pmap = pmap;
     this.ramSize = ramSize;
-    this.pageKind.fill(PageKind.NONE);
-    this.pageKind.fill(PageKind.RAM, 0, ramSize >>> 12);
-    this.mmio = new MmioWindows(this.pageKind);
+    this.map = new MemoryMap(ramSize);
+    this.pageKind = this.map.pageKind;
   }
 
   mapMmio(base: number, size: number, handler: MmioHandler): void {
-    this.mmio.map(base, size, handler);
+    this.map.mapMmio(base, size, handler);
   }
 
   setReadOnly(base: number, size: number): void {
-    for (let p = base >>> 12; p < (base + size) >>> 12; p++) if (this.pageKind[p] === PageKind.RAM) this.pageKind[p] = PageKind.ROM;
+    this.map.setReadOnly(base, size);
   }
 
   unmap(base: number, size: number): void {
-    for (let p = base >>> 12; p < (base + size) >>> 12; p++) this.pageKind[p] = PageKind.NONE;
+    this.map.unmap(base, size);
   }
 
   watch(_page: number): void {}
@@ -67,7 +65,7 @@ export class GuestPhysicalMemory implements PlatformMemory {
     gpa >>>= 0;
     const kind = this.pageKind[gpa >>> 12]!;
     if (isMemoryBacked(kind)) return this.host.u8[this.hpa(gpa)]!;
-    return kind === PageKind.MMIO ? this.mmio.read(gpa, 1) & 0xff : 0xff;
+    return kind === PageKind.MMIO ? this.map.mmioRead(gpa, 1) & 0xff : 0xff;
   }
 
   read16(gpa: number): number {
@@ -75,7 +73,7 @@ export class GuestPhysicalMemory implements PlatformMemory {
     if ((gpa & 0xfff) > 0xffe) return this.read8(gpa) | (this.read8(gpa + 1) << 8);
     const kind = this.pageKind[gpa >>> 12]!;
     if (isMemoryBacked(kind)) return this.host.view.getUint16(this.hpa(gpa), true);
-    return kind === PageKind.MMIO ? this.mmio.read(gpa, 2) & 0xffff : 0xffff;
+    return kind === PageKind.MMIO ? this.map.mmioRead(gpa, 2) & 0xffff : 0xffff;
   }
 
   read32(gpa: number): number {
@@ -85,7 +83,7 @@ export class GuestPhysicalMemory implements PlatformMemory {
     }
     const kind = this.pageKind[gpa >>> 12]!;
     if (isMemoryBacked(kind)) return this.host.view.getInt32(this.hpa(gpa), true);
-    return kind === PageKind.MMIO ? this.mmio.read(gpa, 4) | 0 : -1;
+    return kind === PageKind.MMIO ? this.map.mmioRead(gpa, 4) | 0 : -1;
   }
 
   write8(gpa: number, v: number): void {
@@ -119,7 +117,7 @@ export class GuestPhysicalMemory implements PlatformMemory {
         this.hostWrite(hpa, size, v);
         this.traceHook(gpa, size, old, v);
       }
-    } else if (kind === PageKind.MMIO) this.mmio.write(gpa, size, v);
+    } else if (kind === PageKind.MMIO) this.map.mmioWrite(gpa, size, v);
   }
 
   private hostWrite(hpa: number, size: 1 | 2 | 4, v: number): void {
