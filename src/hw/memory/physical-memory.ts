@@ -62,7 +62,7 @@ export interface PhysicalAccess {
   setWatcher(watcher: (page: number) => void): void;
 }
 
-/** What whoever builds a machine may also do: place device windows, ROM and holes (see MemoryMap). */
+/** What whoever builds a machine may also do: place device windows, ROM and holes (see PhysicalAddressSpace). */
 export interface PlatformMemory extends PhysicalAccess {
   /** Places a device window over [base, base+size). Both must be page aligned. */
   mapMmio(base: number, size: number, handler: MmioHandler): void;
@@ -72,18 +72,69 @@ export interface PlatformMemory extends PhysicalAccess {
   unmap(base: number, size: number): void;
 }
 
+/**
+ * The layout of a physical address space, shared by the machine's memory and a hypervisor's view
+ * of a guest's memory: what backs each 4 KiB page (RAM from 0 up to the RAM size, nothing above it
+ * until the builder says otherwise), the device windows, and the dispatch of an access to the
+ * handler that owns its window, at its offset in the window.
+ */
+export abstract class PhysicalAddressSpace {
+  readonly ramSize: number;
+  /** PageKind per page. */
+  readonly pageKind = new Uint8Array(PAGES);
+  private readonly handlers: MmioHandler[] = [];
+  private readonly bases: number[] = [];
+  /** Window index per page, valid where the page kind is MMIO. */
+  private readonly index = new Uint16Array(PAGES);
+
+  constructor(ramSize: number) {
+    this.ramSize = ramSize;
+    this.pageKind.fill(PageKind.NONE);
+    this.pageKind.fill(PageKind.RAM, 0, ramSize >>> 12);
+  }
+
+  /** Management: places a device window over [base, base+size). Both must be page aligned. */
+  mapMmio(base: number, size: number, handler: MmioHandler): void {
+    if ((base & 0xfff) !== 0 || (size & 0xfff) !== 0) throw new RangeError('MMIO windows must be page aligned');
+    const index = this.handlers.length;
+    this.handlers.push(handler);
+    this.bases.push(base >>> 0);
+    for (let p = base >>> 12; p < (base + size) >>> 12 || (base + size === 2 ** 32 && p < PAGES); p++) {
+      this.pageKind[p] = PageKind.MMIO;
+      this.index[p] = index;
+    }
+  }
+
+  /** Management: makes a RAM range read-only (firmware). Its contents stay writable through writeBytes. */
+  setReadOnly(base: number, size: number): void {
+    for (let p = base >>> 12; p < (base + size) >>> 12; p++) if (this.pageKind[p] === PageKind.RAM) this.pageKind[p] = PageKind.ROM;
+  }
+
+  /** Management: makes a range unbacked (a hole such as 640 KiB-1 MiB without a device). */
+  unmap(base: number, size: number): void {
+    for (let p = base >>> 12; p < (base + size) >>> 12; p++) this.pageKind[p] = PageKind.NONE;
+  }
+
+  protected mmioRead(pa: number, size: 1 | 2 | 4): number {
+    const k = this.index[pa >>> 12]!;
+    return this.handlers[k]!.read(pa - this.bases[k]!, size);
+  }
+
+  protected mmioWrite(pa: number, size: 1 | 2 | 4, v: number): void {
+    const k = this.index[pa >>> 12]!;
+    this.handlers[k]!.write(pa - this.bases[k]!, size, v);
+  }
+}
+
 /** Largest RAM: frames must fit in a TLB entry's 19 frame bits below bit 31 (see tlb.ts). */
 export const MAX_PHYSICAL_RAM = 2 ** 31;
 
-export class PhysicalMemory implements PlatformMemory {
-  readonly ramSize: number;
+export class PhysicalMemory extends PhysicalAddressSpace implements PlatformMemory {
   readonly direct: DirectRam;
   readonly u8: Uint8Array;
   readonly i32: Int32Array;
   readonly view: DataView;
-  readonly pageKind: Uint8Array;
   readonly watched = new Uint8Array(PAGES);
-  private readonly map: MemoryMap;
   private watcher: (page: number) => void = () => {};
 
   /** ramSize: bytes of RAM starting at physical 0, a multiple of 4 KiB, at most 2 GiB. */
@@ -91,26 +142,12 @@ export class PhysicalMemory implements PlatformMemory {
     if (ramSize <= 0 || ramSize % 4096 !== 0 || ramSize > MAX_PHYSICAL_RAM) {
       throw new RangeError(`RAM size must be a positive multiple of 4 KiB up to 2 GiB, got ${ramSize}`);
     }
-    this.ramSize = ramSize;
+    super(ramSize);
     const buffer = new ArrayBuffer(ramSize);
     this.u8 = new Uint8Array(buffer);
     this.i32 = new Int32Array(buffer);
     this.view = new DataView(buffer);
     this.direct = { u8: this.u8, i32: this.i32, view: this.view };
-    this.map = new MemoryMap(ramSize);
-    this.pageKind = this.map.pageKind;
-  }
-
-  mapMmio(base: number, size: number, handler: MmioHandler): void {
-    this.map.mapMmio(base, size, handler);
-  }
-
-  setReadOnly(base: number, size: number): void {
-    this.map.setReadOnly(base, size);
-  }
-
-  unmap(base: number, size: number): void {
-    this.map.unmap(base, size);
   }
 
   watch(page: number): void {
@@ -133,7 +170,7 @@ export class PhysicalMemory implements PlatformMemory {
     pa >>>= 0;
     const kind = this.pageKind[pa >>> 12]!;
     if (isMemoryBacked(kind)) return this.u8[pa]!;
-    return kind === PageKind.MMIO ? this.map.mmioRead(pa, 1) & 0xff : 0xff;
+    return kind === PageKind.MMIO ? this.mmioRead(pa, 1) & 0xff : 0xff;
   }
 
   read16(pa: number): number {
@@ -141,7 +178,7 @@ export class PhysicalMemory implements PlatformMemory {
     if ((pa & 0xfff) > 0xffe) return this.read8(pa) | (this.read8(pa + 1) << 8);
     const kind = this.pageKind[pa >>> 12]!;
     if (isMemoryBacked(kind)) return this.view.getUint16(pa, true);
-    return kind === PageKind.MMIO ? this.map.mmioRead(pa, 2) & 0xffff : 0xffff;
+    return kind === PageKind.MMIO ? this.mmioRead(pa, 2) & 0xffff : 0xffff;
   }
 
   read32(pa: number): number {
@@ -151,7 +188,7 @@ export class PhysicalMemory implements PlatformMemory {
     }
     const kind = this.pageKind[pa >>> 12]!;
     if (isMemoryBacked(kind)) return this.view.getInt32(pa, true);
-    return kind === PageKind.MMIO ? this.map.mmioRead(pa, 4) | 0 : -1;
+    return kind === PageKind.MMIO ? this.mmioRead(pa, 4) | 0 : -1;
   }
 
   write8(pa: number, v: number): void {
@@ -160,7 +197,7 @@ export class PhysicalMemory implements PlatformMemory {
     if (kind === PageKind.RAM) {
       this.notify(pa);
       this.u8[pa] = v;
-    } else if (kind === PageKind.MMIO) this.map.mmioWrite(pa, 1, v & 0xff);
+    } else if (kind === PageKind.MMIO) this.mmioWrite(pa, 1, v & 0xff);
   }
 
   write16(pa: number, v: number): void {
@@ -174,7 +211,7 @@ export class PhysicalMemory implements PlatformMemory {
     if (kind === PageKind.RAM) {
       this.notify(pa);
       this.view.setUint16(pa, v, true);
-    } else if (kind === PageKind.MMIO) this.map.mmioWrite(pa, 2, v & 0xffff);
+    } else if (kind === PageKind.MMIO) this.mmioWrite(pa, 2, v & 0xffff);
   }
 
   write32(pa: number, v: number): void {
@@ -190,7 +227,7 @@ export class PhysicalMemory implements PlatformMemory {
     if (kind === PageKind.RAM) {
       this.notify(pa);
       this.view.setInt32(pa, v, true);
-    } else if (kind === PageKind.MMIO) this.map.mmioWrite(pa, 4, v | 0);
+    } else if (kind === PageKind.MMIO) this.mmioWrite(pa, 4, v | 0);
   }
 
   readBytes(pa: number, length: number): Uint8Array {
@@ -217,56 +254,4 @@ export class PhysicalMemory implements PlatformMemory {
     this.u8.fill(value, pa, pa + length);
   }
 
-}
-
-/**
- * The layout of a physical address space: what backs each 4 KiB page (RAM from 0 up to the RAM
- * size, nothing above it until the builder says otherwise), and the device windows with the
- * dispatch of an access to the handler that owns it, at its offset in the window. The machine's
- * memory and a hypervisor's view of a guest's memory both keep one.
- */
-export class MemoryMap {
-  /** PageKind per page. */
-  readonly pageKind = new Uint8Array(PAGES);
-  private readonly handlers: MmioHandler[] = [];
-  private readonly bases: number[] = [];
-  /** Window index per page, valid where the page kind is MMIO. */
-  private readonly index = new Uint16Array(PAGES);
-
-  constructor(ramSize: number) {
-    this.pageKind.fill(PageKind.NONE);
-    this.pageKind.fill(PageKind.RAM, 0, ramSize >>> 12);
-  }
-
-  /** Places a device window over [base, base+size). Both must be page aligned. */
-  mapMmio(base: number, size: number, handler: MmioHandler): void {
-    if ((base & 0xfff) !== 0 || (size & 0xfff) !== 0) throw new RangeError('MMIO windows must be page aligned');
-    const index = this.handlers.length;
-    this.handlers.push(handler);
-    this.bases.push(base >>> 0);
-    for (let p = base >>> 12; p < (base + size) >>> 12 || (base + size === 2 ** 32 && p < PAGES); p++) {
-      this.pageKind[p] = PageKind.MMIO;
-      this.index[p] = index;
-    }
-  }
-
-  /** Makes the RAM pages of a range read-only (firmware). */
-  setReadOnly(base: number, size: number): void {
-    for (let p = base >>> 12; p < (base + size) >>> 12; p++) if (this.pageKind[p] === PageKind.RAM) this.pageKind[p] = PageKind.ROM;
-  }
-
-  /** Makes a range unbacked (a hole such as 640 KiB-1 MiB without a device). */
-  unmap(base: number, size: number): void {
-    for (let p = base >>> 12; p < (base + size) >>> 12; p++) this.pageKind[p] = PageKind.NONE;
-  }
-
-  mmioRead(pa: number, size: 1 | 2 | 4): number {
-    const k = this.index[pa >>> 12]!;
-    return this.handlers[k]!.read(pa - this.bases[k]!, size);
-  }
-
-  mmioWrite(pa: number, size: 1 | 2 | 4, v: number): void {
-    const k = this.index[pa >>> 12]!;
-    this.handlers[k]!.write(pa - this.bases[k]!, size, v);
-  }
 }

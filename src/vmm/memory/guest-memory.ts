@@ -9,7 +9,7 @@
  * the shadows can follow. Writes by the real CPU never come here: those fault on the shadows'
  * write protection first and are emulated through this view.
  */
-import { MemoryMap, type MmioHandler, PHYSICAL_PAGES, PageKind, type PhysicalMemory, type PlatformMemory, isMemoryBacked } from '../../hw/memory/physical-memory.ts';
+import { PHYSICAL_PAGES, PhysicalAddressSpace, PageKind, type PhysicalMemory, type PlatformMemory, isMemoryBacked } from '../../hw/memory/physical-memory.ts';
 import type { Pmap } from './pmap.ts';
 
 /** Told about every write to a traced guest frame: `old` and `value` are the bytes before and after (little-endian). */
@@ -17,10 +17,8 @@ export type TraceHook = (gpa: number, size: 1 | 2 | 4, old: number, value: numbe
 
 const NO_WATCHES = new Uint8Array(PHYSICAL_PAGES);
 
-export class GuestPhysicalMemory implements PlatformMemory {
-  readonly ramSize: number;
+export class GuestPhysicalMemory extends PhysicalAddressSpace implements PlatformMemory {
   readonly direct = null;
-  readonly pageKind: Uint8Array;
   /** The vCPU keeps no decoded blocks over this view, so nothing is ever watched. */
   readonly watched = NO_WATCHES;
   /** Nonzero for guest frames whose writes go to the trace hook. */
@@ -28,26 +26,11 @@ export class GuestPhysicalMemory implements PlatformMemory {
   traceHook: TraceHook = () => {};
   private readonly host: PhysicalMemory;
   private readonly pmap: Pmap;
-  private readonly map: MemoryMap;
 
   constructor(host: PhysicalMemory, pmap: Pmap, ramSize: number) {
+    super(ramSize);
     this.host = host;
     this.pmap = pmap;
-    this.ramSize = ramSize;
-    this.map = new MemoryMap(ramSize);
-    this.pageKind = this.map.pageKind;
-  }
-
-  mapMmio(base: number, size: number, handler: MmioHandler): void {
-    this.map.mapMmio(base, size, handler);
-  }
-
-  setReadOnly(base: number, size: number): void {
-    this.map.setReadOnly(base, size);
-  }
-
-  unmap(base: number, size: number): void {
-    this.map.unmap(base, size);
   }
 
   watch(_page: number): void {}
@@ -65,7 +48,7 @@ export class GuestPhysicalMemory implements PlatformMemory {
     gpa >>>= 0;
     const kind = this.pageKind[gpa >>> 12]!;
     if (isMemoryBacked(kind)) return this.host.u8[this.hpa(gpa)]!;
-    return kind === PageKind.MMIO ? this.map.mmioRead(gpa, 1) & 0xff : 0xff;
+    return kind === PageKind.MMIO ? this.mmioRead(gpa, 1) & 0xff : 0xff;
   }
 
   read16(gpa: number): number {
@@ -73,7 +56,7 @@ export class GuestPhysicalMemory implements PlatformMemory {
     if ((gpa & 0xfff) > 0xffe) return this.read8(gpa) | (this.read8(gpa + 1) << 8);
     const kind = this.pageKind[gpa >>> 12]!;
     if (isMemoryBacked(kind)) return this.host.view.getUint16(this.hpa(gpa), true);
-    return kind === PageKind.MMIO ? this.map.mmioRead(gpa, 2) & 0xffff : 0xffff;
+    return kind === PageKind.MMIO ? this.mmioRead(gpa, 2) & 0xffff : 0xffff;
   }
 
   read32(gpa: number): number {
@@ -83,7 +66,7 @@ export class GuestPhysicalMemory implements PlatformMemory {
     }
     const kind = this.pageKind[gpa >>> 12]!;
     if (isMemoryBacked(kind)) return this.host.view.getInt32(this.hpa(gpa), true);
-    return kind === PageKind.MMIO ? this.map.mmioRead(gpa, 4) | 0 : -1;
+    return kind === PageKind.MMIO ? this.mmioRead(gpa, 4) | 0 : -1;
   }
 
   write8(gpa: number, v: number): void {
@@ -117,7 +100,7 @@ export class GuestPhysicalMemory implements PlatformMemory {
         this.hostWrite(hpa, size, v);
         this.traceHook(gpa, size, old, v);
       }
-    } else if (kind === PageKind.MMIO) this.map.mmioWrite(gpa, size, v);
+    } else if (kind === PageKind.MMIO) this.mmioWrite(gpa, size, v);
   }
 
   private hostWrite(hpa: number, size: 1 | 2 | 4, v: number): void {
