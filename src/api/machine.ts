@@ -11,13 +11,15 @@ import { DEFAULT_PROFILE, type Profile } from '../vmm/profiles.ts';
 import { type VmmReport, trapReport } from '../vmm/report.ts';
 import { DEFAULT_RAM } from '../hw/platform/chipset.ts';
 import { TrapVm } from '../vmm/vm.ts';
+import type { BackingStore } from '../vmm/memory/backing-store.ts';
 
 export { MultibootError, parseMultibootKernel, type BootModule, type MachineExit, type VmExit, type VmmReport, TrapVm };
 export type { BlockBackend, ByteSink, ByteSource };
 export { DEFAULT_RAM, MAX_RAM } from '../hw/platform/board.ts';
 export { DEFAULT_PROFILE, PROFILES, type Profile, findProfile } from '../vmm/profiles.ts';
-export { DEFAULT_SHADOW_PAGES } from '../vmm/vm.ts';
+export { DEFAULT_SHADOW_PAGES, MIN_RESIDENT_FRAMES, minimumShadowPages } from '../vmm/vm.ts';
 export type { ShadowAuditFinding } from '../vmm/shadow/audit.ts';
+export { type BackingStore, BackingStoreError, MemoryBackingStore } from '../vmm/memory/backing-store.ts';
 
 /** How the guest is run: on the bare machine, or deprivileged under the trap-and-emulate VMM. */
 export type Mode = 'native' | 'trap';
@@ -48,6 +50,10 @@ export interface MachineOptions extends BootOptions {
   readonly profile?: Profile;
   /** trap: most host frames the shadow page tables may hold (default DEFAULT_SHADOW_PAGES). */
   readonly shadowPages?: number;
+  /** trap: most bytes of guest RAM resident at once; the VMM pages the rest to its backing store. */
+  readonly guestMemoryLimit?: number;
+  /** trap: where paged-out guest frames go (default: in memory). */
+  readonly backingStore?: BackingStore;
   /** trap: called with the VM after it is built and booted, before it runs (e.g. to audit after every exit). */
   readonly onVm?: (vm: TrapVm) => void;
 }
@@ -82,7 +88,8 @@ export const NO_INPUT: ByteSource = { read: () => -1, ready: () => false };
  * The status of a finished run: the debug-exit port's (value << 1) | 1; 0 after a halt with
  * interrupts off; 124 at the instruction limit; 125 triple fault; 126 halted with nothing left
  * to wake the CPU; 127 an unsupported CPU feature; 128 a reset request; 129 a guest the mode
- * cannot virtualize (the popf problem under trap).
+ * cannot virtualize (the popf problem under trap); 130 the VMM could not go on for the VM (its
+ * backing store failed).
  */
 export function exitStatus(exit: VmExit): number {
   switch (exit.kind) {
@@ -102,6 +109,8 @@ export function exitStatus(exit: VmExit): number {
       return 128;
     case 'not-virtualizable':
       return 129;
+    case 'vmm-failure':
+      return 130;
   }
 }
 
@@ -124,6 +133,8 @@ export function describeExit(exit: VmExit): string {
       return 'the guest asked the keyboard controller to reset the machine';
     case 'not-virtualizable':
       return `this guest cannot be virtualized by trap-and-emulate: ${exit.explanation}`;
+    case 'vmm-failure':
+      return `the hypervisor stopped the VM: ${exit.message}`;
   }
 }
 
@@ -173,6 +184,8 @@ export function runMachine(options: MachineOptions): MachineRun {
     ramBytes: options.ramBytes ?? DEFAULT_RAM,
     profile,
     ...(options.shadowPages !== undefined ? { shadowPages: options.shadowPages } : {}),
+    ...(options.guestMemoryLimit !== undefined ? { guestMemoryLimit: options.guestMemoryLimit } : {}),
+    ...(options.backingStore !== undefined ? { backingStore: options.backingStore } : {}),
   });
   vm.boot(image, options.kernelName, cmdline, modules);
   options.onVm?.(vm);

@@ -5,8 +5,8 @@
  */
 import { writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import { type BootModule, type ByteSource, MODES, type MachineRun, MAX_RAM, type Mode, NO_INPUT, PROFILES, type Profile, describeExit, findProfile, runMachine, slowdown } from '../api/index.ts';
-import { DiskError, FileDisk, StdoutSink, stdinSource } from '../api/node.ts';
+import { type BackingStore, BackingStoreError, type BootModule, type ByteSource, MODES, type VmmReport, type MachineRun, MAX_RAM, type Mode, NO_INPUT, PROFILES, type Profile, describeExit, findProfile, runMachine, slowdown } from '../api/index.ts';
+import { DiskError, FileBackingStore, FileDisk, StdoutSink, stdinSource } from '../api/node.ts';
 import { UsageError } from './errors.ts';
 import { bytes, count, percent, table, wrap } from './format.ts';
 import { parsePositiveInteger, readProgram } from './user-command.ts';
@@ -24,6 +24,8 @@ export interface RunCommandOptions {
   mode: string;
   profile: string;
   shadowPages?: string;
+  hostMem?: string;
+  backingStore?: string;
 }
 
 export function parseMode(text: string): Mode {
@@ -39,12 +41,17 @@ export function parseProfile(text: string): Profile {
 }
 
 /** "128M", "1G", "65536K" or a plain number of MiB -> bytes. */
-export function parseMemorySize(text: string): number {
+export function parseSize(text: string, flag: string): number {
   const m = /^(\d+)\s*([KMG]?)i?B?$/i.exec(text.trim());
-  if (m === null) throw new UsageError(`--mem needs a size such as 128M or 1G, got "${text}"`);
+  if (m === null) throw new UsageError(`${flag} needs a size such as 128M or 1G, got "${text}"`);
   const n = Number(m[1]);
   const unit = (m[2] ?? '').toUpperCase();
-  const bytes = unit === 'G' ? n * 2 ** 30 : unit === 'K' ? n * 1024 : n * 2 ** 20;
+  return unit === 'G' ? n * 2 ** 30 : unit === 'K' ? n * 1024 : n * 2 ** 20;
+}
+
+/** Guest RAM: whole MiB, 2 MiB to 1 GiB. */
+export function parseMemorySize(text: string): number {
+  const bytes = parseSize(text, '--mem');
   if (bytes % 2 ** 20 !== 0) throw new UsageError(`--mem must be a whole number of MiB, got ${text}`);
   if (bytes < 2 * 2 ** 20 || bytes > MAX_RAM) throw new UsageError(`--mem must be between 2M and 1G, got ${text}`);
   return bytes;
@@ -118,12 +125,15 @@ export function printVmmStats(run: MachineRun, native: MachineRun | null, native
         ['shadow memory in use (peak)', `${bytes(s.bytes)} (${bytes(s.peakBytes)})`],
         ...Object.entries(s.pagesByRole).map(([k, n]) => [`  ${k} pages in use (built)`, `${count(n)} (${count(s.builtByRole[k] ?? 0)})`] as const),
         ['shadow page budget', `${count(s.capacityPages)} pages (${bytes(s.capacityPages * 4096)})`],
-        ['evictions (all shadows dropped)', count(s.evictions)],
+        ['shadow cache lookups: hits / misses', `${count(s.hits)} / ${count(s.misses)}`],
+        ['shadows rebuilt after eviction', count(s.rebuilds)],
+        ['shadow pages evicted (least recently used)', count(s.evictions)],
         ['guest tables unshadowed (write floods)', count(s.floods)],
         ['guest frames traced', count(s.tracedFrames)],
         ['backward-map entries', count(s.backwardMapEntries)],
         ['shadow GDT + LDT', bytes(s.descriptorTableBytes)],
         ['host memory: guest RAM / VMM', `${bytes(vmm.hostMemory.guestBytes)} / ${bytes(vmm.hostMemory.vmmBytes)}`],
+        ...pagingRows(vmm.paging),
       ],
       ['hypervisor', 'value'],
     ),
@@ -142,6 +152,19 @@ export function printVmmStats(run: MachineRun, native: MachineRun | null, native
   } else out(`slowdown against native: ${nativeNote}`);
 }
 
+function pagingRows(p: VmmReport['paging']): (readonly [string, string])[] {
+  if (p.backingStore === null) return [];
+  return [
+    ['guest RAM resident (limit)', `${bytes(p.residentPages * 4096)} (${bytes(p.residentLimitPages * 4096)})`],
+    ['VMM paging: page-outs / page-ins', `${count(p.pageOuts)} / ${count(p.pageIns)}`],
+    ['VMM paging: faults on paged-out frames', count(p.faults)],
+    ['VMM paging: page-ins for VMM or device accesses', count(p.vmmFetches)],
+    ['VMM paging: frames backed on first use (zeroed)', count(p.zeroFills)],
+    ['VMM paging: second chances (accessed bits)', count(p.secondChances)],
+    ['backing store', p.backingStore],
+  ];
+}
+
 /** Counts the bytes the guest took from `input` (a second run can only compare if it took none). */
 function countingSource(input: ByteSource): { source: ByteSource; taken: () => number } {
   let taken = 0;
@@ -156,6 +179,16 @@ function countingSource(input: ByteSource): { source: ByteSource; taken: () => n
     },
     taken: () => taken,
   };
+}
+
+/** The backing store for --host-mem: the named file, or a temporary one. */
+export function openBackingStore(file: string | undefined): BackingStore {
+  try {
+    return FileBackingStore.create(file);
+  } catch (e) {
+    if (e instanceof BackingStoreError) throw new UsageError(e.message);
+    throw e;
+  }
 }
 
 export function runCommand(kernelPath: string, opts: RunCommandOptions): number {
@@ -176,6 +209,10 @@ export function runCommand(kernelPath: string, opts: RunCommandOptions): number 
   const profile = parseProfile(opts.profile);
   const shadowPages = opts.shadowPages === undefined ? undefined : parsePositiveInteger(opts.shadowPages, '--shadow-pages');
   if (shadowPages !== undefined && mode !== 'trap') throw new UsageError('--shadow-pages applies to --mode trap only');
+  const guestMemoryLimit = opts.hostMem === undefined ? undefined : parseSize(opts.hostMem, '--host-mem');
+  if ((guestMemoryLimit !== undefined || opts.backingStore !== undefined) && mode !== 'trap') throw new UsageError('--host-mem and --backing-store apply to --mode trap only');
+  if (opts.backingStore !== undefined && guestMemoryLimit === undefined) throw new UsageError('--backing-store needs --host-mem (without a limit nothing is paged out)');
+  const backingStore = guestMemoryLimit !== undefined && guestMemoryLimit < ramBytes ? openBackingStore(opts.backingStore) : undefined;
   const serial = new StdoutSink();
   const stdin = stdinSource();
   const input = countingSource(stdin);
@@ -186,6 +223,8 @@ export function runCommand(kernelPath: string, opts: RunCommandOptions): number 
       ...common,
       mode,
       ...(shadowPages !== undefined ? { shadowPages } : {}),
+      ...(guestMemoryLimit !== undefined ? { guestMemoryLimit } : {}),
+      ...(backingStore !== undefined ? { backingStore } : {}),
       disks,
       input: input.source,
       waitForInput: () => {
@@ -198,6 +237,7 @@ export function runCommand(kernelPath: string, opts: RunCommandOptions): number 
   } finally {
     serial.flush();
     for (const d of disks) d.close();
+    backingStore?.close();
   }
   // The slowdown needs the same guest run natively: a second run, which must see the same inputs.
   let native: MachineRun | null = null;

@@ -1,8 +1,9 @@
 /**
  * Exits: every transfer from the guest to the VMM, with its reason and what it cost. Reasons
  * fall in categories (the lecture's list): an emulated instruction (by mnemonic), I/O, MMIO,
- * halt, hidden fault, true fault, trace fault, a reflected exception or software interrupt,
- * and external interrupts (the host timer that drives the VM's devices, device input).
+ * halt, hidden fault, paging fault (a hidden fault whose frame the VMM had paged out), true
+ * fault, trace fault, a reflected exception or software interrupt, and external interrupts (the
+ * host timer that drives the VM's devices, device input).
  */
 import type { Insn } from '../hw/cpu/insn.ts';
 import { specOf } from './guest-view.ts';
@@ -13,6 +14,7 @@ export const ExitCategory = {
   MMIO: 'MMIO',
   HALT: 'halt',
   HIDDEN_FAULT: 'hidden fault',
+  PAGING_FAULT: 'paging fault',
   TRUE_FAULT: 'true fault',
   TRACE_FAULT: 'trace fault',
   EXCEPTION: 'exception',

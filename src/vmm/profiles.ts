@@ -12,7 +12,8 @@
  * guest page-structure read by the software walker is an L1/L2 hit plus checks; a shadow entry
  * write includes its backward-map update; a new shadow table is a 4 KiB zeroing; decoding and
  * emulating an instruction is a few hundred cycles, as in KVM's x86 emulator; INVLPG on the
- * host costs what the instruction does. They are round numbers, stated so that anyone can
+ * host costs what the instruction does; moving a 4 KiB page to or from the backing store is a
+ * fast SSD's ~10 microseconds. They are round numbers, stated so that anyone can
  * change them and see what moves.
  */
 import type { HardwareCosts } from '../hw/cpu/costs.ts';
@@ -32,6 +33,8 @@ export interface VmmCosts {
   readonly reflection: number;
   /** Invalidating one real TLB entry (INVLPG on the host). */
   readonly tlbInvalidate: number;
+  /** Writing one guest page to the backing store, or reading it back (VMM paging). */
+  readonly pageTransfer: number;
 }
 
 export interface Profile {
@@ -62,6 +65,7 @@ function profile(name: string, released: string, vmmRoundTrip: number, syscallRo
       emulation: scale(400),
       reflection: scale(300),
       tlbInvalidate: scale(100),
+      pageTransfer: scale(30000),
     },
   };
 }

@@ -3,7 +3,6 @@
  * shadow structures with the memory they hold (the lecture's "resource utilization"). Front
  * ends print it (`--stats`) or write it as JSON (`--stats-json`).
  */
-import { FrameOwner } from './memory/host-frames.ts';
 import { ROLE_NAMES } from './shadow/shadow-page.ts';
 import { TABLE_FRAMES } from './shadow/descriptor-tables.ts';
 import type { TrapVm } from './vm.ts';
@@ -42,7 +41,11 @@ export interface VmmReport {
     readonly peakBytes: number;
     readonly pagesByRole: Readonly<Record<string, number>>;
     readonly builtByRole: Readonly<Record<string, number>>;
-    /** Times every shadow was dropped because the page budget ran out. */
+    /** The shadow cache: lookups that found a shadow, that had to build one, and rebuilds of evicted ones. */
+    readonly hits: number;
+    readonly misses: number;
+    readonly rebuilds: number;
+    /** Shadow pages evicted (least recently used) because the page budget was spent. */
     readonly evictions: number;
     /** Guest tables unshadowed after a flood of writes. */
     readonly floods: number;
@@ -53,6 +56,23 @@ export interface VmmReport {
     readonly backwardMapEntries: number;
     /** The shadow GDT and LDT. */
     readonly descriptorTableBytes: number;
+  };
+  /** VMM paging: the resident limit, and what moving frames to and from the backing store cost. */
+  readonly paging: {
+    readonly residentLimitPages: number;
+    readonly residentPages: number;
+    readonly pageOuts: number;
+    readonly pageIns: number;
+    readonly zeroFills: number;
+    /** Real page faults (guest accesses) that found their frame paged out. */
+    readonly faults: number;
+    /** Page-ins for the VMM's own accesses (walks, emulation, devices). */
+    readonly vmmFetches: number;
+    /** Frames the replacement clock spared because they had been used. */
+    readonly secondChances: number;
+    readonly backingStore: string | null;
+    /** Entries made not-present for paged-out frames (parked in the backward map). */
+    readonly parkedEntries: number;
   };
   /** Host memory: total, guest RAM, and what the VMM holds. */
   readonly hostMemory: { readonly bytes: number; readonly guestBytes: number; readonly vmmBytes: number };
@@ -78,15 +98,14 @@ export function trapReport(vm: TrapVm): VmmReport {
     ['instructions emulated', work.emulations, costs.emulation],
     ['events reflected or injected', work.reflections, costs.reflection],
     ['TLB invalidations', work.tlbInvalidates, costs.tlbInvalidate],
+    ['pages moved to or from the backing store', work.pageTransfers, costs.pageTransfer],
   ];
   const workOut: Record<string, { count: number; cycles: number }> = {};
   for (const [name, n, each] of ops) workOut[name] = { count: n, cycles: n * each };
-  let vmmFrames = 0;
-  let guestFrames = 0;
-  for (let f = 0; f < frames.total; f++) {
-    if (frames.owner[f] === FrameOwner.VMM) vmmFrames++;
-    else if (frames.owner[f] === FrameOwner.GUEST) guestFrames++;
-  }
+  // This VM's frames only (the host may run others): its resident guest frames, its shadows and descriptor tables.
+  const guestFrames = vm.pager.resident;
+  const vmmFrames = mmu.pagesInUse + 2 * TABLE_FRAMES;
+  const pg = vm.pager.stats;
   return {
     profile: { name: profile.name, vmmRoundTrip: profile.vmmRoundTrip, syscallRoundTrip: profile.syscallRoundTrip, source: profile.source },
     exits: { count: engine.exits.count, cycles: engine.exits.cycles, reasons: engine.exits.list(), categories },
@@ -100,12 +119,27 @@ export function trapReport(vm: TrapVm): VmmReport {
       peakBytes: mmu.stats.peakPages * 4096,
       pagesByRole: byRole(mmu.pagesByRole()),
       builtByRole: byRole(mmu.stats.built),
+      hits: mmu.stats.hits,
+      misses: mmu.stats.misses,
+      rebuilds: mmu.stats.rebuilds,
       evictions: mmu.stats.evictions,
       floods: mmu.stats.floods,
       capacityPages: mmu.capacity,
       tracedFrames: vm.tracer.tracedFrames(),
       backwardMapEntries: mmu.rmap.size,
       descriptorTableBytes: 2 * TABLE_FRAMES * 4096,
+    },
+    paging: {
+      residentLimitPages: vm.pager.budget,
+      residentPages: vm.pager.resident,
+      pageOuts: pg.pageOuts,
+      pageIns: pg.pageIns,
+      zeroFills: pg.zeroFills,
+      faults: pg.faults,
+      vmmFetches: pg.vmmFetches,
+      secondChances: pg.secondChances,
+      backingStore: vm.pager.store?.name ?? null,
+      parkedEntries: mmu.parked.size,
     },
     hostMemory: { bytes: frames.total * 4096, guestBytes: guestFrames * 4096, vmmBytes: vmmFrames * 4096 },
   };

@@ -17,6 +17,8 @@ export class VmmWork {
   reflections = 0;
   /** Real TLB entries (or ranges) invalidated. */
   tlbInvalidates = 0;
+  /** Guest pages written to or read from the backing store (VMM paging). */
+  pageTransfers = 0;
 
   /** Cycles of all the work counted so far under `costs`. */
   cycles(costs: VmmCosts): number {
@@ -26,7 +28,8 @@ export class VmmWork {
       this.shadowPageAllocs * costs.shadowPageAlloc +
       this.emulations * costs.emulation +
       this.reflections * costs.reflection +
-      this.tlbInvalidates * costs.tlbInvalidate
+      this.tlbInvalidates * costs.tlbInvalidate +
+      this.pageTransfers * costs.pageTransfer
     );
   }
 
@@ -38,6 +41,7 @@ export class VmmWork {
     this.emulations = 0;
     this.reflections = 0;
     this.tlbInvalidates = 0;
+    this.pageTransfers = 0;
   }
 
   snapshot(): Record<string, number> {
@@ -48,6 +52,7 @@ export class VmmWork {
       emulations: this.emulations,
       reflections: this.reflections,
       tlbInvalidates: this.tlbInvalidates,
+      pageTransfers: this.pageTransfers,
     };
   }
 }

@@ -11,6 +11,7 @@ for (const [dir, image, variable] of [
   ['guest/kernel', 'kernel.elf', 'BUILD'],
   ['guest/lecture', 'lecture.elf', 'OUT'],
   ['guest/devtest', 'devtest.elf', 'OUT'],
+  ['guest/probe', 'probe.elf', 'OUT'],
 ] as const) {
   it(`${dir}/${image} is reproduced byte for byte by its Makefile`, () => {
     const out = mkdtempSync(join(tmpdir(), 'shadowvisor-kbuild-'));

@@ -170,19 +170,29 @@ describe('shadow MMU', () => {
     assertSound(vm);
   });
 
-  it('when the page budget runs out every shadow is dropped and rebuilt on demand', () => {
-    const small = guest(12);
-    for (let k = 0; k < 16; k++) {
+  it('when the page budget runs out the least recently used shadow is evicted and rebuilt on demand', () => {
+    const small = guest(8);
+    const switchTo = (k: number) => {
       const pd = 0x20000 + k * 0x1000;
       small.guestMem.write32(pd, PT | P | RW | US);
       small.vcpu.cr3 = pd;
       small.mmu.activate();
       assert.equal(small.mmu.handlePageFault(0x100000, 0), FaultKind.HIDDEN);
-      assert.ok(small.mmu.pagesInUse <= 12);
+      assert.ok(small.mmu.pagesInUse <= 8);
       assertSound(small);
-    }
-    assert.ok(small.mmu.stats.evictions > 0);
-    assert.throws(() => guest(4), /at least 10 pages/);
+    };
+    // Paging is on: the physical-mode table (2 pages) goes first, then the oldest directories.
+    for (let k = 0; k < 16; k++) switchTo(k);
+    assert.equal(small.mmu.physDirectory, null);
+    assert.ok(small.mmu.stats.evictions >= 10, `${small.mmu.stats.evictions} evictions`);
+    // The table every directory shares was used on every switch: it was never evicted.
+    assert.equal(small.mmu.stats.built[ShadowRole.TABLE], 1);
+    const rebuildsBefore = small.mmu.stats.rebuilds;
+    switchTo(15); // the newest: still cached
+    assert.equal(small.mmu.stats.rebuilds, rebuildsBefore);
+    switchTo(0); // the oldest: evicted long ago, rebuilt
+    assert.equal(small.mmu.stats.rebuilds, rebuildsBefore + 1);
+    assert.throws(() => guest(4), /at least 8 pages/);
   });
 });
 

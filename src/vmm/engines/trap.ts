@@ -36,7 +36,9 @@ import type { VmmWork } from '../work.ts';
 export type VmExit =
   | MachineExit
   /** The guest did something this technique cannot virtualize (the popf problem). */
-  | { readonly kind: 'not-virtualizable'; readonly instruction: string; readonly eip: number; readonly explanation: string };
+  | { readonly kind: 'not-virtualizable'; readonly instruction: string; readonly eip: number; readonly explanation: string }
+  /** The VMM could not go on for this VM (its backing store failed); the message says why. */
+  | { readonly kind: 'vmm-failure'; readonly message: string };
 
 export interface TrapEngineParts {
   readonly real: Cpu;
@@ -101,6 +103,28 @@ export class TrapEngine {
     ldt.load(vcpu.ldtBase, vcpu.ldtSel & 0xfffc ? vcpu.ldtLimit : -1);
     syncOut(vcpu, this.p.real, this.tables);
     mmu.activate();
+    this.started = true;
+  }
+
+  /** The guest has been started (its state lives on the real CPU while it runs). */
+  started = false;
+
+  /**
+   * Puts the guest back on the real CPU after another VM ran there (the vCPU holds its state):
+   * registers, its shadow in CR3 (the TLB starts empty), its INTR line and its next timer event.
+   */
+  resume(): void {
+    if (!this.started) return;
+    const { real, vcpu, mmu, chipset } = this.p;
+    syncOut(vcpu, real, this.tables);
+    real.loadCr3(mmu.active!.frame * 4096);
+    real.setIrq(this.intr);
+    real.deadline = chipset.clock.next();
+  }
+
+  /** Takes the guest's state off the real CPU into the vCPU. */
+  suspend(): void {
+    if (this.started) syncIn(this.p.real, this.p.vcpu);
   }
 
   run(maxInstructions: number): VmExit {
@@ -194,7 +218,7 @@ export class TrapEngine {
     switch (kind) {
       case FaultKind.HIDDEN:
         this.faults.hidden++;
-        return this.finish(ExitCategory.HIDDEN_FAULT, '');
+        return this.finish(this.p.mmu.lastFaultPagedIn ? ExitCategory.PAGING_FAULT : ExitCategory.HIDDEN_FAULT, '');
       case FaultKind.TRUE: {
         this.faults.true++;
         const end = this.reflect(Vector.PF, this.p.mmu.trueFaultError, 'exception', 0, gva);

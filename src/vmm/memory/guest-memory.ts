@@ -4,12 +4,16 @@
  * writes ignored, as on a PC). The vCPU and the VM's devices and loader see only this; it has
  * no direct RAM array (every access translates), so a CPU over it caches nothing.
  *
+ * Paged-out frames: an access to a guest frame the VMM has paged out (or never backed) brings
+ * it in through the pager first; every access marks the frame referenced for the pager's clock.
+ *
  * Traced frames: a write that lands in a guest frame the VMM traces (a guest page table or
  * descriptor table it shadows) is reported to the tracer with the value before and after, so
  * the shadows can follow. Writes by the real CPU never come here: those fault on the shadows'
  * write protection first and are emulated through this view.
  */
 import { PHYSICAL_PAGES, PhysicalAddressSpace, PageKind, type PhysicalMemory, type PlatformMemory, isMemoryBacked } from '../../hw/memory/physical-memory.ts';
+import type { GuestPager } from './pager.ts';
 import type { Pmap } from './pmap.ts';
 
 /** Told about every write to a traced guest frame: `old` and `value` are the bytes before and after (little-endian). */
@@ -26,22 +30,43 @@ export class GuestPhysicalMemory extends PhysicalAddressSpace implements Platfor
   traceHook: TraceHook = () => {};
   private readonly host: PhysicalMemory;
   private readonly pmap: Pmap;
+  private readonly pager: GuestPager;
+  /** Side-effect-free reads (see peek32), shaped like a physical memory for the page walker. */
+  readonly peekView: { read32(pa: number): number; read8(pa: number): number };
 
-  constructor(host: PhysicalMemory, pmap: Pmap, ramSize: number) {
+  constructor(host: PhysicalMemory, pmap: Pmap, pager: GuestPager, ramSize: number) {
     super(ramSize);
     this.host = host;
     this.pmap = pmap;
+    this.pager = pager;
+    this.peekView = { read32: (pa) => this.peek32(pa & ~3) ?? -1, read8: (pa) => this.peek8(pa) };
   }
 
   watch(_page: number): void {}
 
   setWatcher(_watcher: (page: number) => void): void {}
 
-  /** The HPA backing a memory-backed GPA. */
+  /** The HPA backing a memory-backed GPA, paging its frame in if it is out. */
   private hpa(gpa: number): number {
-    const hpa = this.pmap.hpa(gpa);
-    if (hpa < 0) throw new Error(`guest frame 0x${(gpa >>> 12).toString(16)} has no host frame`);
-    return hpa;
+    const gfn = gpa >>> 12;
+    let hfn = this.pmap.hostFrame[gfn]!;
+    if (hfn < 0) {
+      this.pager.stats.vmmFetches++;
+      hfn = this.pager.pageIn(gfn, -1);
+    }
+    this.pager.referenced[gfn] = 1;
+    return hfn * 4096 + (gpa & 0xfff);
+  }
+
+  /** Dword of guest RAM or ROM at `gpa` (dword aligned) without side effects: nothing paged in, no device read; null elsewhere. */
+  peek32(gpa: number): number | null {
+    return isMemoryBacked(this.pageKind[gpa >>> 12]!) ? this.pager.peek32(gpa) : null;
+  }
+
+  /** Byte of guest RAM or ROM at `gpa` without side effects, or -1. */
+  peek8(gpa: number): number {
+    const d = this.peek32(gpa & ~3);
+    return d === null ? -1 : (d >>> (8 * (gpa & 3))) & 0xff;
   }
 
   read8(gpa: number): number {

@@ -1,9 +1,10 @@
 /**
  * Who owns each host-physical frame: nobody, the VMM (shadow tables, descriptor-table shadows,
- * its own data), or a guest (a frame backing some GPA). The VMM takes every frame it uses from
- * here, so that ownership can be audited: no shadow entry may ever map a VMM-owned frame.
+ * its own data), a guest (a frame backing some GPA), or nobody yet but set aside for a fixed
+ * placement (the lecture replay's HPAs). The VMM takes every frame it uses from here, so that
+ * ownership can be audited: no shadow entry may ever map a VMM-owned frame.
  */
-export const FrameOwner = { FREE: 0, VMM: 1, GUEST: 2 } as const;
+export const FrameOwner = { FREE: 0, VMM: 1, GUEST: 2, RESERVED: 3 } as const;
 export type FrameOwnerKind = (typeof FrameOwner)[keyof typeof FrameOwner];
 
 export class HostFrames {
@@ -51,6 +52,23 @@ export class HostFrames {
       }
     }
     return -1;
+  }
+
+  /** Takes `frame` itself for `owner` (fixed placement); false when it is neither free nor reserved. */
+  allocAt(frame: number, owner: FrameOwnerKind): boolean {
+    if (frame < 0 || frame >= this.owner.length) return false;
+    const was = this.owner[frame];
+    if (was !== FrameOwner.FREE && was !== FrameOwner.RESERVED) return false;
+    this.owner[frame] = owner;
+    if (was === FrameOwner.FREE) this.freeCount--;
+    return true;
+  }
+
+  /** The free frames, lowest first. */
+  freeFrames(): number[] {
+    const out: number[] = [];
+    for (let f = 0; f < this.owner.length; f++) if (this.owner[f] === FrameOwner.FREE) out.push(f);
+    return out;
   }
 
   release(frame: number): void {

@@ -1,7 +1,8 @@
 /**
- * The pmap: the VMM's GPA -> HPA map, frame by frame, and its inverse HPA -> GPA. (The
- * backward map from a guest frame to every shadow entry that maps it lives with the shadows:
- * shadow/reverse-map.ts.)
+ * The pmap: the VMM's GPA -> HPA map, frame by frame, and its inverse HPA -> GPA. A guest frame
+ * has no host frame while it is paged out (or before the guest first touches it, when the VMM
+ * backs guest memory on demand). (The backward map from a host frame to every shadow entry that
+ * maps it lives with the shadows: shadow/reverse-map.ts.)
  */
 export class Pmap {
   /** Host frame backing each guest frame, or -1. */
@@ -23,6 +24,13 @@ export class Pmap {
     if (old >= 0) this.guestFrame[old] = -1;
     this.hostFrame[gfn] = hfn;
     this.guestFrame[hfn] = gfn;
+  }
+
+  /** Takes the host frame away from `gfn` (paged out). */
+  unmap(gfn: number): void {
+    const old = this.hostFrame[gfn]!;
+    if (old >= 0) this.guestFrame[old] = -1;
+    this.hostFrame[gfn] = -1;
   }
 
   /** The HPA of a GPA, or -1 when its frame is not backed. */

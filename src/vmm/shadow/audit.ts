@@ -6,29 +6,38 @@
  * entry and the rule it breaks; an empty list means the shadows are sound.
  *
  * Rules (the invariants the shadow MMU's comments promise):
- * - ownership: shadow pages and descriptor-table shadows are VMM frames; guest frames map to
- *   GUEST frames one to one (pmap and its inverse agree);
+ * - ownership: shadow pages and descriptor-table shadows are VMM frames; resident guest frames
+ *   map to GUEST frames one to one (pmap and its inverse agree; another VM's frames are not in
+ *   this VM's pmap, so a shadow entry that maps one fails the pmap check); the pager's count of
+ *   resident frames is right and within its budget;
  * - the real CR3 holds the active shadow;
  * - a shadow directory entry is present only for a present, accessed guest entry, points at the
  *   shadow of the guest table it names (or of the 4 MiB page), and carries exactly its U/S, R/W;
  * - a shadow table entry is present only for a present, accessed guest entry; it maps
  *   pmap(guest frame), with the guest's U/S, and is writable only if the guest entry is
- *   writable and dirty, the frame is RAM and is not traced;
- * - every frame a shadow is derived from is traced, and the guest memory's trace flags agree;
- * - the backward map lists exactly the present shadow table entries, each under its guest frame;
- * - the physical-mode table maps GPA -> pmap(GPA), read-only where traced or ROM;
+ *   writable and dirty, the frame is RAM and is not traced; a not-present entry is empty, or
+ *   parked: it names the guest frame the guest entry means, and that frame is paged out;
+ * - traced frames are exactly the live guest page-table pages: each frame's trace count is the
+ *   number of shadows derived from it (directories, tables, descriptor tables), and the guest
+ *   memory's trace flags agree;
+ * - the backward map lists exactly the present shadow entries (physical-mode ones included),
+ *   each under the host frame it maps; the parked map exactly the parked ones, under their
+ *   guest frame;
+ * - the physical-mode table maps GPA -> pmap(GPA) for resident frames, read-only where traced
+ *   or ROM;
  * - the shadow GDT and LDT hold the guest's descriptors in their ring-compressed form.
  */
 import type { Cpu } from '../../hw/cpu/cpu.ts';
 import { PageKind, type PhysicalMemory } from '../../hw/memory/physical-memory.ts';
-import { Cr0, Cr4 } from '../../hw/x86/control-registers.ts';
+import { Cr0 } from '../../hw/x86/control-registers.ts';
 import { LARGE_PAGE_MASK, Pte } from '../../hw/x86/paging.ts';
 import { FrameOwner, type HostFrames } from '../memory/host-frames.ts';
 import type { GuestPhysicalMemory } from '../memory/guest-memory.ts';
 import type { Pmap } from '../memory/pmap.ts';
 import { type ShadowDescriptorTable, TABLE_FRAMES, shadowDescriptorHigh } from './descriptor-tables.ts';
 import { ShadowRole, type ShadowPage } from './shadow-page.ts';
-import type { ShadowMmu } from './shadow-mmu.ts';
+import { PARKED, ShadowMmu } from './shadow-mmu.ts';
+import type { GuestPager } from '../memory/pager.ts';
 import type { Tracer } from './tracer.ts';
 
 // Local copies of the constants: the audit runs after every exit in tests, over every entry.
@@ -44,6 +53,7 @@ export interface AuditedVm {
   readonly guestMem: GuestPhysicalMemory;
   readonly frames: HostFrames;
   readonly pmap: Pmap;
+  readonly pager: GuestPager;
   readonly tracer: Tracer;
   readonly mmu: ShadowMmu;
   readonly real: Cpu;
@@ -64,8 +74,9 @@ export function auditShadows(vm: AuditedVm): ShadowAuditFinding[] {
   };
   auditOwnership(vm, report);
   auditActive(vm, report);
-  const rmapSeen = auditPages(vm, report);
-  auditReverseMap(vm, rmapSeen, report);
+  const counts = { present: 0, parked: 0 };
+  auditPages(vm, counts, report);
+  auditReverseMap(vm, counts, report);
   auditTracing(vm, report);
   auditDescriptors(vm, vm.gdt, 'GDT', report);
   auditDescriptors(vm, vm.ldt, 'LDT', report);
@@ -89,12 +100,17 @@ function auditOwnership(vm: AuditedVm, report: Report): void {
       if (frames.owner[(table.base >>> 12) + k] !== OWNER_VMM) report(`descriptor-table shadow frame ${hex(table.base + k * 4096)} is not VMM-owned`);
     }
   }
+  let resident = 0;
   for (let gfn = 0; gfn < pmap.guestFrames; gfn++) {
     const hfn = pmap.hostFrame[gfn]!;
     if (hfn < 0) continue;
+    resident++;
     if (frames.owner[hfn] !== OWNER_GUEST) report(`GPA ${hex(gfn * 4096)} maps to HPA ${hex(hfn * 4096)}, which is not a guest frame`);
     if (pmap.guestFrame[hfn] !== gfn) report(`pmap inverse of HPA ${hex(hfn * 4096)} is not GPA ${hex(gfn * 4096)}`);
   }
+  const pager = vm.pager;
+  if (resident !== pager.resident) report(`the pager counts ${pager.resident} resident guest frames, the pmap has ${resident}`);
+  if (resident > pager.budget) report(`${resident} guest frames are resident, over the budget of ${pager.budget}`);
 }
 
 function auditActive(vm: AuditedVm, report: Report): void {
@@ -112,37 +128,38 @@ function auditActive(vm: AuditedVm, report: Report): void {
   }
 }
 
-/** Guest RAM dword at `gpa`, or null where the frame is not RAM or ROM (never a device read). */
+/** Guest RAM dword at `gpa`, or null where the frame is not RAM or ROM (never a device read, never a page-in). */
 function guestDword(vm: AuditedVm, gpa: number): number | null {
-  const kind = vm.guestMem.pageKind[gpa >>> 12];
-  if (kind !== KIND_RAM && kind !== KIND_ROM) return null;
-  return vm.guestMem.read32(gpa);
+  return vm.guestMem.peek32(gpa);
 }
 
-/** Checks every shadow page; returns the number of present table entries (for the backward map). */
-function auditPages(vm: AuditedVm, report: Report): number {
+interface EntryCounts {
+  present: number;
+  parked: number;
+}
+
+/** Checks every shadow page, counting present and parked entries (for the backward maps). */
+function auditPages(vm: AuditedVm, counts: EntryCounts, report: Report): void {
   const { mmu, hostMem } = vm;
-  const pse = (vm.vcpu.cr4 & Cr4.PSE) !== 0;
-  let present = 0;
   for (const sp of mmu.byFrame.values()) {
     switch (sp.role) {
       case ShadowRole.DIRECTORY:
-        if (mmu.directories.get(sp.gfn) !== sp) report(`shadow directory for GPA ${hex(sp.gfn * 4096)} is not in the cache`);
-        auditDirectory(vm, sp, pse, report);
+        if (mmu.directories.get(ShadowMmu.directoryKey(sp.gfn, sp.pse)) !== sp) report(`shadow directory for GPA ${hex(sp.gfn * 4096)} is not in the cache`);
+        auditDirectory(vm, sp, sp.pse, report);
         break;
       case ShadowRole.TABLE:
         if (mmu.tables.get(sp.gfn) !== sp) report(`shadow table for GPA ${hex(sp.gfn * 4096)} is not in the cache`);
-        present += auditTable(vm, sp, report);
+        auditTable(vm, sp, counts, report);
         break;
       case ShadowRole.LARGE:
         if (sp.parents.length !== 1) report(`large-page shadow at HPA ${hex(sp.frame * 4096)} has ${sp.parents.length} directory entries (one expected)`);
-        present += auditTable(vm, sp, report);
+        auditTable(vm, sp, counts, report);
         break;
       case ShadowRole.PHYS_DIRECTORY:
         if (mmu.physDirectory !== sp) report('a second physical-mode directory exists');
         break;
       case ShadowRole.PHYS_TABLE:
-        auditPhysTable(vm, sp, report);
+        auditPhysTable(vm, sp, counts, report);
         break;
     }
   }
@@ -155,7 +172,22 @@ function auditPages(vm: AuditedVm, report: Report): number {
       if (e !== expected) report(`physical-mode directory entry ${i} is ${hex(e)}, expected ${hex(expected)}`);
     }
   }
-  return present;
+}
+
+/**
+ * A not-present entry: empty, or parked for guest frame `gfn` (the one the guest entry means),
+ * which must then be paged out and the entry listed in the parked map. Returns 1 if parked.
+ */
+function auditNotPresent(vm: AuditedVm, e: number, addr: number, gfn: number, name: () => string, report: Report): number {
+  if (e === 0) return 0;
+  if ((e & PARKED) === 0) {
+    report(`not-present ${name()} holds ${hex(e)}`);
+    return 0;
+  }
+  if (e >>> 12 !== gfn) report(`${name()} is parked for GPA ${hex((e >>> 12) * 4096)}, but the guest entry means GPA ${hex(gfn * 4096)}`);
+  if (vm.pmap.hostFrame[e >>> 12]! >= 0) report(`${name()} is parked, but GPA ${hex((e >>> 12) * 4096)} is resident`);
+  if (!vm.mmu.parked.of(e >>> 12).includes(addr)) report(`${name()} is parked but missing from the parked map`);
+  return 1;
 }
 
 function auditDirectory(vm: AuditedVm, dir: ShadowPage, pse: boolean, report: Report): void {
@@ -185,20 +217,22 @@ function auditDirectory(vm: AuditedVm, dir: ShadowPage, pse: boolean, report: Re
   }
 }
 
-/** A table or large-page shadow; returns its present entries. */
-function auditTable(vm: AuditedVm, table: ShadowPage, report: Report): number {
+/** A table or large-page shadow. */
+function auditTable(vm: AuditedVm, table: ShadowPage, counts: EntryCounts, report: Report): void {
   const { hostMem, pmap, frames, tracer, mmu, guestMem } = vm;
   const i32 = hostMem.i32;
   const large = table.role === ShadowRole.LARGE;
-  let present = 0;
   for (let i = 0; i < 1024; i++) {
     const addr = table.entryAddress(i);
     const e = i32[addr >>> 2]!;
     if ((e & PTE_P) === 0) {
-      if (e !== 0) report(`not-present shadow entry at HPA ${hex(addr)} holds ${hex(e)}`);
+      if (e === 0) continue;
+      const pte = large ? null : guestDword(vm, table.gfn * 4096 + i * 4);
+      const gfn = large ? table.gfn + i : pte === null ? -1 : pte >>> 12;
+      counts.parked += auditNotPresent(vm, e, addr, gfn, () => pteName(table, i), report);
       continue;
     }
-    present++;
+    counts.present++;
     let gfn: number;
     let leafWritable: boolean;
     let leafDirty: boolean;
@@ -239,43 +273,62 @@ function auditTable(vm: AuditedVm, table: ShadowPage, report: Report): number {
       if (gfn < pmap.guestFrames && guestMem.pageKind[gfn] !== KIND_RAM) report(`${pteName(table, i)} makes non-RAM GPA ${hex(gfn * 4096)} writable`);
       if (tracer.isTraced(gfn)) report(`${pteName(table, i)} makes traced GPA ${hex(gfn * 4096)} writable`);
     }
-    if (!mmu.rmap.of(gfn).includes(addr)) report(`${pteName(table, i)} is missing from the backward map of GPA ${hex(gfn * 4096)}`);
+    if (!mmu.rmap.of(hfn).includes(addr)) report(`${pteName(table, i)} is missing from the backward map of HPA ${hex(hfn * 4096)}`);
   }
-  return present;
 }
 
-function auditPhysTable(vm: AuditedVm, table: ShadowPage, report: Report): void {
-  const { hostMem, pmap, guestMem, tracer } = vm;
+function auditPhysTable(vm: AuditedVm, table: ShadowPage, counts: EntryCounts, report: Report): void {
+  const { hostMem, pmap, guestMem, tracer, mmu } = vm;
   for (let i = 0; i < 1024; i++) {
     const gfn = table.gfn + i;
-    const e = hostMem.i32[table.entryAddress(i) >>> 2]!;
+    const addr = table.entryAddress(i);
+    const e = hostMem.i32[addr >>> 2]!;
     const kind = gfn < pmap.guestFrames ? guestMem.pageKind[gfn] : KIND_NONE;
     if (kind !== KIND_RAM && kind !== KIND_ROM) {
       if (e !== 0) report(`${physName(gfn)} is ${hex(e)} but the frame is no memory`);
       continue;
     }
+    if ((e & PTE_P) === 0) {
+      counts.parked += auditNotPresent(vm, e, addr, gfn, () => physName(gfn), report);
+      continue;
+    }
+    counts.present++;
     if (e >>> 12 !== pmap.hostFrame[gfn]) report(`${physName(gfn)} maps HPA ${hex(e & ~0xfff)}, the pmap says ${hex(pmap.hostFrame[gfn]! * 4096)}`);
     if ((e & PTE_RW) !== 0 && (kind !== KIND_RAM || tracer.isTraced(gfn))) report(`${physName(gfn)} is writable but the frame is ${kind === KIND_RAM ? 'traced' : 'ROM'}`);
+    if (!mmu.rmap.of(e >>> 12).includes(addr)) report(`${physName(gfn)} is missing from the backward map of HPA ${hex(e & ~0xfff)}`);
   }
 }
 
-function auditReverseMap(vm: AuditedVm, presentEntries: number, report: Report): void {
-  const { mmu, pmap, hostMem } = vm;
-  if (mmu.rmap.size !== presentEntries) report(`the backward map lists ${mmu.rmap.size} entries, the shadow tables hold ${presentEntries}`);
-  mmu.rmap.forEachEntry((gfn, addr) => {
+function auditReverseMap(vm: AuditedVm, counts: EntryCounts, report: Report): void {
+  const { mmu, hostMem } = vm;
+  if (mmu.rmap.size !== counts.present) report(`the backward map lists ${mmu.rmap.size} entries, the shadows hold ${counts.present} present entries`);
+  if (mmu.parked.size !== counts.parked) report(`the parked map lists ${mmu.parked.size} entries, the shadows hold ${counts.parked} parked entries`);
+  mmu.rmap.forEachEntry((hfn, addr) => {
     const sp = mmu.byFrame.get(addr >>> 12);
     const e = hostMem.i32[addr >>> 2]!;
-    if (sp === undefined || (sp.role !== ShadowRole.TABLE && sp.role !== ShadowRole.LARGE)) report(`backward map of GPA ${hex(gfn * 4096)} names ${hex(addr)}, not a shadow table entry`);
-    else if ((e & PTE_P) === 0 || e >>> 12 !== pmap.hostFrame[gfn]) report(`backward map of GPA ${hex(gfn * 4096)} names ${hex(addr)}, which maps ${hex(e)}`);
+    if (sp === undefined || sp.isDirectory) report(`backward map of HPA ${hex(hfn * 4096)} names ${hex(addr)}, not a shadow table entry`);
+    else if ((e & PTE_P) === 0 || e >>> 12 !== hfn) report(`backward map of HPA ${hex(hfn * 4096)} names ${hex(addr)}, which holds ${hex(e)}`);
+  });
+  mmu.parked.forEachEntry((gfn, addr) => {
+    const sp = mmu.byFrame.get(addr >>> 12);
+    const e = hostMem.i32[addr >>> 2]!;
+    if (sp === undefined || sp.isDirectory) report(`parked map of GPA ${hex(gfn * 4096)} names ${hex(addr)}, not a shadow table entry`);
+    else if ((e & (PTE_P | PARKED)) !== PARKED || e >>> 12 !== gfn) report(`parked map of GPA ${hex(gfn * 4096)} names ${hex(addr)}, which holds ${hex(e)}`);
   });
 }
 
 function auditTracing(vm: AuditedVm, report: Report): void {
   const { mmu, tracer, guestMem } = vm;
-  for (const gfn of mmu.directories.keys()) if (!tracer.isTraced(gfn)) report(`guest directory GPA ${hex(gfn * 4096)} is shadowed but not traced`);
-  for (const gfn of mmu.tables.keys()) if (!tracer.isTraced(gfn)) report(`guest table GPA ${hex(gfn * 4096)} is shadowed but not traced`);
+  const expected = new Int32Array(tracer.count.length);
+  for (const dir of mmu.directories.values()) expected[dir.gfn]!++;
+  for (const gfn of mmu.tables.keys()) expected[gfn]!++;
+  for (const table of [vm.gdt, vm.ldt]) for (const gfn of table.tracedFrames) if (gfn >= 0 && gfn < expected.length) expected[gfn]!++;
   for (let gfn = 0; gfn < tracer.count.length; gfn++) {
-    if ((guestMem.traced[gfn] !== 0) !== tracer.count[gfn]! > 0) report(`trace flag of GPA ${hex(gfn * 4096)} disagrees with its trace count`);
+    const count = tracer.count[gfn]!;
+    if (count !== expected[gfn]) {
+      report(`GPA ${hex(gfn * 4096)} is traced ${count} times, but ${expected[gfn]} shadows are derived from it (traced frames must be exactly the live guest tables)`);
+    }
+    if ((guestMem.traced[gfn] !== 0) !== count > 0) report(`trace flag of GPA ${hex(gfn * 4096)} disagrees with its trace count`);
   }
 }
 

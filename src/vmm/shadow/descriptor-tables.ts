@@ -65,6 +65,11 @@ export class ShadowDescriptorTable {
     this.base = baseFrame * 4096;
   }
 
+  /** Guest frames the table occupies (each traced once for this table; -1 where unmapped). */
+  get tracedFrames(): readonly number[] {
+    return this.pages;
+  }
+
   /** Copies the guest table at linear `base` with `limit` (after LGDT/LLDT, at boot). */
   load(base: number, limit: number): void {
     this.unload();
@@ -135,7 +140,9 @@ export class ShadowDescriptorTable {
     for (let k = 0; k < 4; k++) {
       const at = this.gpa(t + k);
       if (at < 0) return null;
-      v |= this.parts.guestMem.read8(at) << (8 * k);
+      // Without side effects (the audit calls this): no page-in; a table outside memory reads all ones.
+      const b = this.parts.guestMem.peek8(at);
+      v |= (b < 0 ? 0xff : b) << (8 * k);
     }
     return v;
   }

@@ -4,8 +4,10 @@
  *
  * - Guest paging off: the real CPU runs on the physical-mode table, GPA -> HPA for all guest
  *   RAM, built when first needed (the lecture's "Step 1").
- * - Guest paging on: one shadow directory per guest page directory (by its GPA) and one shadow
- *   table per guest page table, cached across CR3 switches. Entries are filled lazily: a missing
+ * - Guest paging on: one shadow directory per guest page directory (keyed by its GPA and CR4.PSE,
+ *   which changes what a directory entry means) and one shadow table per guest page table (by
+ *   its GPA), cached across CR3 switches: switching back to a process finds its shadow (a hit)
+ *   and costs no rebuild. Entries are filled lazily: a missing
  *   entry faults on the real CPU (a hidden fault); the VMM walks the guest's tables, and either
  *   fills the entry — setting the guest's accessed and dirty bits as the hardware's walk would
  *   — or finds that the guest itself forbids the access (a true fault, reflected).
@@ -20,8 +22,13 @@
  * - Guest 4 MiB pages are shadowed with 4 KiB entries in a table owned by the directory entry.
  * - Guest INVLPG drops the shadow entry, as it drops a TLB entry; shadows that lose rights take
  *   the matching real TLB entries with them.
- * Shadow tables live in host frames the VMM owns; when its budget of frames is spent, all
- * shadows are dropped and rebuilt on demand (the guest cannot tell).
+ * - The backward map lists every present entry under the host frame it maps; entries whose frame
+ *   the VMM paged out are parked under the guest frame (not present, PARKED) and all point at the
+ *   frame's new HPA when it comes back (memory/pager.ts).
+ * Shadow tables live in host frames the VMM owns, at most `capacity` of them: when the budget is
+ * spent the least recently used shadow (never the active directory) is evicted, and rebuilt on
+ * demand when it is needed again (the lecture: "VMM deletes a shadow page table — OK, rebuild
+ * when CR3 is updated back to 0x1000"); the guest cannot tell.
  */
 import type { Cpu } from '../../hw/cpu/cpu.ts';
 import { PageKind, type PhysicalMemory } from '../../hw/memory/physical-memory.ts';
@@ -30,6 +37,7 @@ import { Cr0, Cr4 } from '../../hw/x86/control-registers.ts';
 import { LARGE_PAGE_MASK, PfError, Pte } from '../../hw/x86/paging.ts';
 import { FrameOwner, type HostFrames } from '../memory/host-frames.ts';
 import type { GuestPhysicalMemory } from '../memory/guest-memory.ts';
+import type { GuestPager, ShadowMappings } from '../memory/pager.ts';
 import type { Pmap } from '../memory/pmap.ts';
 import type { VmmWork } from '../work.ts';
 import { ReverseMap } from './reverse-map.ts';
@@ -59,6 +67,7 @@ export interface ShadowMmuParts {
   readonly guestMem: GuestPhysicalMemory;
   readonly pmap: Pmap;
   readonly frames: HostFrames;
+  readonly pager: GuestPager;
   readonly tracer: Tracer;
   /** The real CPU: its CR3 and TLB. */
   readonly real: Cpu;
@@ -72,7 +81,12 @@ export interface ShadowMmuParts {
 export interface ShadowStats {
   /** Shadow pages built, by role. */
   readonly built: number[];
-  /** Times every shadow was dropped because the frame budget ran out. */
+  /** Lookups of a directory's or table's shadow that found it cached, and that had to build it. */
+  hits: number;
+  misses: number;
+  /** Misses for a shadow that existed before and was evicted (a rebuild). */
+  rebuilds: number;
+  /** Shadow pages evicted because the page budget was spent. */
   evictions: number;
   /** Guest tables unshadowed after a flood of writes. */
   floods: number;
@@ -82,8 +96,28 @@ export interface ShadowStats {
 
 const A_D = Pte.A | Pte.D;
 
-export class ShadowMmu {
-  /** Shadow directories by guest directory frame, shadow tables by guest table frame. */
+/**
+ * A not-present shadow entry whose frame the VMM paged out: it keeps its rights in the low bits
+ * and the guest frame in the frame field, so that the page-in can restore it (an available bit,
+ * ignored by the CPU in a not-present entry, SDM vol. 3, 4.3).
+ */
+export const PARKED = 1 << 9;
+
+/** What happened to a shadow page, for tools that narrate it. */
+export interface ShadowEvent {
+  readonly kind: 'build' | 'evict' | 'flood';
+  readonly role: ShadowRoleKind;
+  readonly gfn: number;
+  readonly frame: number;
+  /** build: the shadow existed before and was evicted. */
+  readonly rebuild: boolean;
+}
+
+const dirKey = (gfn: number, pse: boolean) => gfn * 2 + (pse ? 1 : 0);
+const evictedKey = (role: ShadowRoleKind, key: number) => key * 8 + role;
+
+export class ShadowMmu implements ShadowMappings {
+  /** Shadow directories by guest directory frame and CR4.PSE (directoryKey), shadow tables by guest table frame. */
   readonly directories = new Map<number, ShadowPage>();
   readonly tables = new Map<number, ShadowPage>();
   /** Every shadow page by its host frame (large-page tables included). */
@@ -91,11 +125,23 @@ export class ShadowMmu {
   physDirectory: ShadowPage | null = null;
   /** The shadow in the real CR3. */
   active: ShadowPage | null = null;
+  /** The backward map: present shadow entries by the host frame they map. */
   readonly rmap: ReverseMap;
-  readonly stats: ShadowStats = { built: [0, 0, 0, 0, 0], evictions: 0, floods: 0, peakPages: 0 };
+  /** Entries whose frame is paged out, by guest frame. */
+  readonly parked: ReverseMap;
+  readonly stats: ShadowStats = { built: [0, 0, 0, 0, 0], hits: 0, misses: 0, rebuilds: 0, evictions: 0, floods: 0, peakPages: 0 };
   /** The guest's error code for the last TRUE fault. */
   trueFaultError = 0;
+  /** The last HIDDEN fault had to page its frame in first. */
+  lastFaultPagedIn = false;
   readonly capacity: number;
+  /** Chooses the host frame for a new shadow page (fixed placement, e.g. the lecture's); -1: any. */
+  placement: ((role: ShadowRoleKind, gfn: number) => number) | null = null;
+  /** Told when a shadow page is built or evicted. */
+  onEvent: ((event: ShadowEvent) => void) | null = null;
+  /** Shadows that were evicted (evictedKey), to tell a rebuild from a first build. */
+  private readonly evicted = new Set<number>();
+  private tick = 0;
   private readonly parts: ShadowMmuParts;
   private readonly i32: Int32Array;
   private readonly rec = new WalkRecord();
@@ -106,8 +152,20 @@ export class ShadowMmu {
     this.parts = parts;
     this.capacity = parts.capacity;
     this.i32 = parts.hostMem.i32;
-    this.rmap = new ReverseMap(parts.pmap.guestFrames);
+    this.rmap = new ReverseMap(parts.frames.total);
+    this.parked = new ReverseMap(parts.pmap.guestFrames);
     parts.tracer.onTraceStart = (gfn) => this.writeProtect(gfn);
+    parts.pager.attach(this);
+  }
+
+  /** The cache key of guest directory `gfn`'s shadow under CR4.PSE = `pse`. */
+  static directoryKey(gfn: number, pse: boolean): number {
+    return dirKey(gfn, pse);
+  }
+
+  /** The shadow of guest directory `gfn` built for the current CR4.PSE, if cached. */
+  directoryOf(gfn: number): ShadowPage | undefined {
+    return this.directories.get(dirKey(gfn, this.pse));
   }
 
   /** Host frames the shadows hold now. */
@@ -127,29 +185,32 @@ export class ShadowMmu {
   /** Puts the shadow for the guest's current paging state (CR0.PG, CR3, CR4.PSE) in the real CR3. */
   activate(): void {
     const g = this.parts.guest;
-    const pse = (g.cr4 & Cr4.PSE) !== 0;
-    if (pse !== this.pse) {
-      this.dropAll();
-      this.pse = pse;
-    }
+    this.pse = (g.cr4 & Cr4.PSE) !== 0;
     let target: ShadowPage;
     if ((g.cr0 & Cr0.PG) === 0) {
       target = this.physDirectory ?? this.buildPhysical();
     } else {
       const gfn = g.cr3 >>> 12;
-      this.ensureRoom(1);
-      target = this.directories.get(gfn) ?? this.buildDirectory(gfn);
+      const cached = this.directories.get(dirKey(gfn, this.pse));
+      if (cached !== undefined) {
+        this.stats.hits++;
+        target = cached;
+      } else {
+        this.active = null; // the old shadow may be evicted to make room
+        this.ensureRoom(1);
+        target = this.buildDirectory(gfn);
+      }
     }
+    target.lastUse = ++this.tick;
     this.active = target;
     this.parts.real.loadCr3(target.frame * 4096);
   }
 
-  /** Drops every shadow but the physical-mode table (frame budget spent, or CR4.PSE changed). */
+  /** Drops every shadow but the active one (tests; the guest cannot tell). */
   dropAll(): void {
-    for (const dir of [...this.directories.values()]) this.destroyDirectory(dir);
-    for (const table of [...this.tables.values()]) this.destroyTable(table);
-    if (this.active !== this.physDirectory) this.active = null;
-    this.parts.real.flushTlb();
+    for (const sp of [...this.byFrame.values()]) {
+      if (this.byFrame.has(sp.frame) && sp !== this.active && this.evictable(sp)) this.evict(sp);
+    }
   }
 
   // ---------------------------------------------------------------- page faults
@@ -162,6 +223,7 @@ export class ShadowMmu {
     const write = (errorCode & PfError.W) !== 0;
     const user = (errorCode & PfError.U) !== 0;
     const g = this.parts.guest;
+    this.lastFaultPagedIn = false;
     if ((g.cr0 & Cr0.PG) === 0) return this.physicalFault(gva >>> 0, write);
     const rec = this.rec;
     walk(this.parts.guestMem, g.cr3, this.pse, gva, rec);
@@ -179,14 +241,21 @@ export class ShadowMmu {
       if (this.parts.tracer.isTraced(gfn)) return FaultKind.TRACE;
       if (!rec.writable) return FaultKind.EMULATE;
     }
-    if (this.ensureRoom(2)) {
-      // Everything was dropped: the walk still stands (the guest's tables did not change).
-      this.activate();
-    }
     // The access happens: the guest's entries get A (and D for a write), as a hardware walk sets them.
     setAccessedDirty(this.parts.guestMem, rec, write);
+    this.bringIn(gfn);
+    // Evicting other shadows leaves the walk standing (the guest's tables did not change).
+    this.ensureRoom(2);
     this.fill(gva, gfn, kind === PageKind.RAM);
     return FaultKind.HIDDEN;
+  }
+
+  /** Pages `gfn` in if the VMM paged it out (the fault was the guest touching a parked entry). */
+  private bringIn(gfn: number): void {
+    if (this.parts.pmap.hostFrame[gfn]! >= 0) return;
+    this.parts.pager.stats.faults++;
+    this.parts.pager.pageIn(gfn, -1);
+    this.lastFaultPagedIn = true;
   }
 
   /** Fills the shadow entry for `gva` from the walk in this.rec. */
@@ -194,6 +263,8 @@ export class ShadowMmu {
     const rec = this.rec;
     const dir = this.active!;
     dir.writes = 0;
+    const now = ++this.tick;
+    dir.lastUse = now;
     const pdi = gva >>> 22;
     let table = dir.children![pdi]!;
     if (table === null) {
@@ -201,13 +272,14 @@ export class ShadowMmu {
       this.link(dir, pdi, table, rec.pde);
     }
     table.writes = 0;
+    table.lastUse = now;
     const leaf = rec.large ? rec.pde : rec.pte;
     let entry = (this.parts.pmap.hostFrame[gfn]! << 12) | Pte.P | Pte.A;
     // A large page's directory entry carries the guest's U/S and R/W; a table entry its own.
     entry |= rec.large ? Pte.US : leaf & Pte.US;
     const guestWritable = rec.large || (leaf & Pte.RW) !== 0;
     if (guestWritable && (leaf & Pte.D) !== 0 && ram && !this.parts.tracer.isTraced(gfn)) entry |= Pte.RW | Pte.D;
-    this.setTableEntry(table, (gva >>> 12) & 0x3ff, entry, gfn);
+    this.setEntry(table, (gva >>> 12) & 0x3ff, entry);
   }
 
   private physicalFault(gpa: number, write: boolean): FaultKindValue {
@@ -218,6 +290,7 @@ export class ShadowMmu {
       if (kind === PageKind.ROM) return FaultKind.EMULATE;
       if (this.parts.tracer.isTraced(gfn)) return FaultKind.TRACE;
     }
+    this.bringIn(gfn);
     // A frame that stopped being traced: its entry may be writable again.
     this.setPhysicalEntry(gfn);
     return FaultKind.HIDDEN;
@@ -236,70 +309,150 @@ export class ShadowMmu {
   /** A write to a traced guest frame (the guest memory's trace hook). */
   onTracedWrite(gpa: number, size: number, old: number, value: number): void {
     const gfn = gpa >>> 12;
-    const dir = this.directories.get(gfn);
     const table = this.tables.get(gfn);
-    if (dir === undefined && table === undefined) return;
+    const dirs = [this.directories.get(dirKey(gfn, false)), this.directories.get(dirKey(gfn, true))];
+    if (dirs[0] === undefined && dirs[1] === undefined && table === undefined) return;
     // Setting accessed or dirty bits (the VMM's own walk, or the guest's) keeps every shadow valid.
     if (size === 4 && (gpa & 3) === 0 && ((old ^ value) & ~A_D) === 0 && (old & ~value) === 0) return;
     const first = (gpa & 0xfff) >> 2;
     const last = ((gpa & 0xfff) + size - 1) >> 2;
     for (let i = first; i <= last; i++) {
-      if (dir !== undefined) this.zapDirectoryEntry(dir, i);
+      for (const dir of dirs) if (dir !== undefined) this.zapDirectoryEntry(dir, i);
       if (table !== undefined) this.zapTableEntry(table, i);
     }
     if (table !== undefined && ++table.writes >= FLOOD_WRITES) {
       this.stats.floods++;
+      this.onEvent?.({ kind: 'flood', role: table.role, gfn: table.gfn, frame: table.frame, rebuild: false });
       this.destroyTable(table);
     }
-    if (dir !== undefined && dir !== this.active && ++dir.writes >= FLOOD_WRITES) {
-      this.stats.floods++;
-      this.destroyDirectory(dir);
+    for (const dir of dirs) {
+      if (dir !== undefined && dir !== this.active && ++dir.writes >= FLOOD_WRITES) {
+        this.stats.floods++;
+        this.onEvent?.({ kind: 'flood', role: dir.role, gfn: dir.gfn, frame: dir.frame, rebuild: false });
+        this.destroyDirectory(dir);
+      }
     }
   }
 
   /** A frame became traced: every shadow entry mapping it loses write access. */
   private writeProtect(gfn: number): void {
-    for (const addr of [...this.rmap.of(gfn)]) {
+    const hfn = this.parts.pmap.hostFrame[gfn]!;
+    for (const addr of hfn >= 0 ? this.rmap.of(hfn) : []) {
       const e = this.i32[addr >>> 2]!;
       if ((e & Pte.RW) === 0) continue;
       this.i32[addr >>> 2] = e & ~(Pte.RW | Pte.D);
       this.parts.work.shadowEntryWrites++;
       this.invalidateEntry(this.byFrame.get(addr >>> 12)!, (addr & 0xfff) >>> 2);
     }
-    const phys = this.physTable(gfn);
-    if (phys !== null) {
-      const addr = phys.entryAddress(gfn & 0x3ff);
+    // Parked entries come back with these rights: they lose write access too (not cached in any TLB).
+    for (const addr of this.parked.of(gfn)) this.i32[addr >>> 2] = this.i32[addr >>> 2]! & ~(Pte.RW | Pte.D);
+  }
+
+  // ---------------------------------------------------------------- VMM paging (memory/pager.ts)
+
+  park(gfn: number, hfn: number): void {
+    for (const addr of this.rmap.take(hfn)) {
       const e = this.i32[addr >>> 2]!;
-      if ((e & Pte.RW) !== 0) {
-        this.i32[addr >>> 2] = e & ~(Pte.RW | Pte.D);
-        this.parts.work.shadowEntryWrites++;
-        this.invalidateEntry(phys, gfn & 0x3ff);
-      }
+      this.i32[addr >>> 2] = (gfn << 12) | (e & 0xfff & ~Pte.P) | PARKED;
+      this.parked.add(gfn, addr);
+      this.parts.work.shadowEntryWrites++;
+      this.invalidateEntry(this.byFrame.get(addr >>> 12)!, (addr & 0xfff) >>> 2);
     }
+  }
+
+  unpark(gfn: number, hfn: number): void {
+    const traced = this.parts.tracer.isTraced(gfn);
+    for (const addr of this.parked.take(gfn)) {
+      let e = (hfn << 12) | (this.i32[addr >>> 2]! & 0xfff & ~PARKED) | Pte.P;
+      if (traced) e &= ~(Pte.RW | Pte.D);
+      this.i32[addr >>> 2] = e;
+      this.rmap.add(hfn, addr);
+      this.parts.work.shadowEntryWrites++;
+    }
+  }
+
+  testAndClearAccessed(hfn: number): boolean {
+    let used = false;
+    for (const addr of this.rmap.of(hfn)) {
+      const e = this.i32[addr >>> 2]!;
+      if ((e & Pte.A) === 0) continue;
+      used = true;
+      // The real CPU sets A again on its next walk of this entry (SDM vol. 3, 4.8): drop the TLB entry.
+      this.i32[addr >>> 2] = e & ~Pte.A;
+      this.parts.work.shadowEntryWrites++;
+      this.invalidateEntry(this.byFrame.get(addr >>> 12)!, (addr & 0xfff) >>> 2);
+    }
+    return used;
   }
 
   // ---------------------------------------------------------------- building
 
-  /**
-   * Makes room for `frames` more shadow pages; when the budget (or host memory) is spent, drops
-   * every shadow first. Returns true when it did (the active shadow is gone: re-activate).
-   */
-  private ensureRoom(frames: number): boolean {
-    if (this.byFrame.size + frames <= this.capacity && this.parts.frames.free >= frames) return false;
-    this.stats.evictions++;
-    this.dropAll();
-    return true;
+  /** Makes room for `frames` more shadow pages, evicting the least recently used shadows. */
+  private ensureRoom(frames: number): void {
+    while (this.byFrame.size + frames > this.capacity || this.parts.frames.free < frames) {
+      const victim = this.leastRecentlyUsed();
+      if (victim === null) throw new Error(`shadow MMU: the budget of ${this.capacity} shadow pages cannot hold the active shadow`);
+      this.evict(victim);
+    }
   }
 
-  private allocPage(role: ShadowRoleKind, gfn: number): ShadowPage {
-    const frame = this.parts.frames.alloc(FrameOwner.VMM);
+  /** Shadows that may go: not the active directory, not a physical-mode table on its own (its directory goes with them). */
+  private evictable(sp: ShadowPage): boolean {
+    return sp !== this.active && sp.role !== ShadowRole.PHYS_TABLE;
+  }
+
+  private leastRecentlyUsed(): ShadowPage | null {
+    let best: ShadowPage | null = null;
+    for (const sp of this.byFrame.values()) {
+      if (this.evictable(sp) && (best === null || sp.lastUse < best.lastUse)) best = sp;
+    }
+    return best;
+  }
+
+  /** Deletes a shadow page (budget spent, or a tool's request); it is rebuilt when next needed. */
+  evict(sp: ShadowPage): void {
+    if (sp === this.active) throw new Error('shadow MMU: the active shadow cannot be evicted');
+    this.stats.evictions++;
+    this.onEvent?.({ kind: 'evict', role: sp.role, gfn: sp.gfn, frame: sp.frame, rebuild: false });
+    switch (sp.role) {
+      case ShadowRole.DIRECTORY:
+        this.evicted.add(evictedKey(sp.role, dirKey(sp.gfn, sp.pse)));
+        this.destroyDirectory(sp);
+        break;
+      case ShadowRole.TABLE:
+        this.evicted.add(evictedKey(sp.role, sp.gfn));
+        this.destroyTable(sp);
+        break;
+      case ShadowRole.LARGE:
+        for (const p of [...sp.parents]) this.clearDirectoryEntry(p.directory, p.index, sp);
+        this.destroyTable(sp);
+        break;
+      default:
+        this.destroyPhysical();
+    }
+  }
+
+  private allocPage(role: ShadowRoleKind, gfn: number, pse = false): ShadowPage {
+    const { frames, hostMem } = this.parts;
+    let frame = this.placement?.(role, gfn) ?? -1;
+    if (frame < 0 || !frames.allocAt(frame, FrameOwner.VMM)) frame = frames.alloc(FrameOwner.VMM);
     if (frame < 0) throw new Error('shadow MMU: no host frame left for a shadow table');
-    this.i32.fill(0, frame * 1024, frame * 1024 + 1024);
-    const sp = new ShadowPage(frame, role, gfn);
+    // Through the memory's own fill: the frame may hold decoded guest code from an earlier life.
+    hostMem.fill(frame * 4096, 4096, 0);
+    const sp = new ShadowPage(frame, role, gfn, pse);
+    sp.lastUse = ++this.tick;
     this.byFrame.set(frame, sp);
     if (this.byFrame.size > this.stats.peakPages) this.stats.peakPages = this.byFrame.size;
     this.stats.built[role]!++;
     this.parts.work.shadowPageAllocs++;
+    if (role === ShadowRole.DIRECTORY || role === ShadowRole.TABLE) {
+      this.stats.misses++;
+      const rebuild = this.evicted.delete(evictedKey(role, role === ShadowRole.DIRECTORY ? dirKey(gfn, pse) : gfn));
+      if (rebuild) this.stats.rebuilds++;
+      this.onEvent?.({ kind: 'build', role, gfn, frame, rebuild });
+    } else if (role !== ShadowRole.PHYS_TABLE) {
+      this.onEvent?.({ kind: 'build', role, gfn, frame, rebuild: false });
+    }
     return sp;
   }
 
@@ -309,15 +462,16 @@ export class ShadowMmu {
   }
 
   private buildDirectory(gfn: number): ShadowPage {
-    const dir = this.allocPage(ShadowRole.DIRECTORY, gfn);
-    this.directories.set(gfn, dir);
+    const dir = this.allocPage(ShadowRole.DIRECTORY, gfn, this.pse);
+    this.directories.set(dirKey(gfn, this.pse), dir);
     this.parts.tracer.trace(gfn);
     return dir;
   }
 
   private tableFor(gfn: number): ShadowPage {
     let table = this.tables.get(gfn);
-    if (table === undefined) {
+    if (table !== undefined) this.stats.hits++;
+    else {
       table = this.allocPage(ShadowRole.TABLE, gfn);
       this.tables.set(gfn, table);
       this.parts.tracer.trace(gfn);
@@ -351,17 +505,15 @@ export class ShadowMmu {
     const table = this.physTable(gfn);
     if (table === null) return;
     const kind = this.parts.guestMem.pageKind[gfn];
+    const hfn = this.parts.pmap.hostFrame[gfn]!;
     let entry = 0;
-    if (kind === PageKind.RAM || kind === PageKind.ROM) {
-      entry = (this.parts.pmap.hostFrame[gfn]! << 12) | Pte.P | Pte.A | Pte.US;
+    // Frames not resident stay empty: the first access pages them in (a hidden fault).
+    if ((kind === PageKind.RAM || kind === PageKind.ROM) && hfn >= 0) {
+      entry = (hfn << 12) | Pte.P | Pte.A | Pte.US;
       if (kind === PageKind.RAM && !this.parts.tracer.isTraced(gfn)) entry |= Pte.RW | Pte.D;
     }
-    const addr = table.entryAddress(gfn & 0x3ff);
-    const old = this.i32[addr >>> 2]!;
-    if (old === entry) return;
-    this.i32[addr >>> 2] = entry;
-    this.parts.work.shadowEntryWrites++;
-    if ((old & Pte.P) !== 0) this.invalidateEntry(table, gfn & 0x3ff);
+    if (this.i32[table.entryAddress(gfn & 0x3ff) >>> 2] === entry) return;
+    this.setEntry(table, gfn & 0x3ff, entry);
   }
 
   /** Points directory entry `index` at `table` with the guest directory entry's U/S and R/W. */
@@ -372,17 +524,21 @@ export class ShadowMmu {
     this.parts.work.shadowEntryWrites++;
   }
 
-  private setTableEntry(table: ShadowPage, index: number, entry: number, gfn: number): void {
+  /** Writes a table entry, keeping the backward and parked maps exact. */
+  private setEntry(table: ShadowPage, index: number, entry: number): void {
     const addr = table.entryAddress(index);
     const old = this.i32[addr >>> 2]!;
-    const oldGfn = (old & Pte.P) !== 0 ? this.parts.pmap.guestFrame[old >>> 12]! : -1;
-    if (oldGfn !== gfn) {
-      if (oldGfn >= 0) this.rmap.remove(oldGfn, addr);
-      this.rmap.add(gfn, addr);
-    }
+    this.forget(addr, old);
+    if ((entry & Pte.P) !== 0) this.rmap.add(entry >>> 12, addr);
     this.i32[addr >>> 2] = entry;
     this.parts.work.shadowEntryWrites++;
     if ((old & Pte.P) !== 0) this.invalidateEntry(table, index);
+  }
+
+  /** Takes entry `e` at `addr` out of the backward map (present) or the parked map (paged out). */
+  private forget(addr: number, e: number): void {
+    if ((e & Pte.P) !== 0) this.rmap.remove(e >>> 12, addr);
+    else if ((e & PARKED) !== 0) this.parked.remove(e >>> 12, addr);
   }
 
   // ---------------------------------------------------------------- tearing down
@@ -400,11 +556,11 @@ export class ShadowMmu {
   private zapTableEntry(table: ShadowPage, index: number): void {
     const addr = table.entryAddress(index);
     const e = this.i32[addr >>> 2]!;
-    if ((e & Pte.P) === 0) return;
-    this.rmap.remove(this.parts.pmap.guestFrame[e >>> 12]!, addr);
+    if (e === 0) return;
+    this.forget(addr, e);
     this.i32[addr >>> 2] = 0;
     this.parts.work.shadowEntryWrites++;
-    this.invalidateEntry(table, index);
+    if ((e & Pte.P) !== 0) this.invalidateEntry(table, index);
   }
 
   /** Empties directory entry `index` (a large page's table goes with it). */
@@ -432,8 +588,7 @@ export class ShadowMmu {
     for (const p of [...table.parents]) this.clearDirectoryEntry(p.directory, p.index, table);
     for (let i = 0; i < 1024; i++) {
       const addr = table.entryAddress(i);
-      const e = this.i32[addr >>> 2]!;
-      if ((e & Pte.P) !== 0) this.rmap.remove(this.parts.pmap.guestFrame[e >>> 12]!, addr);
+      this.forget(addr, this.i32[addr >>> 2]!);
     }
     if (table.role === ShadowRole.TABLE) {
       this.tables.delete(table.gfn);
@@ -451,9 +606,23 @@ export class ShadowMmu {
         if (child.role === ShadowRole.LARGE) this.destroyTable(child);
       }
     }
-    this.directories.delete(dir.gfn);
+    this.directories.delete(dirKey(dir.gfn, dir.pse));
     this.parts.tracer.untrace(dir.gfn);
     if (this.active === dir) this.active = null;
+    this.freePage(dir);
+  }
+
+  /** Drops the physical-mode table (guest paging is on; it is rebuilt if the guest turns paging off). */
+  private destroyPhysical(): void {
+    const dir = this.physDirectory!;
+    const children = dir.children!;
+    for (let i = 0; i < 1024; i++) {
+      const child = children[i]!;
+      if (child === null) continue;
+      this.clearDirectoryEntry(dir, i, child);
+      this.destroyTable(child);
+    }
+    this.physDirectory = null;
     this.freePage(dir);
   }
 }

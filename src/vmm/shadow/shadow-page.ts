@@ -35,13 +35,18 @@ export class ShadowPage {
   readonly children: (ShadowPage | null)[] | null;
   /** Tables: the directory entries that point to this table. */
   readonly parents: ParentLink[] = [];
+  /** Directories: built for CR4.PSE=1 (a directory entry's PS bit means a 4 MiB page). */
+  readonly pse: boolean;
   /** Trace writes to the guest table since a hidden fault last used this shadow (flood detection). */
   writes = 0;
+  /** When the shadow was last used (activated, or filled from), for least-recently-used eviction. */
+  lastUse = 0;
 
-  constructor(frame: number, role: ShadowRoleKind, gfn: number) {
+  constructor(frame: number, role: ShadowRoleKind, gfn: number, pse = false) {
     this.frame = frame;
     this.role = role;
     this.gfn = gfn;
+    this.pse = pse;
     this.children = role === ShadowRole.DIRECTORY || role === ShadowRole.PHYS_DIRECTORY ? new Array<ShadowPage | null>(1024).fill(null) : null;
   }
 

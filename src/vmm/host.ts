@@ -1,0 +1,65 @@
+/**
+ * The host: the physical machine the VMM owns — host-physical memory, who owns each frame, and
+ * the one real CPU, in monitor mode. Every VM built on a host takes its frames from the same
+ * pool (its guest RAM through its own pmap, its shadows, its descriptor-table shadows), so the
+ * frames of different VMs and of the VMM are disjoint by construction and auditable
+ * (host-frames.ts). The VMs take turns on the real CPU (scheduler.ts); `current` is the one
+ * whose state it holds.
+ */
+import { Cpu, type PortBus } from '../hw/cpu/cpu.ts';
+import { PhysicalMemory } from '../hw/memory/physical-memory.ts';
+import { HostFrames } from './memory/host-frames.ts';
+import { DEFAULT_PROFILE, type Profile } from './profiles.ts';
+
+/** The real CPU never does port I/O itself: at ring 1 with IOPL 0 and no TSS every IN/OUT traps. */
+const NO_HOST_PORTS: PortBus = {
+  read: (port) => {
+    throw new Error(`VMM: the real CPU read port 0x${port.toString(16)} (port I/O must trap)`);
+  },
+  write: (port) => {
+    throw new Error(`VMM: the real CPU wrote port 0x${port.toString(16)} (port I/O must trap)`);
+  },
+};
+
+/** Something whose state can be put on and taken off the real CPU. */
+export interface RealCpuTenant {
+  switchOut(): void;
+  switchIn(): void;
+}
+
+export class Host {
+  readonly profile: Profile;
+  readonly hostMem: PhysicalMemory;
+  readonly frames: HostFrames;
+  /** The real CPU, in monitor mode: runs guest code at rings 1 and 3 on the shadows. */
+  readonly real: Cpu;
+  /** The VM whose state the real CPU holds. */
+  current: RealCpuTenant | null = null;
+  /** Times the real CPU changed VMs. */
+  switches = 0;
+  /** VMs built on this host so far. */
+  vmsCreated = 0;
+
+  /** A host with `bytes` of RAM (whole MiB). */
+  constructor(bytes: number, profile: Profile = DEFAULT_PROFILE) {
+    this.profile = profile;
+    this.hostMem = new PhysicalMemory(bytes);
+    this.frames = new HostFrames(bytes >>> 12);
+    this.real = new Cpu(this.hostMem, NO_HOST_PORTS, { monitor: true, costs: profile.hardware });
+    this.real.hasApic = true;
+  }
+
+  /** Puts `tenant`'s state on the real CPU (saving the current one's). */
+  switchTo(tenant: RealCpuTenant): void {
+    if (this.current === tenant) return;
+    this.current?.switchOut();
+    this.current = tenant;
+    tenant.switchIn();
+    this.switches++;
+  }
+}
+
+/** Bytes of host RAM for `frames` frames, rounded up to whole MiB. */
+export function hostBytesFor(frames: number): number {
+  return Math.ceil((frames * 4096) / (1 << 20)) * (1 << 20);
+}
