@@ -10,7 +10,9 @@ import type { VmExit } from '../vmm/engines/trap.ts';
 import { DEFAULT_PROFILE, type Profile } from '../vmm/profiles.ts';
 import { type VmmReport, trapReport } from '../vmm/report.ts';
 import { DEFAULT_RAM } from '../hw/platform/chipset.ts';
-import { TrapVm } from '../vmm/vm.ts';
+import { TrapVm, hostFramesFor } from '../vmm/vm.ts';
+import { Host, hostBytesFor } from '../vmm/host.ts';
+import { QUANTUM, type ScheduledVm, runRoundRobin } from '../vmm/scheduler.ts';
 import type { BackingStore } from '../vmm/memory/backing-store.ts';
 
 export { MultibootError, parseMultibootKernel, type BootModule, type MachineExit, type VmExit, type VmmReport, TrapVm };
@@ -183,32 +185,93 @@ export function runMachine(options: MachineOptions): MachineRun {
     ...chipsetOptions,
     ramBytes: options.ramBytes ?? DEFAULT_RAM,
     profile,
-    ...(options.shadowPages !== undefined ? { shadowPages: options.shadowPages } : {}),
-    ...(options.guestMemoryLimit !== undefined ? { guestMemoryLimit: options.guestMemoryLimit } : {}),
-    ...(options.backingStore !== undefined ? { backingStore: options.backingStore } : {}),
+    ...trapOptions(options),
   });
   vm.boot(image, options.kernelName, cmdline, modules);
   options.onVm?.(vm);
   const exit = vm.run(maxInstructions);
-  const seconds = timed();
+  return trapRun(vm, exit, timed());
+}
+
+/** The VM options MachineOptions carries for trap mode. */
+function trapOptions(options: MachineOptions): { shadowPages?: number; guestMemoryLimit?: number; backingStore?: BackingStore } {
+  return {
+    ...(options.shadowPages !== undefined ? { shadowPages: options.shadowPages } : {}),
+    ...(options.guestMemoryLimit !== undefined ? { guestMemoryLimit: options.guestMemoryLimit } : {}),
+    ...(options.backingStore !== undefined ? { backingStore: options.backingStore } : {}),
+  };
+}
+
+/** A finished trap-mode VM as a MachineRun. */
+function trapRun(vm: TrapVm, exit: VmExit, seconds: number): MachineRun {
   // The real CPU counted the hardware's events; the vCPU those of the instructions it emulated.
-  const counters = vm.real.counters.snapshot();
+  const counters = vm.realCounters.snapshot();
   for (const [k, n] of Object.entries(vm.vcpu.counters.snapshot())) counters[k] = (counters[k] ?? 0) + n;
+  const instructions = vm.instructionsRun;
   return {
     mode: 'trap',
-    profile: profile.name,
+    profile: vm.profile.name,
     exit,
     status: exitStatus(exit),
-    instructions: vm.real.instructions,
-    cycles: vm.real.cycles,
+    instructions,
+    cycles: vm.cyclesRun,
     counters,
     vectors: vm.vcpu.counters.vectors(),
     interrupts: vm.chipset.interruptsBySource(),
     screen: vm.chipset.cga.screen(),
     seconds,
-    mips: seconds > 0 ? vm.real.instructions / seconds / 1e6 : 0,
+    mips: seconds > 0 ? instructions / seconds / 1e6 : 0,
     vmm: trapReport(vm),
   };
+}
+
+/** One VM of several on one host (runMachines). */
+export interface VmOptions extends Omit<MachineOptions, 'mode' | 'profile' | 'waitForInput' | 'onVm'> {
+  /** The VM's name (default vm1, vm2, ...). */
+  readonly name?: string;
+}
+
+export interface MultiMachineOptions {
+  readonly vms: readonly VmOptions[];
+  readonly profile?: Profile;
+  /** Called with each VM after it is built and booted, before any runs. */
+  readonly onVm?: (vm: TrapVm) => void;
+  /** Guest instructions a VM runs before the next one's turn (default QUANTUM). */
+  readonly quantum?: number;
+}
+
+/**
+ * Runs several guests at once under the trap-and-emulate VMM, on one host: one pool of host
+ * memory, one real CPU shared round robin (vmm/scheduler.ts), each VM with its own pmap, shadows,
+ * devices and console. Returns one run per VM, in order; `seconds` is the whole run's wall time.
+ */
+export function runMachines(options: MultiMachineOptions): MachineRun[] {
+  const profile = options.profile ?? DEFAULT_PROFILE;
+  const specs = options.vms.map((o, k) => {
+    const image = parseMultibootKernel(o.kernel, o.kernelName);
+    const vmOptions = {
+      disks: o.disks ?? [],
+      input: o.input ?? NO_INPUT,
+      serial: o.serial,
+      ...(o.cgaMirror !== undefined ? { cgaMirror: o.cgaMirror } : {}),
+      ramBytes: o.ramBytes ?? DEFAULT_RAM,
+      profile,
+      name: o.name ?? `vm${k + 1}`,
+      ...trapOptions(o),
+    };
+    return { o, image, vmOptions };
+  });
+  const host = new Host(hostBytesFor(specs.reduce((n, s) => n + hostFramesFor(s.vmOptions), 0)), profile);
+  const start = Date.now();
+  const entries: ScheduledVm[] = specs.map(({ o, image, vmOptions }) => {
+    const vm = new TrapVm({ ...vmOptions, host });
+    vm.boot(image, o.kernelName, o.cmdline ?? '', o.modules ?? []);
+    options.onVm?.(vm);
+    return { vm, maxInstructions: o.maxInstructions ?? 10e9, exit: null };
+  });
+  runRoundRobin(entries, options.quantum ?? QUANTUM);
+  const seconds = (Date.now() - start) / 1000;
+  return entries.map((e) => trapRun(e.vm, e.exit!, seconds));
 }
 
 /** The slowdown of `run` against `native` (same guest, same profile): 0.05 means 5 % slower. */

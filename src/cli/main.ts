@@ -8,7 +8,8 @@ import { Command, CommanderError, Option } from 'commander';
 import { ElfError, MultibootError } from '../api/index.ts';
 import { demoCommand } from './demo-command.ts';
 import { UsageError } from './errors.ts';
-import { type RunCommandOptions, runCommand } from './run-command.ts';
+import { type RunCommandOptions, parseProfile, runCommand } from './run-command.ts';
+import { vmsCommand } from './vms-command.ts';
 import { type UserCommandOptions, userCommand } from './user-command.ts';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -34,12 +35,12 @@ export function buildProgram(setStatus: (status: number) => void): Command {
   program
     .command('run')
     .description('boot a multiboot kernel on the emulated PC (like qemu-system-i386 -kernel), natively or under the hypervisor')
-    .argument('<kernel>', 'the multiboot ELF kernel')
+    .argument('[kernel]', 'the multiboot ELF kernel (or --vm for several)')
     .option('--append <cmdline>', 'the kernel command line', '')
     .option('--module <file [args]>', 'a boot module (repeatable; the whole string is its command line)', collect, [])
     .option('--disk <file.img>', 'a raw disk image: the first is the primary master, the second the slave', collect, [])
     .option('--mem <size>', 'RAM, e.g. 128M or 1G (2M-1G)', '128M')
-    .option('--mode <mode>', 'native (the guest owns the machine) or trap (trap-and-emulate with shadow page tables)', 'native')
+    .option('--mode <mode>', 'native (the guest owns the machine) or trap (trap-and-emulate with shadow page tables); default native')
     .option('--profile <name>', 'cycle costs of a processor: nehalem (VMM round trip 1009 cycles) or sandybridge (784)', 'nehalem')
     .option('--shadow-pages <n>', 'trap: most 4 KiB pages the shadow page tables may hold; the least recently used shadow is evicted (default 4096)')
     .option('--host-mem <size>', 'trap: most guest RAM resident in host memory, e.g. 64M; the VMM pages the rest to its backing store')
@@ -49,7 +50,8 @@ export function buildProgram(setStatus: (status: number) => void): Command {
     .option('--stats-json <file>', 'write the same statistics as JSON')
     .option('--screen', 'print the CGA text screen when the guest stops (always printed when a run fails)')
     .option('--cga', 'mirror the CGA text screen to stderr, a line at a time, as the guest writes it')
-    .action((kernel: string, opts: RunCommandOptions) => setStatus(runCommand(kernel, opts)));
+    .option('--vm <spec>', 'run several VMs at once under trap (repeatable): kernel=<file>,append=<cmdline>,mem=,host-mem=,shadow-pages=,backing-store=,max-instructions=,console=<file>,name=', collect, [])
+    .action((kernel: string | undefined, opts: RunCommandOptions) => setStatus(runOrVms(kernel, opts)));
 
   program
     .command('user')
@@ -68,6 +70,19 @@ export function buildProgram(setStatus: (status: number) => void): Command {
     .action((prog: string, args: string[], opts: UserCommandOptions) => setStatus(userCommand(prog, args, opts)));
 
   return program;
+}
+
+function runOrVms(kernel: string | undefined, opts: RunCommandOptions): number {
+  if (opts.vm.length === 0) {
+    if (kernel === undefined) throw new UsageError('run needs a kernel file (or --vm specs)');
+    return runCommand(kernel, opts);
+  }
+  if (kernel !== undefined) throw new UsageError('give the kernel inside each --vm spec (kernel=<file>), not as an argument');
+  if (opts.mode !== undefined && opts.mode !== 'trap') throw new UsageError('--vm runs every VM under --mode trap');
+  const single = ['append', 'shadowPages', 'hostMem', 'backingStore', 'maxInstructions', 'statsJson'] as const;
+  for (const k of single) if (opts[k] !== undefined && opts[k] !== '') throw new UsageError(`with --vm, give ${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} inside each --vm spec`);
+  if (opts.module.length > 0 || opts.disk.length > 0) throw new UsageError('--module and --disk are not available with --vm');
+  return vmsCommand(opts.vm, parseProfile(opts.profile), { ...(opts.stats !== undefined ? { stats: opts.stats } : {}) });
 }
 
 export function main(argv: readonly string[]): number {

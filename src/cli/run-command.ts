@@ -21,11 +21,12 @@ export interface RunCommandOptions {
   statsJson?: string;
   screen?: boolean;
   cga?: boolean;
-  mode: string;
+  mode?: string;
   profile: string;
   shadowPages?: string;
   hostMem?: string;
   backingStore?: string;
+  vm: string[];
 }
 
 export function parseMode(text: string): Mode {
@@ -205,7 +206,7 @@ export function runCommand(kernelPath: string, opts: RunCommandOptions): number 
     if (e instanceof DiskError) throw new UsageError(e.message);
     throw e;
   }
-  const mode = parseMode(opts.mode);
+  const mode = parseMode(opts.mode ?? 'native');
   const profile = parseProfile(opts.profile);
   const shadowPages = opts.shadowPages === undefined ? undefined : parsePositiveInteger(opts.shadowPages, '--shadow-pages');
   if (shadowPages !== undefined && mode !== 'trap') throw new UsageError('--shadow-pages applies to --mode trap only');

@@ -162,7 +162,7 @@ export class TrapVm implements RealCpuTenant {
     const store = options.backingStore ?? (sizes.residentFrames < guestFrames ? new MemoryBackingStore() : null);
     this.pager = new GuestPager({ hostMem: this.hostMem, frames: this.frames, pmap: this.pmap, work: this.work, budget: sizes.residentFrames, store });
     if (layout !== undefined) this.pager.placement = layout.guestFrame;
-    if (sizes.residentFrames === guestFrames) this.placeAll(guestFrames, layout, host.vmsCreated);
+    if (sizes.residentFrames === guestFrames) this.placeAll(guestFrames, sizes.shadowPages, layout, host.vmsCreated);
 
     this.guestMem = new GuestPhysicalMemory(this.hostMem, this.pmap, this.pager, options.ramBytes);
     // The VM's devices run on the VM's own time and talk to the trap engine (which needs the
@@ -224,8 +224,11 @@ export class TrapVm implements RealCpuTenant {
     engine.setIntr(intr);
   }
 
-  /** Backs every guest frame at once, scattered over the host's free frames (or where the layout says). */
-  private placeAll(guestFrames: number, layout: VmLayout | undefined, seed: number): void {
+  /**
+   * Backs every guest frame at once, scattered over this VM's share of the host's free frames
+   * (the lowest ones, as many as its guest frames and shadow budget), or where the layout says.
+   */
+  private placeAll(guestFrames: number, shadowPages: number, layout: VmLayout | undefined, seed: number): void {
     const fixed = new Set<number>();
     if (layout !== undefined) {
       for (let gfn = 0; gfn < guestFrames; gfn++) {
@@ -236,7 +239,7 @@ export class TrapVm implements RealCpuTenant {
         fixed.add(gfn);
       }
     }
-    const free = scatter(this.frames.freeFrames(), 0x5eed + seed);
+    const free = scatter(this.frames.freeFrames().slice(0, guestFrames + shadowPages), 0x5eed + seed);
     let k = 0;
     for (let gfn = 0; gfn < guestFrames; gfn++) {
       if (fixed.has(gfn)) continue;
@@ -293,6 +296,16 @@ export class TrapVm implements RealCpuTenant {
     real.counters.values.set(this.saved.counters.values);
     real.counters.byVector.set(this.saved.counters.byVector);
     this.engine.resume();
+  }
+
+  /** Guest instructions the real CPU ran for this VM (and those the VMM emulated). */
+  get instructionsRun(): number {
+    return this.host.current === this ? this.real.instructions : this.saved.instructions;
+  }
+
+  /** Simulated cycles of this VM's own time. */
+  get cyclesRun(): number {
+    return this.host.current === this ? this.real.cycles : this.saved.cycles;
   }
 
   /** Real-CPU counters of this VM (the host's, while it runs; its saved ones otherwise). */

@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { MemoryBackingStore, minimumShadowPages } from '../../src/api/index.ts';
+import { minimumShadowPages } from '../../src/api/index.ts';
 import { type BootResult, runGuest } from '../machine/boot.ts';
 
 const KERNEL = 'guest/kernel/kernel.elf';

@@ -37,18 +37,22 @@ export class HostFrames {
     return this.cursor;
   }
 
-  /** Takes `count` consecutive free frames (descriptor tables the CPU reads by physical address). */
+  /**
+   * Takes `count` consecutive free frames (descriptor tables the CPU reads by physical address),
+   * the highest such run: frames placed one by one fill memory from the bottom, so the top stays
+   * contiguous for the runs of the VMs built later.
+   */
   allocRun(count: number, owner: FrameOwnerKind): number {
-    let start = 0;
-    for (let f = 0; f < this.owner.length; f++) {
+    let end = this.owner.length - 1;
+    for (let f = this.owner.length - 1; f >= 0; f--) {
       if (this.owner[f] !== FrameOwner.FREE) {
-        start = f + 1;
+        end = f - 1;
         continue;
       }
-      if (f - start + 1 === count) {
-        for (let k = start; k <= f; k++) this.owner[k] = owner;
+      if (end - f + 1 === count) {
+        for (let k = f; k <= end; k++) this.owner[k] = owner;
         this.freeCount -= count;
-        return start;
+        return f;
       }
     }
     return -1;
