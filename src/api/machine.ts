@@ -11,6 +11,7 @@ import { DEFAULT_PROFILE, type Profile } from '../vmm/profiles.ts';
 import { type VmmReport, trapReport } from '../vmm/report.ts';
 import { DEFAULT_RAM } from '../hw/platform/chipset.ts';
 import { TrapVm, hostFramesFor } from '../vmm/vm.ts';
+import { type LectureStep, replayLecture } from '../vmm/lecture-replay.ts';
 import { Host, hostBytesFor } from '../vmm/host.ts';
 import { QUANTUM, type ScheduledVm, runRoundRobin } from '../vmm/scheduler.ts';
 import type { BackingStore } from '../vmm/memory/backing-store.ts';
@@ -277,4 +278,16 @@ export function runMachines(options: MultiMachineOptions): MachineRun[] {
 /** The slowdown of `run` against `native` (same guest, same profile): 0.05 means 5 % slower. */
 export function slowdown(run: MachineRun, native: MachineRun): number {
   return run.cycles / native.cycles - 1;
+}
+
+export { LECTURE_HPA, type LectureChange, type LectureStep } from '../vmm/lecture-replay.ts';
+
+/** The lecture replayed (vmm/lecture-replay.ts) on the lecture guest's image, as data. */
+export function runLecture(
+  kernel: Uint8Array,
+  kernelName: string,
+  afterEveryExit?: (vm: TrapVm) => void,
+): { steps: readonly LectureStep[]; exit: VmExit; status: number; guestOutput: string; vm: TrapVm } {
+  const replay = replayLecture(parseMultibootKernel(kernel, kernelName), kernelName, afterEveryExit);
+  return { ...replay, status: exitStatus(replay.exit) };
 }

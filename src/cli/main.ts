@@ -10,6 +10,7 @@ import { demoCommand } from './demo-command.ts';
 import { UsageError } from './errors.ts';
 import { type RunCommandOptions, parseProfile, runCommand } from './run-command.ts';
 import { vmsCommand } from './vms-command.ts';
+import { lectureCommand } from './lecture-command.ts';
 import { type UserCommandOptions, userCommand } from './user-command.ts';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -52,6 +53,12 @@ export function buildProgram(setStatus: (status: number) => void): Command {
     .option('--cga', 'mirror the CGA text screen to stderr, a line at a time, as the guest writes it')
     .option('--vm <spec>', 'run several VMs at once under trap (repeatable): kernel=<file>,append=<cmdline>,mem=,host-mem=,shadow-pages=,backing-store=,max-instructions=,console=<file>,name=', collect, [])
     .action((kernel: string | undefined, opts: RunCommandOptions) => setStatus(runOrVms(kernel, opts)));
+
+  program
+    .command('lecture')
+    .description("replay the lecture's shadow page table example on the lecture guest, with the lecture's own addresses (0x12000, 0x23000, 0xE000 -> 0xF000, 0xA000 -> 0xC000)")
+    .option('--json', 'print the steps as JSON (guest, shadow, pmap and backward-map entries before and after)')
+    .action((opts: { json?: boolean }) => setStatus(lectureCommand(opts)));
 
   program
     .command('user')
