@@ -82,3 +82,16 @@ describe('every workload, audited after every exit, prints what it prints native
     });
   }
 });
+
+describe('the shadow cache', () => {
+  it('ctxsw: a tiny cache rebuilds shadows on every switch and costs more simulated cycles than a large one', () => {
+    const cmdline = 'workload=ctxsw irq=cli n=100';
+    const large = runGuest(KERNEL, { mode: 'trap', cmdline, ramBytes: 16 << 20 });
+    const tiny = runGuest(KERNEL, { mode: 'trap', cmdline, ramBytes: 16 << 20, shadowPages: minimumShadowPages(16 << 20) });
+    assert.equal(withoutTimes(tiny.output), withoutTimes(large.output));
+    assert.equal(large.vmm!.shadow.rebuilds, 0);
+    assert.ok(large.vmm!.shadow.hits > 100, `${large.vmm!.shadow.hits} hits`);
+    assert.ok(tiny.vmm!.shadow.rebuilds > 100, `${tiny.vmm!.shadow.rebuilds} rebuilds`);
+    assert.ok(tiny.cycles > large.cycles * 1.1, `${tiny.cycles} cycles with the tiny cache, ${large.cycles} with the large one`);
+  });
+});
