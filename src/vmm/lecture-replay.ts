@@ -63,6 +63,8 @@ export interface LectureReplay {
   readonly vm: TrapVm;
 }
 
+/** Bytes as text, one character per byte (the guest's serial output). */
+const latin1 = (bytes: readonly number[]) => bytes.map((b) => String.fromCharCode(b)).join('');
 const hex = (n: number) => `0x${(n >>> 0).toString(16)}`;
 const entry = (e: number) => `0x${(e >>> 0).toString(16).padStart(8, '0')}`;
 
@@ -176,7 +178,7 @@ export function replayLecture(image: MultibootImage, name: string, afterEveryExi
     write: (b) => {
       output.push(b);
       if (b === 10) {
-        pendingLines.push(Buffer.from(line).toString('latin1'));
+        pendingLines.push(latin1(line));
         line = [];
       } else line.push(b);
     },
@@ -288,7 +290,7 @@ export function replayLecture(image: MultibootImage, name: string, afterEveryExi
   };
   const exit = vm.run(50_000_000);
   if (pendingLines.length > 0) steps.push({ id: 'end', title: 'the guest checks every value and stops', why: 'Every load returned what it returns on bare hardware: the VMM was invisible.', exit: '', changes: [], guestLines: pendingLines });
-  return { steps, exit, guestOutput: Buffer.from(output).toString('latin1'), vm };
+  return { steps, exit, guestOutput: latin1(output), vm };
 }
 
 /** The shadow PTE bits a person reads in the narration. */
