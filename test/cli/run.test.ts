@@ -131,7 +131,7 @@ describe('shadowvisor run: bad input is one line and status 2', () => {
   it('an unknown profile', () => assertUsageError(shadowvisor('run', '--profile', 'pentium', kernel('m2.elf', [0xf4])), /--profile must be one of nehalem, sandybridge/));
   it('--shadow-pages without --mode trap', () => assertUsageError(shadowvisor('run', '--shadow-pages', '100', kernel('m3.elf', [0xf4])), /--shadow-pages applies to --mode trap only/));
   it('a shadow page budget too small for the guest', () =>
-    assertUsageError(shadowvisor('run', '--mode', 'trap', '--shadow-pages', '5', kernel('m4.elf', [0xf4])), /shadow page budget must be at least 41 pages/));
+    assertUsageError(shadowvisor('run', '--mode', 'trap', '--shadow-pages', '5', kernel('m4.elf', [0xf4])), /shadow page budget must be at least 33 pages/));
 
   it('a missing kernel', () => assertUsageError(shadowvisor('run', join(dir, 'nope.elf')), /nope\.elf: no such file/));
 

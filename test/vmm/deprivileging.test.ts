@@ -51,14 +51,14 @@ describe('the shadow descriptor table', () => {
 });
 
 describe('host frames', () => {
-  it('are owned by the VMM or a guest, handed out lowest first, and cannot be released twice', () => {
+  it('are owned by the VMM or a guest, handed out lowest first (runs highest first), and cannot be released twice', () => {
     const frames = new HostFrames(64);
-    assert.equal(frames.allocRun(16, FrameOwner.VMM), 0);
-    assert.equal(frames.alloc(FrameOwner.GUEST), 16);
+    assert.equal(frames.allocRun(16, FrameOwner.VMM), 48);
+    assert.equal(frames.alloc(FrameOwner.GUEST), 0);
     assert.equal(frames.free, 47);
-    frames.release(16);
-    assert.equal(frames.alloc(FrameOwner.VMM), 16);
-    assert.equal(frames.owner[16], FrameOwner.VMM);
+    frames.release(0);
+    assert.equal(frames.alloc(FrameOwner.VMM), 0);
+    assert.equal(frames.owner[0], FrameOwner.VMM);
     assert.throws(() => {
       frames.release(20);
     }, /released twice/);

@@ -241,7 +241,7 @@ describe('the shadow audit finds what is wrong', () => {
 
   it('the real CR3 pointing elsewhere', () => {
     const vm = filled();
-    vm.real.loadCr3(0);
+    vm.real.loadCr3((vm.mmu.active!.frame + 1) * 4096);
     assert.match(vm.checkShadows().join('\n'), /real CR3/);
   });
 });
