@@ -37,21 +37,11 @@
  * No interrupts (IF stays 0), no timer: the run is the same every time.
  */
 
-typedef unsigned char u8;
-typedef unsigned short u16;
-typedef unsigned int u32;
-typedef unsigned long long u64;
+#include "../bare/bare.h"
 
 #define PAGE		0x1000u
-#define PTE_P		0x001u	/* present */
-#define PTE_RW		0x002u	/* writable */
-#define PTE_US		0x004u	/* user-accessible */
 #define PDE_PS		0x080u	/* 4 MiB page (with CR4.PSE) */
-#define CR0_PG		0x80000000u
 #define CR4_PSE		0x00000010u
-
-#define COM1		0x3f8
-#define DEBUG_EXIT	0xf4	/* QEMU's isa-debug-exit: exits with (code << 1) | 1 */
 
 #define MB_MAGIC	0x2badb002u
 #define MB_MEM		0x1u	/* multiboot info flags: mem_lower/mem_upper valid */
@@ -67,152 +57,14 @@ typedef unsigned long long u64;
 /* From boot.S and probe.ld */
 extern u32 marker_search(u32 start, u32 end, u32 not_marker, u32 *first);
 extern void run_user(void);
-extern void isr_gp(void), isr_user_exit(void), isr_unexpected_stubs(void);
+extern void isr_gp(void), isr_user_exit(void);
 extern const u32 user_gp_table[6];
 extern u8 __kernel_start[], __kernel_end[], __user_start[], __user_end[];
-extern u8 exception_stack_top[];
-
-/* ---- Ports, control registers, serial output ---------------------------------------- */
-
-static inline void outb(u16 port, u8 v) { __asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port)); }
-static inline u8 inb(u16 port) { u8 v; __asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port)); return v; }
-
-static inline u32 read_cr0(void) { u32 v; __asm__ volatile("mov %%cr0, %0" : "=r"(v)); return v; }
-static inline u32 read_cr2(void) { u32 v; __asm__ volatile("mov %%cr2, %0" : "=r"(v)); return v; }
-static inline u32 read_cr3(void) { u32 v; __asm__ volatile("mov %%cr3, %0" : "=r"(v)); return v; }
-static inline u32 read_cr4(void) { u32 v; __asm__ volatile("mov %%cr4, %0" : "=r"(v)); return v; }
-static inline void write_cr0(u32 v) { __asm__ volatile("mov %0, %%cr0" : : "r"(v) : "memory"); }
-static inline void write_cr3(u32 v) { __asm__ volatile("mov %0, %%cr3" : : "r"(v) : "memory"); }
-static inline void write_cr4(u32 v) { __asm__ volatile("mov %0, %%cr4" : : "r"(v) : "memory"); }
-static inline void invlpg(u32 va) { __asm__ volatile("invlpg (%0)" : : "r"(va) : "memory"); }
 
 static inline u32 peek(u32 a) { return *(volatile u32 *)a; }
 static inline void poke(u32 a, u32 v) { *(volatile u32 *)a = v; }
 
-static void serial_init(void)
-{
-	outb(COM1 + 1, 0x00);	/* no UART interrupts */
-	outb(COM1 + 3, 0x80);	/* DLAB: divisor 1 = 115200 baud */
-	outb(COM1 + 0, 0x01);
-	outb(COM1 + 1, 0x00);
-	outb(COM1 + 3, 0x03);	/* 8N1 */
-	outb(COM1 + 2, 0xc7);	/* FIFOs on and cleared */
-	outb(COM1 + 4, 0x03);	/* DTR, RTS */
-}
-
-static void putc(char c)
-{
-	while (!(inb(COM1 + 5) & 0x20))	/* wait until the transmitter holding register is empty */
-		;
-	outb(COM1, (u8)c);
-}
-
-static void put_num(u32 v, u32 base, int width, char pad)
-{
-	char buf[12];
-	int n = 0;
-	do {
-		buf[n++] = "0123456789abcdef"[v % base];
-		v /= base;
-	} while (v);
-	while (width-- > n)
-		putc(pad);
-	while (n)
-		putc(buf[--n]);
-}
-
-/* A tiny printf: %s %c %u %x, with an optional 0 flag and width (%08x). */
-static void print(const char *fmt, ...)
-{
-	__builtin_va_list ap;
-	__builtin_va_start(ap, fmt);
-	for (; *fmt; fmt++) {
-		if (*fmt != '%') {
-			putc(*fmt);
-			continue;
-		}
-		char pad = ' ';
-		int width = 0;
-		if (*++fmt == '0')
-			pad = *fmt++;
-		while (*fmt >= '0' && *fmt <= '9')
-			width = width * 10 + (*fmt++ - '0');
-		switch (*fmt) {
-		case 's': for (const char *s = __builtin_va_arg(ap, const char *); *s; s++) putc(*s); break;
-		case 'c': putc((char)__builtin_va_arg(ap, int)); break;
-		case 'u': put_num(__builtin_va_arg(ap, u32), 10, width, pad); break;
-		case 'x': put_num(__builtin_va_arg(ap, u32), 16, width, pad); break;
-		default: putc('%'); putc(*fmt); break;
-		}
-	}
-	__builtin_va_end(ap);
-}
-
-static void __attribute__((noreturn)) exit_qemu(u8 code)
-{
-	while (!(inb(COM1 + 5) & 0x40))	/* LSR.TEMT: the last byte has left */
-		;
-	outb(DEBUG_EXIT, code);
-	for (;;)
-		__asm__ volatile("cli; hlt");
-}
-
-/* ---- Segments and interrupts: ring 0 and ring 3, a TSS for esp0, an IDT -------------- */
-
-static u64 gdt[6] = {
-	0,
-	0x00cf9a000000ffffull,	/* 0x08 kernel code: flat, DPL 0 */
-	0x00cf92000000ffffull,	/* 0x10 kernel data */
-	0x00cffa000000ffffull,	/* 0x1b user code: flat, DPL 3 */
-	0x00cff2000000ffffull,	/* 0x23 user data */
-	0,			/* 0x28 the TSS, filled in below */
-};
-static u32 tss[26];		/* 104 bytes; only esp0/ss0 matter: no task switching */
-static u64 idt[256];
-
-static u64 gate(void (*handler)(void), u32 dpl)
-{
-	u32 off = (u32)handler;
-	/* 32-bit interrupt gate (type 0xe): IF is cleared on entry */
-	return (u64)(off & 0xffff) | (u64)0x08 << 16 |
-	       (u64)(0x8e00 | dpl << 13) << 32 | (u64)(off >> 16) << 48;
-}
-
-static void cpu_tables_init(void)
-{
-	struct __attribute__((packed)) { u16 limit; u32 base; } gdtr, idtr;
-	u32 base = (u32)tss, limit = sizeof(tss) - 1;
-
-	tss[1] = (u32)exception_stack_top;	/* esp0: the stack for ring 3 -> ring 0 */
-	tss[2] = 0x10;				/* ss0 */
-	tss[25] = sizeof(tss) << 16;		/* I/O map base beyond the limit: no I/O at ring 3 */
-	gdt[5] = (u64)(limit & 0xffff) | (u64)(base & 0xffffff) << 16 |
-		 (u64)0x89 << 40 |		/* present, DPL 0, 32-bit TSS (available) */
-		 (u64)(limit >> 16) << 48 | (u64)(base >> 24) << 56;
-
-	for (u32 v = 0; v < 32; v++)
-		idt[v] = gate((void (*)(void))((u32)isr_unexpected_stubs + 8 * v), 0);
-	idt[13] = gate(isr_gp, 0);		/* #GP: the ring-3 test skips the instruction */
-	idt[0x80] = gate(isr_user_exit, 3);	/* ring 3's "I am done" */
-
-	gdtr.limit = sizeof(gdt) - 1;
-	gdtr.base = (u32)gdt;
-	idtr.limit = sizeof(idt) - 1;
-	idtr.base = (u32)idt;
-	__asm__ volatile(
-		"lgdt %0\n\t"
-		"ljmp $0x08, $1f\n"
-		"1:\tmov $0x10, %%ax\n\t"
-		"mov %%ax, %%ds\n\t"
-		"mov %%ax, %%es\n\t"
-		"mov %%ax, %%fs\n\t"
-		"mov %%ax, %%gs\n\t"
-		"mov %%ax, %%ss\n\t"
-		"lidt %1\n\t"
-		"mov $0x28, %%ax\n\t"
-		"ltr %%ax"
-		: : "m"(gdtr), "m"(idtr) : "eax", "memory");
-}
+/* ---- Exceptions ------------------------------------------------------------------- */
 
 /* What the CPU and isr_gp pushed. */
 struct trap_frame {
@@ -609,6 +461,8 @@ void __attribute__((noreturn)) kmain(u32 magic, const struct multiboot_info *mbi
 		exit_qemu(1);
 	}
 	cpu_tables_init();
+	idt_set(13, isr_gp, 0);			/* #GP: the ring-3 test skips the instruction */
+	idt_set(0x80, isr_user_exit, 3);	/* ring 3's "I am done" */
 	if (ram_end < 0x800000) {
 		print("probe: needs at least 8 MiB of RAM, has %u KiB\n", ram_end >> 10);
 		exit_qemu(1);

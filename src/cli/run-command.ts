@@ -183,13 +183,33 @@ function countingSource(input: ByteSource): { source: ByteSource; taken: () => n
 }
 
 /** The backing store for --host-mem: the named file, or a temporary one. */
-export function openBackingStore(file: string | undefined): BackingStore {
+function openBackingStore(file: string | undefined): BackingStore {
   try {
     return FileBackingStore.create(file);
   } catch (e) {
     if (e instanceof BackingStoreError) throw new UsageError(e.message);
     throw e;
   }
+}
+
+/**
+ * VMM paging options (--host-mem and --backing-store, or a --vm spec's host-mem and
+ * backing-store: `names`, in messages after `where`): the resident limit, and a backing store
+ * opened when the limit is below the guest's RAM (the caller closes it).
+ */
+export function pagingOptions(
+  hostMem: string | undefined,
+  backingStore: string | undefined,
+  ramBytes: number,
+  names: { readonly hostMem: string; readonly backingStore: string },
+  where = '',
+): { guestMemoryLimit?: number; backingStore?: BackingStore } {
+  if (hostMem === undefined) {
+    if (backingStore !== undefined) throw new UsageError(`${where}${names.backingStore} needs ${names.hostMem} (without a limit nothing is paged out)`);
+    return {};
+  }
+  const guestMemoryLimit = parseSize(hostMem, `${where}${names.hostMem}`);
+  return guestMemoryLimit < ramBytes ? { guestMemoryLimit, backingStore: openBackingStore(backingStore) } : { guestMemoryLimit };
 }
 
 export function runCommand(kernelPath: string, opts: RunCommandOptions): number {
@@ -210,10 +230,8 @@ export function runCommand(kernelPath: string, opts: RunCommandOptions): number 
   const profile = parseProfile(opts.profile);
   const shadowPages = opts.shadowPages === undefined ? undefined : parsePositiveInteger(opts.shadowPages, '--shadow-pages');
   if (shadowPages !== undefined && mode !== 'trap') throw new UsageError('--shadow-pages applies to --mode trap only');
-  const guestMemoryLimit = opts.hostMem === undefined ? undefined : parseSize(opts.hostMem, '--host-mem');
-  if ((guestMemoryLimit !== undefined || opts.backingStore !== undefined) && mode !== 'trap') throw new UsageError('--host-mem and --backing-store apply to --mode trap only');
-  if (opts.backingStore !== undefined && guestMemoryLimit === undefined) throw new UsageError('--backing-store needs --host-mem (without a limit nothing is paged out)');
-  const backingStore = guestMemoryLimit !== undefined && guestMemoryLimit < ramBytes ? openBackingStore(opts.backingStore) : undefined;
+  if ((opts.hostMem !== undefined || opts.backingStore !== undefined) && mode !== 'trap') throw new UsageError('--host-mem and --backing-store apply to --mode trap only');
+  const paging = pagingOptions(opts.hostMem, opts.backingStore, ramBytes, { hostMem: '--host-mem', backingStore: '--backing-store' });
   const serial = new StdoutSink();
   const stdin = stdinSource();
   const input = countingSource(stdin);
@@ -224,8 +242,7 @@ export function runCommand(kernelPath: string, opts: RunCommandOptions): number 
       ...common,
       mode,
       ...(shadowPages !== undefined ? { shadowPages } : {}),
-      ...(guestMemoryLimit !== undefined ? { guestMemoryLimit } : {}),
-      ...(backingStore !== undefined ? { backingStore } : {}),
+      ...paging,
       disks,
       input: input.source,
       waitForInput: () => {
@@ -238,7 +255,7 @@ export function runCommand(kernelPath: string, opts: RunCommandOptions): number 
   } finally {
     serial.flush();
     for (const d of disks) d.close();
-    backingStore?.close();
+    paging.backingStore?.close();
   }
   // The slowdown needs the same guest run natively: a second run, which must see the same inputs.
   let native: MachineRun | null = null;

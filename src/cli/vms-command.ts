@@ -6,10 +6,10 @@
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { basename } from 'node:path';
-import { type BackingStore, type ByteSink, type MachineRun, type Profile, describeExit, runMachines } from '../api/index.ts';
+import { type BackingStore, type ByteSink, DEFAULT_RAM, type MachineRun, type Profile, describeExit, runMachines } from '../api/index.ts';
 import { StdoutSink } from '../api/node.ts';
 import { UsageError } from './errors.ts';
-import { openBackingStore, parseMemorySize, parseSize, printMachineStats, printVmmStats } from './run-command.ts';
+import { pagingOptions, parseMemorySize, printMachineStats, printVmmStats } from './run-command.ts';
 import { parsePositiveInteger, readProgram } from './user-command.ts';
 import { type VmSpec, parseVmSpec } from './vm-spec.ts';
 
@@ -49,14 +49,9 @@ export function vmsCommand(specTexts: readonly string[], profile: Profile, opts:
   let runs: MachineRun[];
   try {
     const vms = specs.map((s, k) => {
-      const ramBytes = s.mem === undefined ? undefined : parseMemorySize(s.mem);
-      const limit = s.hostMem === undefined ? undefined : parseSize(s.hostMem, `--vm ${names[k]}: host-mem`);
-      if (s.backingStore !== undefined && limit === undefined) throw new UsageError(`--vm ${names[k]}: backing-store needs host-mem`);
-      let backingStore: BackingStore | undefined;
-      if (limit !== undefined && limit < (ramBytes ?? 128 << 20)) {
-        backingStore = openBackingStore(s.backingStore);
-        stores.push(backingStore);
-      }
+      const ramBytes = s.mem === undefined ? DEFAULT_RAM : parseMemorySize(s.mem);
+      const paging = pagingOptions(s.hostMem, s.backingStore, ramBytes, { hostMem: 'host-mem', backingStore: 'backing-store' }, `--vm ${names[k]}: `);
+      if (paging.backingStore !== undefined) stores.push(paging.backingStore);
       let serial: PrefixedSink | StdoutSink;
       if (s.console !== undefined) {
         let fd: number;
@@ -75,10 +70,9 @@ export function vmsCommand(specTexts: readonly string[], profile: Profile, opts:
         name: names[k]!,
         cmdline: s.append,
         serial,
-        ...(ramBytes !== undefined ? { ramBytes } : {}),
+        ramBytes,
         ...(s.shadowPages !== undefined ? { shadowPages: parsePositiveInteger(s.shadowPages, `--vm ${names[k]}: shadow-pages`) } : {}),
-        ...(limit !== undefined ? { guestMemoryLimit: limit } : {}),
-        ...(backingStore !== undefined ? { backingStore } : {}),
+        ...paging,
         ...(s.maxInstructions !== undefined ? { maxInstructions: parsePositiveInteger(s.maxInstructions, `--vm ${names[k]}: max-instructions`) } : {}),
       };
     });

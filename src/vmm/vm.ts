@@ -89,7 +89,7 @@ function vmSizes(options: TrapVmOptions): VmSizes {
   }
   const limit = options.guestMemoryLimit ?? ram;
   if (!Number.isInteger(limit) || limit % 4096 !== 0 || limit < MIN_RESIDENT_FRAMES * 4096) {
-    throw new RangeError(`the guest memory limit must be a whole number of 4 KiB pages, at least ${(MIN_RESIDENT_FRAMES * 4) >>> 0} KiB, got ${limit} bytes`);
+    throw new RangeError(`the guest memory limit must be a whole number of 4 KiB pages, at least ${MIN_RESIDENT_FRAMES * 4} KiB, got ${limit} bytes`);
   }
   return { guestFrames, shadowPages, residentFrames: Math.min(guestFrames, limit >>> 12) };
 }

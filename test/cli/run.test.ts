@@ -126,12 +126,29 @@ describe('shadowvisor run --mode trap: the same endings under the hypervisor', (
   });
 });
 
+describe('shadowvisor run: a backing store that fills up', () => {
+  it('/dev/full (every write: no space left) ends the VM with status 130 and names the store and the cause', () => {
+    const r = shadowvisor('run', '--mode', 'trap', '--mem', '16M', '--host-mem', '8M', '--backing-store', '/dev/full', 'guest/kernel/kernel.elf', '--append', 'workload=forkwait irq=cli n=5');
+    assert.equal(r.status, 130, r.stderr);
+    assert.match(r.stderr, /the hypervisor stopped the VM: .*backing store \/dev\/full: cannot page out guest frame 0x[0-9a-f]+ \(no space left on the device\)/);
+    assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+  });
+});
+
 describe('shadowvisor run: bad input is one line and status 2', () => {
   it('an unknown mode', () => assertUsageError(shadowvisor('run', '--mode', 'fast', kernel('m1.elf', [0xf4])), /--mode must be one of native, trap, got "fast"/));
   it('an unknown profile', () => assertUsageError(shadowvisor('run', '--profile', 'pentium', kernel('m2.elf', [0xf4])), /--profile must be one of nehalem, sandybridge/));
   it('--shadow-pages without --mode trap', () => assertUsageError(shadowvisor('run', '--shadow-pages', '100', kernel('m3.elf', [0xf4])), /--shadow-pages applies to --mode trap only/));
   it('a shadow page budget too small for the guest', () =>
     assertUsageError(shadowvisor('run', '--mode', 'trap', '--shadow-pages', '5', kernel('m4.elf', [0xf4])), /shadow page budget must be at least 33 pages/));
+
+  it('a backing store in a directory that does not exist', () =>
+    assertUsageError(
+      shadowvisor('run', '--mode', 'trap', '--mem', '16M', '--host-mem', '8M', '--backing-store', join(dir, 'no-such-dir', 'store'), kernel('m5.elf', [0xf4])),
+      /backing store .*no-such-dir\/store: cannot create it \(the directory does not exist\)/,
+    ));
+  it('--backing-store without --host-mem', () =>
+    assertUsageError(shadowvisor('run', '--mode', 'trap', '--backing-store', join(dir, 'store'), kernel('m6.elf', [0xf4])), /--backing-store needs --host-mem/));
 
   it('a missing kernel', () => assertUsageError(shadowvisor('run', join(dir, 'nope.elf')), /nope\.elf: no such file/));
 

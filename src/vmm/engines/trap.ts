@@ -77,6 +77,8 @@ export class TrapEngine {
   private workAtStart = 0;
   private vcpuCycles = 0;
   private failure: PopfFailure | null = null;
+  /** The guest has been started (its state lives on the real CPU while it runs). */
+  private started = false;
 
   constructor(parts: TrapEngineParts) {
     this.p = parts;
@@ -105,9 +107,6 @@ export class TrapEngine {
     mmu.activate();
     this.started = true;
   }
-
-  /** The guest has been started (its state lives on the real CPU while it runs). */
-  started = false;
 
   /**
    * Puts the guest back on the real CPU after another VM ran there (the vCPU holds its state):

@@ -31,6 +31,8 @@ export class GuestPhysicalMemory extends PhysicalAddressSpace implements Platfor
   private readonly host: PhysicalMemory;
   private readonly pmap: Pmap;
   private readonly pager: GuestPager;
+  /** The pager's per-frame "used by the VMM" bits, marked on every access (hoisted: the vCPU's path). */
+  private readonly referenced: Uint8Array;
   /** Side-effect-free reads (see peek32), shaped like a physical memory for the page walker. */
   readonly peekView: { read32(pa: number): number; read8(pa: number): number };
 
@@ -39,6 +41,7 @@ export class GuestPhysicalMemory extends PhysicalAddressSpace implements Platfor
     this.host = host;
     this.pmap = pmap;
     this.pager = pager;
+    this.referenced = pager.referenced;
     this.peekView = { read32: (pa) => this.peek32(pa & ~3) ?? -1, read8: (pa) => this.peek8(pa) };
   }
 
@@ -54,7 +57,7 @@ export class GuestPhysicalMemory extends PhysicalAddressSpace implements Platfor
       this.pager.stats.vmmFetches++;
       hfn = this.pager.pageIn(gfn, -1);
     }
-    this.pager.referenced[gfn] = 1;
+    this.referenced[gfn] = 1;
     return hfn * 4096 + (gpa & 0xfff);
   }
 

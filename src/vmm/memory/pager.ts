@@ -47,13 +47,6 @@ export interface PagingStats {
   secondChances: number;
 }
 
-/** Where each paging step happened, for tools that narrate it (the lecture replay). */
-export interface PagingEvent {
-  readonly kind: 'page-out' | 'page-in' | 'zero-fill';
-  readonly gfn: number;
-  readonly hfn: number;
-}
-
 export interface PagerParts {
   readonly hostMem: PhysicalMemory;
   readonly frames: HostFrames;
@@ -74,8 +67,6 @@ export class GuestPager {
   readonly onDisk: Uint8Array;
   /** Chooses the host frame for a page-in (fixed placement, e.g. the lecture's); -1: any. */
   placement: ((gfn: number) => number) | null = null;
-  /** Told about every page-out, page-in and zero-fill. */
-  onEvent: ((event: PagingEvent) => void) | null = null;
   private readonly parts: PagerParts;
   private mappings: ShadowMappings | null = null;
   private residentFrames = 0;
@@ -106,12 +97,6 @@ export class GuestPager {
   place(gfn: number, hfn: number): void {
     this.parts.pmap.map(gfn, hfn);
     this.residentFrames++;
-  }
-
-  /** Makes `gfn` resident (paging it in or backing it for the first time); returns its host frame. */
-  ensure(gfn: number): number {
-    const hfn = this.parts.pmap.hostFrame[gfn]!;
-    return hfn >= 0 ? hfn : this.pageIn(gfn, -1);
   }
 
   /**
@@ -145,7 +130,6 @@ export class GuestPager {
     this.residentFrames++;
     this.referenced[gfn] = 1;
     this.mappings?.unpark(gfn, hfn);
-    this.onEvent?.({ kind: this.onDisk[gfn] !== 0 ? 'page-in' : 'zero-fill', gfn, hfn });
     return hfn;
   }
 
@@ -167,7 +151,6 @@ export class GuestPager {
     frames.release(hfn);
     this.stats.pageOuts++;
     work.pageTransfers++;
-    this.onEvent?.({ kind: 'page-out', gfn, hfn });
   }
 
   /** The clock: the next resident frame not used since the hand last passed it. */

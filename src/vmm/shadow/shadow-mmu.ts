@@ -103,16 +103,6 @@ const A_D = Pte.A | Pte.D;
  */
 export const PARKED = 1 << 9;
 
-/** What happened to a shadow page, for tools that narrate it. */
-export interface ShadowEvent {
-  readonly kind: 'build' | 'evict' | 'flood';
-  readonly role: ShadowRoleKind;
-  readonly gfn: number;
-  readonly frame: number;
-  /** build: the shadow existed before and was evicted. */
-  readonly rebuild: boolean;
-}
-
 const dirKey = (gfn: number, pse: boolean) => gfn * 2 + (pse ? 1 : 0);
 const evictedKey = (role: ShadowRoleKind, key: number) => key * 8 + role;
 
@@ -137,8 +127,6 @@ export class ShadowMmu implements ShadowMappings {
   readonly capacity: number;
   /** Chooses the host frame for a new shadow page (fixed placement, e.g. the lecture's); -1: any. */
   placement: ((role: ShadowRoleKind, gfn: number) => number) | null = null;
-  /** Told when a shadow page is built or evicted. */
-  onEvent: ((event: ShadowEvent) => void) | null = null;
   /** Shadows that were evicted (evictedKey), to tell a rebuild from a first build. */
   private readonly evicted = new Set<number>();
   private tick = 0;
@@ -204,13 +192,6 @@ export class ShadowMmu implements ShadowMappings {
     target.lastUse = ++this.tick;
     this.active = target;
     this.parts.real.loadCr3(target.frame * 4096);
-  }
-
-  /** Drops every shadow but the active one (tests; the guest cannot tell). */
-  dropAll(): void {
-    for (const sp of [...this.byFrame.values()]) {
-      if (this.byFrame.has(sp.frame) && sp !== this.active && this.evictable(sp)) this.evict(sp);
-    }
   }
 
   // ---------------------------------------------------------------- page faults
@@ -308,27 +289,26 @@ export class ShadowMmu implements ShadowMappings {
 
   /** A write to a traced guest frame (the guest memory's trace hook). */
   onTracedWrite(gpa: number, size: number, old: number, value: number): void {
-    const gfn = gpa >>> 12;
-    const table = this.tables.get(gfn);
-    const dirs = [this.directories.get(dirKey(gfn, false)), this.directories.get(dirKey(gfn, true))];
-    if (dirs[0] === undefined && dirs[1] === undefined && table === undefined) return;
     // Setting accessed or dirty bits (the VMM's own walk, or the guest's) keeps every shadow valid.
     if (size === 4 && (gpa & 3) === 0 && ((old ^ value) & ~A_D) === 0 && (old & ~value) === 0) return;
+    const gfn = gpa >>> 12;
     const first = (gpa & 0xfff) >> 2;
     const last = ((gpa & 0xfff) + size - 1) >> 2;
-    for (let i = first; i <= last; i++) {
-      for (const dir of dirs) if (dir !== undefined) this.zapDirectoryEntry(dir, i);
-      if (table !== undefined) this.zapTableEntry(table, i);
-    }
-    if (table !== undefined && ++table.writes >= FLOOD_WRITES) {
-      this.stats.floods++;
-      this.onEvent?.({ kind: 'flood', role: table.role, gfn: table.gfn, frame: table.frame, rebuild: false });
-      this.destroyTable(table);
-    }
-    for (const dir of dirs) {
-      if (dir !== undefined && dir !== this.active && ++dir.writes >= FLOOD_WRITES) {
+    const table = this.tables.get(gfn);
+    if (table !== undefined) {
+      for (let i = first; i <= last; i++) this.zapTableEntry(table, i);
+      if (++table.writes >= FLOOD_WRITES) {
         this.stats.floods++;
-        this.onEvent?.({ kind: 'flood', role: dir.role, gfn: dir.gfn, frame: dir.frame, rebuild: false });
+        this.destroyTable(table);
+      }
+    }
+    // The frame may be shadowed as a directory under either CR4.PSE.
+    for (const pse of [false, true]) {
+      const dir = this.directories.get(dirKey(gfn, pse));
+      if (dir === undefined) continue;
+      for (let i = first; i <= last; i++) this.zapDirectoryEntry(dir, i);
+      if (dir !== this.active && ++dir.writes >= FLOOD_WRITES) {
+        this.stats.floods++;
         this.destroyDirectory(dir);
       }
     }
@@ -413,7 +393,6 @@ export class ShadowMmu implements ShadowMappings {
   evict(sp: ShadowPage): void {
     if (sp === this.active) throw new Error('shadow MMU: the active shadow cannot be evicted');
     this.stats.evictions++;
-    this.onEvent?.({ kind: 'evict', role: sp.role, gfn: sp.gfn, frame: sp.frame, rebuild: false });
     switch (sp.role) {
       case ShadowRole.DIRECTORY:
         this.evicted.add(evictedKey(sp.role, dirKey(sp.gfn, sp.pse)));
@@ -447,11 +426,7 @@ export class ShadowMmu implements ShadowMappings {
     this.parts.work.shadowPageAllocs++;
     if (role === ShadowRole.DIRECTORY || role === ShadowRole.TABLE) {
       this.stats.misses++;
-      const rebuild = this.evicted.delete(evictedKey(role, role === ShadowRole.DIRECTORY ? dirKey(gfn, pse) : gfn));
-      if (rebuild) this.stats.rebuilds++;
-      this.onEvent?.({ kind: 'build', role, gfn, frame, rebuild });
-    } else if (role !== ShadowRole.PHYS_TABLE) {
-      this.onEvent?.({ kind: 'build', role, gfn, frame, rebuild: false });
+      if (this.evicted.delete(evictedKey(role, role === ShadowRole.DIRECTORY ? dirKey(gfn, pse) : gfn))) this.stats.rebuilds++;
     }
     return sp;
   }
@@ -528,8 +503,11 @@ export class ShadowMmu implements ShadowMappings {
   private setEntry(table: ShadowPage, index: number, entry: number): void {
     const addr = table.entryAddress(index);
     const old = this.i32[addr >>> 2]!;
-    this.forget(addr, old);
-    if ((entry & Pte.P) !== 0) this.rmap.add(entry >>> 12, addr);
+    // A refill of the same frame (rights changed) keeps its backward-map entry.
+    if ((old & entry & Pte.P) === 0 || old >>> 12 !== entry >>> 12) {
+      this.forget(addr, old);
+      if ((entry & Pte.P) !== 0) this.rmap.add(entry >>> 12, addr);
+    }
     this.i32[addr >>> 2] = entry;
     this.parts.work.shadowEntryWrites++;
     if ((old & Pte.P) !== 0) this.invalidateEntry(table, index);

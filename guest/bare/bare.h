@@ -1,0 +1,56 @@
+/*
+ * bare.h -- what the standalone teaching guests (guest/lecture, guest/probe) share: sized
+ * types, port I/O and control-register helpers, COM1 output with a tiny printf, the debug-exit
+ * port, and one GDT/TSS/IDT setup (ring 0 and ring 3 segments, a TSS for esp0). Each guest's
+ * boot.S provides exception_stack_top (esp0) and isr_unexpected_stubs (32 stubs, 8 bytes apart).
+ *
+ * Segment selectors: 0x08 kernel code, 0x10 kernel data, 0x1b user code, 0x23 user data,
+ * 0x28 the TSS.
+ */
+#ifndef BARE_H
+#define BARE_H
+
+typedef unsigned char u8;
+typedef unsigned short u16;
+typedef unsigned int u32;
+typedef unsigned long long u64;
+
+#define PTE_P	0x001u	/* present */
+#define PTE_RW	0x002u	/* writable */
+#define PTE_US	0x004u	/* user-accessible */
+
+#define CR0_PG	0x80000000u
+
+#define COM1		0x3f8
+#define DEBUG_EXIT	0xf4	/* QEMU's isa-debug-exit: exits with (code << 1) | 1 */
+
+static inline void outb(u16 port, u8 v) { __asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port)); }
+static inline u8 inb(u16 port) { u8 v; __asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port)); return v; }
+
+static inline u32 read_cr0(void) { u32 v; __asm__ volatile("mov %%cr0, %0" : "=r"(v)); return v; }
+static inline u32 read_cr2(void) { u32 v; __asm__ volatile("mov %%cr2, %0" : "=r"(v)); return v; }
+static inline u32 read_cr3(void) { u32 v; __asm__ volatile("mov %%cr3, %0" : "=r"(v)); return v; }
+static inline u32 read_cr4(void) { u32 v; __asm__ volatile("mov %%cr4, %0" : "=r"(v)); return v; }
+static inline void write_cr0(u32 v) { __asm__ volatile("mov %0, %%cr0" : : "r"(v) : "memory"); }
+static inline void write_cr3(u32 v) { __asm__ volatile("mov %0, %%cr3" : : "r"(v) : "memory"); }
+static inline void write_cr4(u32 v) { __asm__ volatile("mov %0, %%cr4" : : "r"(v) : "memory"); }
+static inline void invlpg(u32 va) { __asm__ volatile("invlpg (%0)" : : "r"(va) : "memory"); }
+
+/* console.c */
+void serial_init(void);
+/* A tiny printf: %s %c %u %x, with an optional 0 flag and width (%08x). */
+void print(const char *fmt, ...);
+/* Waits until the last byte has left the UART, then writes `code` to the debug-exit port. */
+void __attribute__((noreturn)) exit_qemu(u8 code);
+
+/* cpu-tables.c */
+/* Loads the GDT, the TSS (esp0 = exception_stack_top) and an IDT whose vectors 0-31 go to the unexpected stubs. */
+void cpu_tables_init(void);
+/* Points `vector` at `handler` through a 32-bit interrupt gate (IF cleared on entry) of privilege `dpl`. */
+void idt_set(u32 vector, void (*handler)(void), u32 dpl);
+
+/* From the guest's boot.S */
+extern void isr_unexpected_stubs(void);
+extern u8 exception_stack_top[];
+
+#endif
