@@ -1,8 +1,9 @@
 /*
  * bare.h -- what the standalone teaching guests (guest/lecture, guest/probe) share: sized
  * types, port I/O and control-register helpers, COM1 output with a tiny printf, the debug-exit
- * port, and one GDT/TSS/IDT setup (ring 0 and ring 3 segments, a TSS for esp0). Each guest's
- * boot.S provides exception_stack_top (esp0) and isr_unexpected_stubs (32 stubs, 8 bytes apart).
+ * port, one GDT/TSS/IDT setup (ring 0 and ring 3 segments, a TSS for esp0), and (entry.S) the
+ * multiboot entry, which calls the guest's kmain(magic, info), a way to run code at ring 3, and
+ * a stub per exception that calls the guest's unexpected(vector, stack).
  *
  * Segment selectors: 0x08 kernel code, 0x10 kernel data, 0x1b user code, 0x23 user data,
  * 0x28 the TSS.
@@ -49,8 +50,15 @@ void cpu_tables_init(void);
 /* Points `vector` at `handler` through a 32-bit interrupt gate (IF cleared on entry) of privilege `dpl`. */
 void idt_set(u32 vector, void (*handler)(void), u32 dpl);
 
-/* From the guest's boot.S */
+/* entry.S */
+/* Runs the code at `eip` at ring 3 on stack `esp` with ebx = `ebx`, until it executes int 0x80; returns its eax. */
+u32 ring3_call(u32 eip, u32 esp, u32 ebx);
+/* The int 0x80 gate's handler (install it with DPL 3). */
+void isr_ring3_exit(void);
 extern void isr_unexpected_stubs(void);
 extern u8 exception_stack_top[];
+
+/* Provided by the guest: an exception nobody expected (stack: [error code,] eip, cs, eflags). */
+void __attribute__((noreturn)) unexpected(u32 vector, u32 *stack);
 
 #endif

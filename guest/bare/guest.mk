@@ -1,7 +1,8 @@
 # guest.mk -- the build shared by the standalone teaching guests (guest/lecture, guest/probe).
 # A guest's Makefile sets NAME (its .c, .ld and .elf are NAME.*), QEMU_ARGS and optionally
-# APPEND (the kernel command line for `make qemu`), then includes this file. Each guest is its
-# boot.S, NAME.c and the shared ../bare/console.c and ../bare/cpu-tables.c.
+# APPEND (the kernel command line for `make qemu`) and ENTRY_DEFS (-DMULTIBOOT_FLAGS=...,
+# -DKERNEL_STACK_BYTES=... for entry.S), then includes this file. Each guest is its boot.S,
+# NAME.c and the shared ../bare/entry.S, console.c and cpu-tables.c.
 #
 #   make                  # build $(OUT)/NAME.elf
 #   make OUT=build-x      # build into another directory (relative OUT: relative to the guest)
@@ -17,6 +18,7 @@
 OUT ?= ../../out/$(NAME)
 QEMU ?= qemu-system-i386
 APPEND ?=
+ENTRY_DEFS ?=
 BARE := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
 
 ifeq ($(origin CC),default)
@@ -30,7 +32,7 @@ CFLAGS := -m32 -ffreestanding -nostdlib -fno-pie -march=i686 -mgeneral-regs-only
 LDFLAGS := -m32 -nostdlib -ffreestanding -no-pie -static -Wl,--build-id=none \
 	-Wl,-T,$(NAME).ld
 
-OBJS := $(OUT)/boot.o $(OUT)/$(NAME).o $(OUT)/console.o $(OUT)/cpu-tables.o
+OBJS := $(OUT)/entry.o $(OUT)/boot.o $(OUT)/$(NAME).o $(OUT)/console.o $(OUT)/cpu-tables.o
 QEMU_APPEND := $(if $(APPEND),-append "$(APPEND)")
 
 .PHONY: all prebuilt check-prebuilt qemu qemu-prebuilt clean
@@ -49,6 +51,9 @@ $(OUT)/%.o: $(BARE)/%.c $(BARE)/bare.h | $(OUT)
 
 $(OUT)/%.o: %.S Makefile | $(OUT)
 	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(OUT)/entry.o: $(BARE)/entry.S Makefile | $(OUT)
+	$(CC) $(CFLAGS) $(ENTRY_DEFS) -c -o $@ $<
 
 $(OUT):
 	mkdir -p $@

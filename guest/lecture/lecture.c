@@ -55,9 +55,8 @@
 #define PF_U	0x4u	/* ... the access came from ring 3 */
 
 /* From boot.S and lecture.ld */
-extern u32 run_app(u32 gva);
-extern void isr_page_fault(void), isr_app_exit(void);
-extern u8 __kernel_start[], __kernel_end[], __app_start[], __app_end[];
+extern void isr_page_fault(void), app_load(void);
+extern u8 __kernel_start[], __kernel_end[], __app_start[], __app_end[], app_stack_top[];
 
 /* ---- The guest OS's memory management --------------------------------------------- */
 
@@ -145,7 +144,7 @@ static u32 app_ld(u32 gva, u32 expected)
 	u32 faults = page_faults;
 
 	print("step %u: app (ring 3, CR3=0x%x): LD 0x%x\n", step, read_cr3(), gva);
-	u32 v = run_app(gva);
+	u32 v = ring3_call((u32)app_load, (u32)app_stack_top, gva);
 	print("step %u: LD 0x%x -> 0x%08x (%s)\n", step, gva, v,
 	      page_faults == faults ? "present, no page fault" : "retried after the page fault");
 	if (v != expected) {
@@ -171,7 +170,7 @@ void kmain(u32 magic)
 		exit_qemu(1);
 	cpu_tables_init();
 	idt_set(14, isr_page_fault, 0);		/* #PF */
-	idt_set(0x80, isr_app_exit, 3);		/* the application's "I am done" */
+	idt_set(0x80, isr_ring3_exit, 3);	/* the application's "I am done" */
 	print("step 1: GDT with ring 0 and ring 3 segments, TSS (esp0), IDT (14: page fault, 0x80: app done)\n");
 
 	/* 2. Build the page directory at 0x1000 and the page table at 0x7000. */

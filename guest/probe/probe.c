@@ -56,10 +56,9 @@
 
 /* From boot.S and probe.ld */
 extern u32 marker_search(u32 start, u32 end, u32 not_marker, u32 *first);
-extern void run_user(void);
-extern void isr_gp(void), isr_user_exit(void);
+extern void isr_gp(void), user_code(void);
 extern const u32 user_gp_table[6];
-extern u8 __kernel_start[], __kernel_end[], __user_start[], __user_end[];
+extern u8 __kernel_start[], __kernel_end[], __user_start[], __user_end[], user_stack_top[];
 
 static inline u32 peek(u32 a) { return *(volatile u32 *)a; }
 static inline void poke(u32 a, u32 v) { *(volatile u32 *)a = v; }
@@ -385,7 +384,7 @@ static void __attribute__((noreturn)) probe(u32 not_marker)
 		pt_low[a >> 12] |= PTE_US;
 	page_dir[0] = (u32)pt_low | PTE_US | PTE_RW | PTE_P;
 	flush_tlb();
-	run_user();
+	ring3_call((u32)user_code, (u32)user_stack_top, 0);
 	u32 raised = 0;
 	for (u32 i = 0; i < 5; i++)
 		raised += gp_seen >> i & 1;
@@ -462,7 +461,7 @@ void __attribute__((noreturn)) kmain(u32 magic, const struct multiboot_info *mbi
 	}
 	cpu_tables_init();
 	idt_set(13, isr_gp, 0);			/* #GP: the ring-3 test skips the instruction */
-	idt_set(0x80, isr_user_exit, 3);	/* ring 3's "I am done" */
+	idt_set(0x80, isr_ring3_exit, 3);	/* ring 3's "I am done" */
 	if (ram_end < 0x800000) {
 		print("probe: needs at least 8 MiB of RAM, has %u KiB\n", ram_end >> 10);
 		exit_qemu(1);
