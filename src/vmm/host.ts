@@ -35,7 +35,7 @@ export class Host {
   readonly real: Cpu;
   /** The VM whose state the real CPU holds. */
   current: RealCpuTenant | null = null;
-  /** Times the real CPU changed VMs. */
+  /** Times the real CPU changed from one VM to another. */
   switches = 0;
   /** VMs built on this host so far. */
   vmsCreated = 0;
@@ -52,10 +52,12 @@ export class Host {
   /** Puts `tenant`'s state on the real CPU (saving the current one's). */
   switchTo(tenant: RealCpuTenant): void {
     if (this.current === tenant) return;
-    this.current?.switchOut();
+    if (this.current !== null) {
+      this.current.switchOut();
+      this.switches++;
+    }
     this.current = tenant;
     tenant.switchIn();
-    this.switches++;
   }
 }
 

@@ -215,12 +215,9 @@ export class TrapVm implements RealCpuTenant {
     };
     engine = new TrapEngine({ real, vcpu, chipset: this.chipset, mmu: this.mmu, gdt: this.gdt, ldt: this.ldt, work: this.work, profile: this.profile });
     this.engine = engine;
-    // The new VM's state is what the real CPU holds from now on (its own time starts at 0).
-    host.current?.switchOut();
-    host.current = this;
-    real.cycles = 0;
-    real.instructions = 0;
-    real.counters.reset();
+    // The new VM's state is what the real CPU holds from now on: its saved time and counters
+    // are still zero, and an engine not yet started puts no registers there.
+    host.switchTo(this);
     engine.setIntr(intr);
   }
 
