@@ -18,6 +18,16 @@ it('popf-problem: cli traps at CPL 1, popf silently keeps IF = 0', () => {
   assert.match(out, /EFLAGS\.IF = 0: popf asked for IF=1/);
 });
 
+it('vmm-paging: a frame paged out parks its entries, comes back at a new HPA with all of them; no finding, native output', () => {
+  const out = example('vmm-paging.ts');
+  const listed = /its backward map lists (\d+) shadow entries/.exec(out);
+  assert.ok(listed, out);
+  assert.match(out, new RegExp(`paged out: the backward map of HPA 0x[0-9a-f]+ lists 0; parked under GPA 0x[0-9a-f]+: ${listed[1]} entries, not present`));
+  assert.match(out, /\(paging fault\): GPA 0x[0-9a-f]+ is back, at HPA 0x[0-9a-f]+\n {2}every entry that was parked now maps HPA 0x[0-9a-f]+: yes/);
+  assert.match(out, /each followed by the invariant checker: 0 findings/);
+  assert.match(out, /guest output equal to native \(clock lines aside\): yes/);
+});
+
 it('paging: walk, TLB miss then hit, A and D bits, a page fault with CR2', () => {
   const out = example('paging.ts');
   assert.match(out, /-> physical 0x9234/);
