@@ -3,3 +3,4 @@ export * from './user.ts';
 export { COUNTER_NAMES, type CounterName } from '../hw/cpu/counters.ts';
 export * as hw from './hardware.ts';
 export * from './machine.ts';
+export * from './plots.ts';

@@ -6,17 +6,20 @@
 import type { BlockBackend, ByteSink, ByteSource } from '../hw/devices/device.ts';
 import { Board, type MachineExit } from '../hw/platform/board.ts';
 import { type BootModule, MultibootError, bootMultiboot, parseMultibootKernel } from '../hw/platform/multiboot.ts';
-import type { VmExit } from '../vmm/engines/trap.ts';
+import type { VmExit } from '../vmm/engines/engine.ts';
 import { DEFAULT_PROFILE, type Profile } from '../vmm/profiles.ts';
-import { type VmmReport, trapReport } from '../vmm/report.ts';
+import { type VmmReport, vmmReport } from '../vmm/report.ts';
 import { DEFAULT_RAM } from '../hw/platform/chipset.ts';
-import { TrapVm, hostFramesFor } from '../vmm/vm.ts';
+import { type Technique, type Vm, type VmOptions as VmParams, hostFramesFor } from '../vmm/vm.ts';
+import { TrapVm } from '../vmm/trap-vm.ts';
+import { HwVm } from '../vmm/hw-vm.ts';
+import { InterpretVm } from '../vmm/interpret-vm.ts';
 import { type LectureStep, replayLecture } from '../vmm/lecture-replay.ts';
 import { Host, hostBytesFor } from '../vmm/host.ts';
 import { QUANTUM, type ScheduledVm, runRoundRobin } from '../vmm/scheduler.ts';
 import type { BackingStore } from '../vmm/memory/backing-store.ts';
 
-export { MultibootError, parseMultibootKernel, type BootModule, type MachineExit, type VmExit, type VmmReport, TrapVm };
+export { MultibootError, parseMultibootKernel, type BootModule, type MachineExit, type VmExit, type VmmReport, type Vm, TrapVm, HwVm, InterpretVm };
 export type { BlockBackend, ByteSink, ByteSource };
 export { DEFAULT_RAM, MAX_RAM } from '../hw/platform/board.ts';
 export { DEFAULT_PROFILE, PROFILES, type Profile, findProfile } from '../vmm/profiles.ts';
@@ -24,9 +27,25 @@ export { DEFAULT_SHADOW_PAGES, MIN_RESIDENT_FRAMES, minimumShadowPages } from '.
 export type { ShadowAuditFinding } from '../vmm/shadow/audit.ts';
 export { type BackingStore, BackingStoreError, MemoryBackingStore } from '../vmm/memory/backing-store.ts';
 
-/** How the guest is run: on the bare machine, or deprivileged under the trap-and-emulate VMM. */
-export type Mode = 'native' | 'trap';
-export const MODES: readonly Mode[] = ['native', 'trap'];
+/**
+ * How the guest is run: on the bare machine, or under the hypervisor — interpreted, deprivileged
+ * by trap-and-emulate, or in the CPU's guest mode (hardware assist); the last two with shadow
+ * page tables.
+ */
+export type Mode = 'native' | Technique;
+export const MODES: readonly Mode[] = ['native', 'interpret', 'trap', 'hw'];
+
+/** A VM of the given technique. */
+function createVm(mode: Technique, params: VmParams): Vm {
+  switch (mode) {
+    case 'interpret':
+      return new InterpretVm(params);
+    case 'trap':
+      return new TrapVm(params);
+    case 'hw':
+      return new HwVm(params);
+  }
+}
 
 /** What booting a kernel needs in every mode. */
 export interface BootOptions {
@@ -57,8 +76,8 @@ export interface MachineOptions extends BootOptions {
   readonly guestMemoryLimit?: number;
   /** trap: where paged-out guest frames go (default: in memory). */
   readonly backingStore?: BackingStore;
-  /** trap: called with the VM after it is built and booted, before it runs (e.g. to audit after every exit). */
-  readonly onVm?: (vm: TrapVm) => void;
+  /** Under the hypervisor: called with the VM after it is built and booted, before it runs (e.g. to audit after every exit). */
+  readonly onVm?: (vm: Vm) => void;
 }
 
 export interface MachineRun {
@@ -160,7 +179,8 @@ export function runMachine(options: MachineOptions): MachineRun {
   const maxInstructions = options.maxInstructions ?? 10e9;
   const start = Date.now();
   const timed = () => (Date.now() - start) / 1000;
-  if ((options.mode ?? 'native') === 'native') {
+  const mode = options.mode ?? 'native';
+  if (mode === 'native') {
     const board = new Board({ ...chipsetOptions, ramBytes: options.ramBytes ?? DEFAULT_RAM, costs: profile.hardware });
     bootMultiboot(board.cpu, board.mem, image, options.kernelName, cmdline, modules);
     const exit = board.run(maxInstructions);
@@ -182,7 +202,7 @@ export function runMachine(options: MachineOptions): MachineRun {
       vmm: null,
     };
   }
-  const vm = new TrapVm({
+  const vm = createVm(mode, {
     ...chipsetOptions,
     ramBytes: options.ramBytes ?? DEFAULT_RAM,
     profile,
@@ -191,7 +211,7 @@ export function runMachine(options: MachineOptions): MachineRun {
   vm.boot(image, options.kernelName, cmdline, modules);
   options.onVm?.(vm);
   const exit = vm.run(maxInstructions);
-  return trapRun(vm, exit, timed());
+  return vmRun(vm, exit, timed());
 }
 
 /** The VM options MachineOptions carries for trap mode. */
@@ -203,14 +223,14 @@ function trapOptions(options: MachineOptions): { shadowPages?: number; guestMemo
   };
 }
 
-/** A finished trap-mode VM as a MachineRun. */
-function trapRun(vm: TrapVm, exit: VmExit, seconds: number): MachineRun {
+/** A finished VM as a MachineRun. */
+function vmRun(vm: Vm, exit: VmExit, seconds: number): MachineRun {
   // The real CPU counted the hardware's events; the vCPU those of the instructions it emulated.
   const counters = vm.realCounters.snapshot();
-  for (const [k, n] of Object.entries(vm.vcpu.counters.snapshot())) counters[k] = (counters[k] ?? 0) + n;
+  if (vm.technique !== 'interpret') for (const [k, n] of Object.entries(vm.vcpu.counters.snapshot())) counters[k] = (counters[k] ?? 0) + n;
   const instructions = vm.instructionsRun;
   return {
-    mode: 'trap',
+    mode: vm.technique,
     profile: vm.profile.name,
     exit,
     status: exitStatus(exit),
@@ -222,7 +242,7 @@ function trapRun(vm: TrapVm, exit: VmExit, seconds: number): MachineRun {
     screen: vm.chipset.cga.screen(),
     seconds,
     mips: seconds > 0 ? instructions / seconds / 1e6 : 0,
-    vmm: trapReport(vm),
+    vmm: vmmReport(vm),
   };
 }
 
@@ -234,9 +254,11 @@ export interface VmOptions extends Omit<MachineOptions, 'mode' | 'profile' | 'wa
 
 export interface MultiMachineOptions {
   readonly vms: readonly VmOptions[];
+  /** The technique every VM runs under (default trap). */
+  readonly mode?: Technique;
   readonly profile?: Profile;
   /** Called with each VM after it is built and booted, before any runs. */
-  readonly onVm?: (vm: TrapVm) => void;
+  readonly onVm?: (vm: Vm) => void;
   /** Guest instructions a VM runs before the next one's turn (default QUANTUM). */
   readonly quantum?: number;
 }
@@ -262,17 +284,18 @@ export function runMachines(options: MultiMachineOptions): MachineRun[] {
     };
     return { o, image, vmOptions };
   });
-  const host = new Host(hostBytesFor(specs.reduce((n, s) => n + hostFramesFor(s.vmOptions), 0)), profile);
+  const mode = options.mode ?? 'trap';
+  const host = new Host(hostBytesFor(specs.reduce((n, s) => n + hostFramesFor(s.vmOptions, mode), 0)), profile);
   const start = Date.now();
   const entries: ScheduledVm[] = specs.map(({ o, image, vmOptions }) => {
-    const vm = new TrapVm({ ...vmOptions, host });
+    const vm = createVm(mode, { ...vmOptions, host });
     vm.boot(image, o.kernelName, o.cmdline ?? '', o.modules ?? []);
     options.onVm?.(vm);
     return { vm, maxInstructions: o.maxInstructions ?? 10e9, exit: null };
   });
   runRoundRobin(entries, options.quantum ?? QUANTUM);
   const seconds = (Date.now() - start) / 1000;
-  return entries.map((e) => trapRun(e.vm, e.exit!, seconds));
+  return entries.map((e) => vmRun(e.vm, e.exit!, seconds));
 }
 
 /** The slowdown of `run` against `native` (same guest, same profile): 0.05 means 5 % slower. */

@@ -70,7 +70,7 @@ function printCost(trap: MachineRun, native: MachineRun, out: (s: string) => voi
   );
   out(
     `Page faults: ${count(vmm.faults.hidden)} hidden (the VMM filled a shadow entry), ${count(vmm.faults.true)} true (reflected into the guest), ` +
-      `${count(vmm.faults.trace)} trace (guest page-table writes emulated). Shadow page tables: at most ${count(vmm.shadow.peakPages)} pages ` +
-      `(${bytes(vmm.shadow.peakBytes)}) of host memory the guest cannot see.`,
+      `${count(vmm.faults.trace)} trace (guest page-table writes emulated). Shadow page tables: at most ${count(vmm.shadow?.peakPages ?? 0)} pages ` +
+      `(${bytes(vmm.shadow?.peakBytes ?? 0)}) of host memory the guest cannot see.`,
   );
 }

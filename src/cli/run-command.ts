@@ -122,17 +122,7 @@ export function printVmmStats(run: MachineRun, native: MachineRun | null, native
         ['trace faults (guest table writes emulated)', count(vmm.faults.trace)],
         ['interrupts injected', count(vmm.injections)],
         ...Object.entries(vmm.work).map(([k, w]) => [`VMM work: ${k}`, `${count(w.count)} (${count(w.cycles)} cycles)`] as const),
-        ['shadow pages in use (peak)', `${count(s.pages)} (${count(s.peakPages)})`],
-        ['shadow memory in use (peak)', `${bytes(s.bytes)} (${bytes(s.peakBytes)})`],
-        ...Object.entries(s.pagesByRole).map(([k, n]) => [`  ${k} pages in use (built)`, `${count(n)} (${count(s.builtByRole[k] ?? 0)})`] as const),
-        ['shadow page budget', `${count(s.capacityPages)} pages (${bytes(s.capacityPages * 4096)})`],
-        ['shadow cache lookups: hits / misses', `${count(s.hits)} / ${count(s.misses)}`],
-        ['shadows rebuilt after eviction', count(s.rebuilds)],
-        ['shadow pages evicted (least recently used)', count(s.evictions)],
-        ['guest tables unshadowed (write floods)', count(s.floods)],
-        ['guest frames traced', count(s.tracedFrames)],
-        ['backward-map entries', count(s.backwardMapEntries)],
-        ['shadow GDT + LDT', bytes(s.descriptorTableBytes)],
+        ...shadowRows(s),
         ['host memory: guest RAM / VMM', `${bytes(vmm.hostMemory.guestBytes)} / ${bytes(vmm.hostMemory.vmmBytes)}`],
         ...pagingRows(vmm.paging),
       ],
@@ -151,6 +141,23 @@ export function printVmmStats(run: MachineRun, native: MachineRun | null, native
       ),
     );
   } else out(`slowdown against native: ${nativeNote}`);
+}
+
+function shadowRows(s: VmmReport['shadow']): (readonly [string, string])[] {
+  if (s === null) return [];
+  return [
+    ['shadow pages in use (peak)', `${count(s.pages)} (${count(s.peakPages)})`],
+    ['shadow memory in use (peak)', `${bytes(s.bytes)} (${bytes(s.peakBytes)})`],
+    ...Object.entries(s.pagesByRole).map(([k, n]) => [`  ${k} pages in use (built)`, `${count(n)} (${count(s.builtByRole[k] ?? 0)})`] as const),
+    ['shadow page budget', `${count(s.capacityPages)} pages (${bytes(s.capacityPages * 4096)})`],
+    ['shadow cache lookups: hits / misses', `${count(s.hits)} / ${count(s.misses)}`],
+    ['shadows rebuilt after eviction', count(s.rebuilds)],
+    ['shadow pages evicted (least recently used)', count(s.evictions)],
+    ['guest tables unshadowed (write floods)', count(s.floods)],
+    ['guest frames traced', count(s.tracedFrames)],
+    ['backward-map entries', count(s.backwardMapEntries)],
+    ['shadow GDT + LDT', bytes(s.descriptorTableBytes)],
+  ];
 }
 
 function pagingRows(p: VmmReport['paging']): (readonly [string, string])[] {

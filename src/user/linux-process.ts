@@ -326,6 +326,7 @@ export class LinuxProcess {
       case 'halt':
       case 'interrupt':
       case 'reset':
+      case 'vmexit':
         throw new Error(`user runner: unexpected CPU exit '${exit.kind}' at eip 0x${hex(c.eip)}`);
       default: {
         const never: never = exit;

@@ -8,7 +8,7 @@
  */
 import { Cpu, type PortBus } from '../hw/cpu/cpu.ts';
 import { PhysicalMemory } from '../hw/memory/physical-memory.ts';
-import { HostFrames } from './memory/host-frames.ts';
+import { FrameOwner, HostFrames } from './memory/host-frames.ts';
 import { DEFAULT_PROFILE, type Profile } from './profiles.ts';
 
 /** The real CPU never does port I/O itself: at ring 1 with IOPL 0 and no TSS every IN/OUT traps. */
@@ -45,8 +45,10 @@ export class Host {
     this.profile = profile;
     this.hostMem = new PhysicalMemory(bytes);
     this.frames = new HostFrames(bytes >>> 12);
-    this.real = new Cpu(this.hostMem, NO_HOST_PORTS, { monitor: true, costs: profile.hardware });
+    // The real CPU offers the virtualization extension (hw mode); its host save area is a VMM frame.
+    this.real = new Cpu(this.hostMem, NO_HOST_PORTS, { monitor: true, costs: profile.hardware, virtualization: true });
     this.real.hasApic = true;
+    this.real.hostSaveArea = this.frames.allocRun(1, FrameOwner.VMM) * 4096;
   }
 
   /** Puts `tenant`'s state on the real CPU (saving the current one's). */
@@ -61,7 +63,10 @@ export class Host {
   }
 }
 
-/** Bytes of host RAM for `frames` frames, rounded up to whole MiB. */
+/** Frames the host itself takes (the real CPU's host save area). */
+const HOST_FRAMES = 1;
+
+/** Bytes of host RAM for `frames` frames of VMs, rounded up to whole MiB. */
 export function hostBytesFor(frames: number): number {
-  return Math.ceil((frames * 4096) / (1 << 20)) * (1 << 20);
+  return Math.ceil(((frames + HOST_FRAMES) * 4096) / (1 << 20)) * (1 << 20);
 }

@@ -20,7 +20,7 @@ import { Host } from './host.ts';
 import { MemoryBackingStore } from './memory/backing-store.ts';
 import { PARKED } from './shadow/shadow-mmu.ts';
 import { ShadowRole } from './shadow/shadow-page.ts';
-import { TrapVm } from './vm.ts';
+import { TrapVm } from './trap-vm.ts';
 
 /** The lecture's host-physical frames. */
 export const LECTURE_HPA = {

@@ -13,7 +13,8 @@
  * write includes its backward-map update; a new shadow table is a 4 KiB zeroing; decoding and
  * emulating an instruction is a few hundred cycles, as in KVM's x86 emulator; INVLPG on the
  * host costs what the instruction does; moving a 4 KiB page to or from the backing store is a
- * fast SSD's ~10 microseconds. They are round numbers, stated so that anyone can
+ * fast SSD's ~10 microseconds; interpreting an instruction in software is some tens of cycles
+ * (a Bochs-class interpreter). They are round numbers, stated so that anyone can
  * change them and see what moves.
  */
 import type { HardwareCosts } from '../hw/cpu/costs.ts';
@@ -35,6 +36,13 @@ export interface VmmCosts {
   readonly tlbInvalidate: number;
   /** Writing one guest page to the backing store, or reading it back (VMM paging). */
   readonly pageTransfer: number;
+  /**
+   * Interpreting one guest instruction in software (--mode interpret), on top of its own cost:
+   * fetching it through the decoded-instruction cache, dispatching, updating the virtual
+   * registers. Our estimate for a fast table-driven interpreter of Bochs's kind, which spends
+   * some tens of host cycles per guest instruction.
+   */
+  readonly interpretation: number;
 }
 
 export interface Profile {
@@ -66,6 +74,7 @@ function profile(name: string, released: string, vmmRoundTrip: number, syscallRo
       reflection: scale(300),
       tlbInvalidate: scale(100),
       pageTransfer: scale(30000),
+      interpretation: scale(40),
     },
   };
 }

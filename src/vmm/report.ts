@@ -4,8 +4,10 @@
  * ends print it (`--stats`) or write it as JSON (`--stats-json`).
  */
 import { ROLE_NAMES } from './shadow/shadow-page.ts';
-import { TABLE_FRAMES } from './shadow/descriptor-tables.ts';
-import type { TrapVm } from './vm.ts';
+import { Counter } from '../hw/cpu/counters.ts';
+import type { ShadowMmu } from './shadow/shadow-mmu.ts';
+import type { Tracer } from './shadow/tracer.ts';
+import type { Vm } from './vm.ts';
 
 export interface ExitReason {
   /** "instruction", "I/O", "hidden fault", ... */
@@ -18,6 +20,8 @@ export interface ExitReason {
 }
 
 export interface VmmReport {
+  /** interpret, trap or hw. */
+  readonly technique: string;
   readonly profile: { readonly name: string; readonly vmmRoundTrip: number; readonly syscallRoundTrip: number; readonly source: string };
   readonly exits: {
     readonly count: number;
@@ -32,6 +36,7 @@ export interface VmmReport {
   readonly injections: number;
   /** The VMM's own operations: how many, and the cycles they cost under the profile. */
   readonly work: Readonly<Record<string, { readonly count: number; readonly cycles: number }>>;
+  /** Shadow paging (trap, hw); null under interpretation, which keeps no shadows. */
   readonly shadow: {
     /** Shadow page-table pages held at the end, and at most. */
     readonly pages: number;
@@ -54,9 +59,9 @@ export interface VmmReport {
     readonly tracedFrames: number;
     /** Entries in the backward map (shadow entries mapping guest frames). */
     readonly backwardMapEntries: number;
-    /** The shadow GDT and LDT. */
+    /** The shadow GDT and LDT (trap). */
     readonly descriptorTableBytes: number;
-  };
+  } | null;
   /** VMM paging: the resident limit, and what moving frames to and from the backing store cost. */
   readonly paging: {
     readonly residentLimitPages: number;
@@ -86,8 +91,15 @@ function byRole(counts: readonly number[]): Record<string, number> {
   return out;
 }
 
-export function trapReport(vm: TrapVm): VmmReport {
-  const { engine, mmu, work, profile, frames } = vm;
+/** A VM's shadow paging, when it has it. */
+function shadowParts(vm: Vm): { mmu: ShadowMmu; tracer: Tracer } | null {
+  const parts = vm as Partial<{ mmu: ShadowMmu; tracer: Tracer }>;
+  return parts.mmu !== undefined && parts.tracer !== undefined ? { mmu: parts.mmu, tracer: parts.tracer } : null;
+}
+
+export function vmmReport(vm: Vm): VmmReport {
+  const { engine, work, profile, frames } = vm;
+  const shadow = shadowParts(vm);
   const categories = [...engine.exits.byCategory()].map(([category, t]) => ({ category, detail: '', count: t.count, cycles: t.cycles }));
   categories.sort((a, b) => b.cycles - a.cycles);
   const costs = profile.vmm;
@@ -100,35 +112,26 @@ export function trapReport(vm: TrapVm): VmmReport {
     ['TLB invalidations', work.tlbInvalidates, costs.tlbInvalidate],
     ['pages moved to or from the backing store', work.pageTransfers, costs.pageTransfer],
   ];
+  if (vm.technique === 'interpret') {
+    // The interpreter's work is the guest's whole run: every instruction, every software walk.
+    const counters = vm.realCounters.values;
+    ops.unshift(['instructions interpreted', vm.instructionsRun, costs.interpretation], ['guest table reads (software walks)', counters[Counter.WALK_READ]!, costs.guestWalkRead]);
+  }
   const workOut: Record<string, { count: number; cycles: number }> = {};
-  for (const [name, n, each] of ops) workOut[name] = { count: n, cycles: n * each };
-  // This VM's frames only (the host may run others): its resident guest frames, its shadows and descriptor tables.
+  for (const [name, n, each] of ops) if (n > 0 || vm.technique !== 'interpret') workOut[name] = { count: n, cycles: n * each };
+  // This VM's frames only (the host may run others): its resident guest frames, its shadows and the technique's own frames.
   const guestFrames = vm.pager.resident;
-  const vmmFrames = mmu.pagesInUse + 2 * TABLE_FRAMES;
+  const ownFrames = vm.vmmFrameCount;
+  const vmmFrames = (shadow?.mmu.pagesInUse ?? 0) + ownFrames;
   const pg = vm.pager.stats;
   return {
+    technique: vm.technique,
     profile: { name: profile.name, vmmRoundTrip: profile.vmmRoundTrip, syscallRoundTrip: profile.syscallRoundTrip, source: profile.source },
     exits: { count: engine.exits.count, cycles: engine.exits.cycles, reasons: engine.exits.list(), categories },
     faults: { ...engine.faults },
     injections: engine.injections,
     work: workOut,
-    shadow: {
-      pages: mmu.pagesInUse,
-      peakPages: mmu.stats.peakPages,
-      bytes: mmu.pagesInUse * 4096,
-      peakBytes: mmu.stats.peakPages * 4096,
-      pagesByRole: byRole(mmu.pagesByRole()),
-      builtByRole: byRole(mmu.stats.built),
-      hits: mmu.stats.hits,
-      misses: mmu.stats.misses,
-      rebuilds: mmu.stats.rebuilds,
-      evictions: mmu.stats.evictions,
-      floods: mmu.stats.floods,
-      capacityPages: mmu.capacity,
-      tracedFrames: vm.tracer.tracedFrames(),
-      backwardMapEntries: mmu.rmap.size,
-      descriptorTableBytes: 2 * TABLE_FRAMES * 4096,
-    },
+    shadow: shadow === null ? null : shadowReport(shadow.mmu, shadow.tracer, vm.technique === 'trap' ? ownFrames * 4096 : 0),
     paging: {
       residentLimitPages: vm.pager.budget,
       residentPages: vm.pager.resident,
@@ -139,8 +142,28 @@ export function trapReport(vm: TrapVm): VmmReport {
       vmmFetches: pg.vmmFetches,
       secondChances: pg.secondChances,
       backingStore: vm.pager.store?.name ?? null,
-      parkedEntries: mmu.parked.size,
+      parkedEntries: shadow?.mmu.parked.size ?? 0,
     },
     hostMemory: { bytes: frames.total * 4096, guestBytes: guestFrames * 4096, vmmBytes: vmmFrames * 4096 },
+  };
+}
+
+function shadowReport(mmu: ShadowMmu, tracer: Tracer, descriptorTableBytes: number): NonNullable<VmmReport['shadow']> {
+  return {
+    pages: mmu.pagesInUse,
+    peakPages: mmu.stats.peakPages,
+    bytes: mmu.pagesInUse * 4096,
+    peakBytes: mmu.stats.peakPages * 4096,
+    pagesByRole: byRole(mmu.pagesByRole()),
+    builtByRole: byRole(mmu.stats.built),
+    hits: mmu.stats.hits,
+    misses: mmu.stats.misses,
+    rebuilds: mmu.stats.rebuilds,
+    evictions: mmu.stats.evictions,
+    floods: mmu.stats.floods,
+    capacityPages: mmu.capacity,
+    tracedFrames: tracer.tracedFrames(),
+    backwardMapEntries: mmu.rmap.size,
+    descriptorTableBytes,
   };
 }

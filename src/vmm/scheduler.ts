@@ -6,14 +6,14 @@
  * computes alone). A VM that ends — it exits, triple-faults, runs past its instruction limit, or
  * its backing store fails — leaves the others running to completion.
  */
-import type { VmExit } from './engines/trap.ts';
-import type { TrapVm } from './vm.ts';
+import type { VmExit } from './engines/engine.ts';
+import type { Vm } from './vm.ts';
 
 /** Guest instructions a VM runs before the next one gets the real CPU. */
 export const QUANTUM = 1_000_000;
 
 export interface ScheduledVm {
-  readonly vm: TrapVm;
+  readonly vm: Vm;
   /** The VM ends with a 'limit' exit after this many of its instructions. */
   readonly maxInstructions: number;
   /** How it ended (null while it runs). */

@@ -1,12 +1,13 @@
 /**
- * One virtual machine under trap-and-emulate: its guest-physical address space (a pmap onto host
- * frames, the pager that may move frames to a backing store), its own PC chipset, a vCPU holding
- * what the guest believes is the processor, joined to the host's real CPU by the shadow MMU, the
- * shadow descriptor tables and the trap engine.
+ * One virtual machine, whatever the technique that runs it (trap-vm.ts, hw-vm.ts,
+ * interpret-vm.ts): its guest-physical address space (a pmap onto host frames, the pager that may
+ * move frames to a backing store), its own PC chipset, a vCPU holding what the guest believes is
+ * the processor, and the technique's engine.
  *
  * Host-physical layout (HPA): every frame comes from the host's pool (host.ts) and has an owner
- * (host-frames.ts): the VM's shadow GDT and LDT (16 consecutive frames each, read by the real CPU
- * by physical address), its guest RAM frame by frame, scattered over the host's free frames in a
+ * (host-frames.ts): the technique's own structures (trap: the shadow GDT and LDT, 16 consecutive
+ * frames each, read by the real CPU by physical address; hw: the VMCB and the I/O permission
+ * map), allocated first, from the top; its guest RAM frame by frame, scattered over the host's free frames in a
  * fixed pseudo-random order (GPA -> HPA in the pmap: neighbours in the guest are not neighbours
  * in the host), and its shadow page tables as they are built. With a guest memory limit below
  * its RAM the VM starts with no frames at all: each is backed on first use and the pager keeps
@@ -17,8 +18,8 @@ import type { ChipsetOptions } from '../hw/platform/chipset.ts';
 import { PcChipset, checkRamSize } from '../hw/platform/chipset.ts';
 import { Counters } from '../hw/cpu/counters.ts';
 import { type BootModule, type MultibootImage, bootMultiboot } from '../hw/platform/multiboot.ts';
-import { Cpu } from '../hw/cpu/cpu.ts';
-import { TrapEngine, type VmExit } from './engines/trap.ts';
+import { Cpu, type CpuOptions } from '../hw/cpu/cpu.ts';
+import type { VmEngine, VmExit } from './engines/engine.ts';
 import { Host, type RealCpuTenant, hostBytesFor } from './host.ts';
 import { type BackingStore, BackingStoreError, MemoryBackingStore } from './memory/backing-store.ts';
 import { GuestPhysicalMemory } from './memory/guest-memory.ts';
@@ -26,12 +27,12 @@ import { FrameOwner } from './memory/host-frames.ts';
 import { GuestPager } from './memory/pager.ts';
 import { Pmap } from './memory/pmap.ts';
 import { DEFAULT_PROFILE, type Profile } from './profiles.ts';
-import { type ShadowAuditFinding, auditShadows } from './shadow/audit.ts';
-import { TABLE_FRAMES, ShadowDescriptorTable } from './shadow/descriptor-tables.ts';
-import { ShadowMmu } from './shadow/shadow-mmu.ts';
+import type { ShadowAuditFinding } from './shadow/audit.ts';
 import type { ShadowRoleKind } from './shadow/shadow-page.ts';
-import { Tracer } from './shadow/tracer.ts';
 import { VmmWork } from './work.ts';
+
+/** How a VM's CPU is virtualized (ARCHITECTURE.md, the modes). */
+export type Technique = 'interpret' | 'trap' | 'hw';
 
 /** Default budget of host frames for shadow page tables (16 MiB). */
 export const DEFAULT_SHADOW_PAGES = 4096;
@@ -54,7 +55,7 @@ export interface VmLayout {
   readonly shadowFrame: (role: ShadowRoleKind, gfn: number) => number;
 }
 
-export interface TrapVmOptions extends ChipsetOptions {
+export interface VmOptions extends ChipsetOptions {
   /** Guest RAM in bytes (the PC's rules: whole MiB, 2 MiB to 1 GiB). */
   readonly ramBytes: number;
   /** The VM's name in messages and consoles. */
@@ -78,7 +79,7 @@ interface VmSizes {
   readonly residentFrames: number;
 }
 
-function vmSizes(options: TrapVmOptions): VmSizes {
+function vmSizes(options: VmOptions): VmSizes {
   const ram = options.ramBytes;
   checkRamSize(ram);
   const guestFrames = ram >>> 12;
@@ -94,10 +95,14 @@ function vmSizes(options: TrapVmOptions): VmSizes {
   return { guestFrames, shadowPages, residentFrames: Math.min(guestFrames, limit >>> 12) };
 }
 
+/** Runs of consecutive host frames each technique's own structures take (trap: shadow GDT and LDT; hw: VMCB, I/O permission map). */
+export const VMM_RUNS: Readonly<Record<Technique, readonly number[]>> = { interpret: [], trap: [16, 16], hw: [1, 3] };
+
 /** Host frames a VM with these options needs at most (for sizing a host shared by several VMs). */
-export function hostFramesFor(options: TrapVmOptions): number {
+export function hostFramesFor(options: VmOptions, technique: Technique): number {
   const s = vmSizes(options);
-  return s.residentFrames + s.shadowPages + 2 * TABLE_FRAMES;
+  const shadows = technique === 'interpret' ? 0 : s.shadowPages;
+  return s.residentFrames + shadows + VMM_RUNS[technique].reduce((a, b) => a + b, 0);
 }
 
 /** A deterministic shuffle (xorshift32), so that GPA -> HPA is visibly not contiguous. */
@@ -113,7 +118,12 @@ function scatter(frames: number[], seed: number): number[] {
   return frames;
 }
 
-export class TrapVm implements RealCpuTenant {
+/**
+ * What every technique's VM has. A subclass builds its engine and hands it to attach(); until
+ * then the guest's interrupt line is only remembered.
+ */
+export abstract class Vm implements RealCpuTenant {
+  readonly technique: Technique;
   readonly name: string;
   readonly host: Host;
   readonly profile: Profile;
@@ -128,19 +138,32 @@ export class TrapVm implements RealCpuTenant {
   /** The guest's processor as the guest sees it. */
   readonly vcpu: Cpu;
   readonly work = new VmmWork();
-  readonly tracer: Tracer;
-  readonly mmu: ShadowMmu;
-  readonly gdt: ShadowDescriptorTable;
-  readonly ldt: ShadowDescriptorTable;
-  readonly engine: TrapEngine;
+  /** First host frame of each of the technique's runs (VMM_RUNS). */
+  protected readonly vmmFrames: readonly number[];
   /** Why the VM ended when the VMM could not go on (a backing-store failure), or null. */
   failure: string | null = null;
+  abstract readonly engine: VmEngine;
+  /** The CPU whose time and counts are the guest's (the real CPU, or the interpreter's vCPU). */
+  protected readonly clock: Cpu;
+  /** Checks the VMM's shadow structures against the guest's tables and the pmap (shadow/audit.ts); none to check without shadow paging. */
+  checkShadows(): ShadowAuditFinding[] {
+    return [];
+  }
+
+  /** Host frames the technique's own structures take (VMM_RUNS). */
+  get vmmFrameCount(): number {
+    return VMM_RUNS[this.technique].reduce((a, b) => a + b, 0);
+  }
+
   /** The guest's own time and counters while another VM has the real CPU. */
   private readonly saved = { cycles: 0, instructions: 0, counters: new Counters() };
+  private intrLevel = false;
+  private attached: VmEngine | null = null;
 
-  constructor(options: TrapVmOptions) {
+  protected constructor(options: VmOptions, technique: Technique, vcpuOptions: CpuOptions = {}) {
     const sizes = vmSizes(options);
-    const host = options.host ?? new Host(hostBytesFor(hostFramesFor(options)), options.profile ?? DEFAULT_PROFILE);
+    this.technique = technique;
+    const host = options.host ?? new Host(hostBytesFor(hostFramesFor(options, technique)), options.profile ?? DEFAULT_PROFILE);
     this.host = host;
     host.vmsCreated++;
     this.name = options.name ?? `vm${host.vmsCreated}`;
@@ -148,77 +171,61 @@ export class TrapVm implements RealCpuTenant {
     this.hostMem = host.hostMem;
     this.frames = host.frames;
     this.real = host.real;
-    const real = host.real;
     const layout = options.layout;
     // Set aside until the layout hands them out (only allocAt takes a reserved frame).
     for (const f of layout?.reserved ?? []) {
       if (!this.frames.allocAt(f, FrameOwner.RESERVED)) throw new RangeError(`layout: host frame 0x${f.toString(16)} is not free`);
     }
-    const gdtFrame = this.frames.allocRun(TABLE_FRAMES, FrameOwner.VMM);
-    const ldtFrame = this.frames.allocRun(TABLE_FRAMES, FrameOwner.VMM);
-    if (gdtFrame < 0 || ldtFrame < 0) throw new RangeError(`host memory is too small for VM ${this.name}`);
+    this.vmmFrames = VMM_RUNS[technique].map((n) => {
+      const first = this.frames.allocRun(n, FrameOwner.VMM);
+      if (first < 0) throw new RangeError(`host memory is too small for VM ${this.name}`);
+      return first;
+    });
     const { guestFrames } = sizes;
     this.pmap = new Pmap(guestFrames, this.frames.total);
     const store = options.backingStore ?? (sizes.residentFrames < guestFrames ? new MemoryBackingStore() : null);
     this.pager = new GuestPager({ hostMem: this.hostMem, frames: this.frames, pmap: this.pmap, work: this.work, budget: sizes.residentFrames, store });
     if (layout !== undefined) this.pager.placement = layout.guestFrame;
-    if (sizes.residentFrames === guestFrames) this.placeAll(guestFrames, sizes.shadowPages, layout, host.vmsCreated);
+    const shadowPages = technique === 'interpret' ? 0 : sizes.shadowPages;
+    if (sizes.residentFrames === guestFrames) this.placeAll(guestFrames, shadowPages, layout, host.vmsCreated);
 
     this.guestMem = new GuestPhysicalMemory(this.hostMem, this.pmap, this.pager, options.ramBytes);
-    // The VM's devices run on the VM's own time and talk to the trap engine (which needs the
-    // chipset, so it comes last: until then the INTR level is only remembered).
-    let engine: TrapEngine | null = null;
-    let intr = false;
+    const vcpu = new Cpu(this.guestMem, { read: () => 0, write: () => {} }, { costs: this.profile.hardware, ...vcpuOptions });
+    this.vcpu = vcpu;
+    const clock = technique === 'interpret' ? vcpu : this.real;
+    this.clock = clock;
+    // The VM's devices run on the VM's own time and talk to the engine.
     this.chipset = new PcChipset(
       this.guestMem,
       {
-        cycles: () => real.cycles,
+        cycles: () => clock.cycles,
         intr: {
           set: (level) => {
-            intr = level;
-            engine?.setIntr(level);
+            this.intrLevel = level;
+            this.attached?.setIntr(level);
           },
         },
-        requestStop: () => engine?.requestStop(),
+        requestStop: () => this.attached?.requestStop(),
         setDeadline: (cycles) => {
-          real.deadline = cycles;
+          clock.deadline = cycles;
         },
       },
       options,
     );
-    const vcpu = new Cpu(this.guestMem, this.chipset.ports, { costs: this.profile.hardware });
+    vcpu.io = this.chipset.ports;
     vcpu.hasApic = true;
     vcpu.intAck = this.chipset.lapic;
-    this.vcpu = vcpu;
+  }
 
-    this.tracer = new Tracer(this.guestMem, guestFrames);
-    this.mmu = new ShadowMmu({
-      hostMem: this.hostMem,
-      guestMem: this.guestMem,
-      pmap: this.pmap,
-      frames: this.frames,
-      pager: this.pager,
-      tracer: this.tracer,
-      real,
-      guest: vcpu,
-      work: this.work,
-      capacity: sizes.shadowPages,
-    });
-    if (layout !== undefined) this.mmu.placement = layout.shadowFrame;
-    const tableParts = { hostMem: this.hostMem, guestMem: this.guestMem, tracer: this.tracer, guest: vcpu, work: this.work };
-    this.gdt = new ShadowDescriptorTable(tableParts, gdtFrame);
-    this.ldt = new ShadowDescriptorTable(tableParts, ldtFrame);
-    this.guestMem.traceHook = (gpa, size, old, value) => {
-      this.mmu.onTracedWrite(gpa, size, old, value);
-      this.gdt.onTracedWrite(gpa, size);
-      this.ldt.onTracedWrite(gpa, size);
-    };
-    engine = new TrapEngine({ real, vcpu, chipset: this.chipset, mmu: this.mmu, gdt: this.gdt, ldt: this.ldt, work: this.work, profile: this.profile });
-    this.engine = engine;
-    // The new VM's state is what the real CPU holds from now on: its saved time and counters
-    // are still zero, and an engine not yet started puts no registers there.
-    host.switchTo(this);
-    engine.setIntr(intr);
+  /**
+   * The subclass's engine is built: the new VM's state is what the real CPU holds from now on
+   * (its saved time and counters are still zero, and an engine not yet started puts no
+   * registers there).
+   */
+  protected attach(engine: VmEngine): void {
+    this.attached = engine;
+    this.host.switchTo(this);
+    engine.setIntr(this.intrLevel);
   }
 
   /**
@@ -277,6 +284,7 @@ export class TrapVm implements RealCpuTenant {
 
   /** Takes the guest's state off the real CPU (another VM is about to run). */
   switchOut(): void {
+    if (this.clock !== this.real) return;
     const real = this.real;
     this.engine.suspend();
     this.saved.cycles = real.cycles;
@@ -287,6 +295,7 @@ export class TrapVm implements RealCpuTenant {
 
   /** Puts the guest's state back on the real CPU: registers, shadows, its own time and counters. */
   switchIn(): void {
+    if (this.clock !== this.real) return;
     const real = this.real;
     real.cycles = this.saved.cycles;
     real.instructions = this.saved.instructions;
@@ -295,23 +304,22 @@ export class TrapVm implements RealCpuTenant {
     this.engine.resume();
   }
 
-  /** Guest instructions the real CPU ran for this VM (and those the VMM emulated). */
+  private get onClock(): boolean {
+    return this.clock !== this.real || this.host.current === this;
+  }
+
+  /** Guest instructions run for this VM (by the real CPU, emulated or interpreted by the VMM). */
   get instructionsRun(): number {
-    return this.host.current === this ? this.real.instructions : this.saved.instructions;
+    return this.onClock ? this.clock.instructions : this.saved.instructions;
   }
 
   /** Simulated cycles of this VM's own time. */
   get cyclesRun(): number {
-    return this.host.current === this ? this.real.cycles : this.saved.cycles;
+    return this.onClock ? this.clock.cycles : this.saved.cycles;
   }
 
-  /** Real-CPU counters of this VM (the host's, while it runs; its saved ones otherwise). */
+  /** Counters of the CPU that ran the guest (the real CPU's for this VM, or the interpreter's). */
   get realCounters(): Counters {
-    return this.host.current === this ? this.real.counters : this.saved.counters;
-  }
-
-  /** Checks every shadow structure against the guest's tables and the pmap (shadow/audit.ts). */
-  checkShadows(): ShadowAuditFinding[] {
-    return auditShadows(this);
+    return this.onClock ? this.clock.counters : this.saved.counters;
   }
 }

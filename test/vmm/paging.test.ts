@@ -70,8 +70,8 @@ describe('every workload, audited after every exit, prints what it prints native
       assert.deepEqual(small.findings, []);
       assert.equal(small.audits, small.run.vmm!.exits.count);
       assert.equal(withoutTimes(small.run.output), withoutTimes(native.output));
-      assert.ok(small.run.vmm!.shadow.peakPages <= budget);
-      assert.ok(small.run.vmm!.shadow.evictions > 0, 'shadows were evicted');
+      assert.ok(small.run.vmm!.shadow!.peakPages <= budget);
+      assert.ok(small.run.vmm!.shadow!.evictions > 0, 'shadows were evicted');
 
       const paged = audited(cmdline, { guestMemoryLimit: RAM / 2 }, every);
       assert.deepEqual(paged.findings, []);
@@ -89,9 +89,9 @@ describe('the shadow cache', () => {
     const large = runGuest(KERNEL, { mode: 'trap', cmdline, ramBytes: 16 << 20 });
     const tiny = runGuest(KERNEL, { mode: 'trap', cmdline, ramBytes: 16 << 20, shadowPages: minimumShadowPages(16 << 20) });
     assert.equal(withoutTimes(tiny.output), withoutTimes(large.output));
-    assert.equal(large.vmm!.shadow.rebuilds, 0);
-    assert.ok(large.vmm!.shadow.hits > 100, `${large.vmm!.shadow.hits} hits`);
-    assert.ok(tiny.vmm!.shadow.rebuilds > 100, `${tiny.vmm!.shadow.rebuilds} rebuilds`);
+    assert.equal(large.vmm!.shadow!.rebuilds, 0);
+    assert.ok(large.vmm!.shadow!.hits > 100, `${large.vmm!.shadow!.hits} hits`);
+    assert.ok(tiny.vmm!.shadow!.rebuilds > 100, `${tiny.vmm!.shadow!.rebuilds} rebuilds`);
     assert.ok(tiny.cycles > large.cycles * 1.1, `${tiny.cycles} cycles with the tiny cache, ${large.cycles} with the large one`);
   });
 });

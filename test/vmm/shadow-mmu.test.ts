@@ -9,7 +9,7 @@ import { beforeEach, describe, it } from 'node:test';
 import { FrameOwner } from '../../src/vmm/memory/host-frames.ts';
 import { FaultKind } from '../../src/vmm/shadow/shadow-mmu.ts';
 import { ShadowRole } from '../../src/vmm/shadow/shadow-page.ts';
-import { TrapVm } from '../../src/vmm/vm.ts';
+import { TrapVm } from '../../src/vmm/trap-vm.ts';
 import { NO_INPUT, TrapVm as PublicTrapVm, hw } from '../../src/api/index.ts';
 
 const { Cr0, Cr4, PfError, Pte, WalkRecord, walk } = hw;

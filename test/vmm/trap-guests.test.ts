@@ -140,8 +140,8 @@ describe('the shadow audit after every exit', () => {
     assert.equal(budget, 9);
     const { run, findings } = audited(KERNEL, cmdline, budget);
     assert.deepEqual(findings, []);
-    assert.ok(run.vmm!.shadow.evictions > 10, `${run.vmm!.shadow.evictions} evictions`);
-    assert.ok(run.vmm!.shadow.peakPages <= budget);
+    assert.ok(run.vmm!.shadow!.evictions > 10, `${run.vmm!.shadow!.evictions} evictions`);
+    assert.ok(run.vmm!.shadow!.peakPages <= budget);
     assert.equal(withoutTimes(run.output), withoutTimes(runGuest(KERNEL, { cmdline, ramBytes: 32 << 20 }).output));
   });
 
@@ -195,7 +195,7 @@ describe('what trap-and-emulate costs (simulated cycles)', () => {
 describe('the popf problem', () => {
   it('irq=popf under trap ends with status 129, naming Popek and Goldberg, the instruction and its address', () => {
     let vm: TrapVm | null = null;
-    const run = runGuest(KERNEL, { mode: 'trap', cmdline: 'workload=popf irq=popf n=100', onVm: (v) => (vm = v) });
+    const run = runGuest(KERNEL, { mode: 'trap', cmdline: 'workload=popf irq=popf n=100', onVm: (v) => (vm = v as TrapVm) });
     assert.equal(run.exit.kind, 'not-virtualizable');
     assert.equal(run.status, 129);
     if (run.exit.kind !== 'not-virtualizable') return;

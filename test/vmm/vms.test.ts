@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
-import { type MachineRun, MemoryBackingStore, type TrapVm, type VmOptions, runMachines } from '../../src/api/index.ts';
+import { type MachineRun, MemoryBackingStore, type TrapVm, type Vm, type VmOptions, runMachines } from '../../src/api/index.ts';
 import { FrameOwner } from '../../src/vmm/memory/host-frames.ts';
 import { runGuest } from '../machine/boot.ts';
 import { tableWriterGuest, unmappedJumpGuest } from './guests.ts';
@@ -33,7 +33,7 @@ function vm(kernel: string, cmdline: string, extra: Partial<VmOptions> = {}): { 
   };
 }
 
-function together(specs: ReturnType<typeof vm>[], onVm?: (vm: TrapVm) => void): VmRun[] {
+function together(specs: ReturnType<typeof vm>[], onVm?: (vm: Vm) => void): VmRun[] {
   const runs = runMachines({ vms: specs.map((s) => s.options), quantum: 20_000, ...(onVm ? { onVm } : {}) });
   return runs.map((run, k) => ({ run, output: specs[k]!.output() }));
 }
@@ -50,7 +50,7 @@ describe('several VMs on one host', () => {
     const vms: TrapVm[] = [];
     const findings: string[] = [];
     const runs = together([vm(KERNEL, a), vm(KERNEL, b, { guestMemoryLimit: 8 << 20 })], (v) => {
-      vms.push(v);
+      vms.push(v as TrapVm);
       v.engine.afterExit = () => {
         if (findings.length === 0) findings.push(...v.checkShadows().map((f) => `${v.name}: ${f}`));
       };

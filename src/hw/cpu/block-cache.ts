@@ -37,13 +37,13 @@ export class Block {
   succ0: Block | null = null;
   succ1: Block | null = null;
 
-  constructor(phys: number, cs32: boolean, insns: Insn[], cached: boolean) {
+  constructor(phys: number, cs32: boolean, insns: Insn[], cached: boolean, overhead: number) {
     this.phys = phys;
     this.cs32 = cs32;
     this.insns = insns;
     this.cached = cached;
     this.cum = new Float64Array(insns.length + 1);
-    for (let k = 0; k < insns.length; k++) this.cum[k + 1] = this.cum[k]! + insns[k]!.cost;
+    for (let k = 0; k < insns.length; k++) this.cum[k + 1] = this.cum[k]! + insns[k]!.cost + overhead;
   }
 
   /** Offset from the block start of instruction k. */
@@ -103,14 +103,17 @@ export function createBlockCache(c: Cpu, compileThreshold: number): BlockCache {
       return null;
     }
     insn.next = insn.len;
-    return new Block(phys, c.cs32, [insn], false);
+    return new Block(phys, c.cs32, [insn], false, c.instructionOverhead);
   }
 
   function decodeBlock(lin: number, phys: number): Block | null {
     const page = phys >>> 12;
-    // Without direct RAM (a vCPU over translated memory) nothing is cached: decode afresh.
-    if (!c.direct || !isMemoryBacked(c.mem.pageKind[page]!)) return decodeLinear(lin, phys);
+    // Without direct RAM (a vCPU over translated memory) nothing is cached, unless the CPU is told
+    // that every write passes through that memory (CpuOptions.cacheTranslated): decode afresh.
+    if (!(c.direct || c.cacheTranslated) || !isMemoryBacked(c.mem.pageKind[page]!)) return decodeLinear(lin, phys);
     const u8 = c.u8;
+    const mem = c.mem;
+    const byteAt = c.direct ? (a: number) => u8[a]! : (a: number) => mem.read8(a);
     const pageEnd = (page + 1) * 4096;
     // Bytes beyond the CS limit cannot be fetched.
     let end = pageEnd;
@@ -123,7 +126,7 @@ export function createBlockCache(c: Cpu, compileThreshold: number): BlockCache {
     while (insns.length < MAX_BLOCK) {
       const start = at;
       const limit = end;
-      const insn = decode((k) => (start + k < limit ? u8[start + k]! : -1), c.cs32);
+      const insn = decode((k) => (start + k < limit ? byteAt(start + k) : -1), c.cs32);
       if (insn === null) break;
       // An instruction that reads the clock starts a block of its own (cycles are exact there).
       if (insn.clock !== 0 && insns.length > 0) break;
@@ -143,7 +146,7 @@ export function createBlockCache(c: Cpu, compileThreshold: number): BlockCache {
       }
       return decodeLinear(lin, phys);
     }
-    const blk = new Block(phys, c.cs32, insns, true);
+    const blk = new Block(phys, c.cs32, insns, true, c.instructionOverhead);
     register(blk);
     c.ctr[Counter.BLOCK_DECODED]!++;
     return blk;

@@ -11,6 +11,8 @@ import { Counter } from './counters.ts';
 import { cond, of } from './flags.ts';
 import type { Insn } from './insn.ts';
 import { ea } from './operands.ts';
+import { InterceptMisc1, SvmExit } from '../x86/vmcb.ts';
+import { interceptMisc1 } from './virtualization.ts';
 
 /**
  * Sets EIP to a near target: #GP(0) if it is beyond the CS limit (SDM vol. 2, JMP). A flat
@@ -123,6 +125,7 @@ export function bound(c: Cpu, i: Insn): void {
 /** hlt (F4): privileged (#GP(0) unless CPL 0); the CPU waits for an interrupt. */
 export function hlt(c: Cpu, _i: Insn): void {
   if (c.cpl !== 0) return void c.fault(Vector.GP, 0);
+  if (c.guestMode && interceptMisc1(c, InterceptMisc1.HLT, SvmExit.HLT)) return;
   c.ctr[Counter.HALT]!++;
   c.halted = true;
   c.stop |= Stop.HALT;

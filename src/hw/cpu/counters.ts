@@ -22,6 +22,9 @@ export const Counter = {
   MMIO: 14,
   CR3_LOAD: 15,
   HALT: 16,
+  /** Guest-mode entries and exits of the virtualization extension. */
+  VMRUN: 17,
+  VMEXIT: 18,
 } as const;
 
 export type CounterName = keyof typeof Counter;

@@ -18,6 +18,7 @@ import { Counter, Counters } from './counters.ts';
 import { Lazy } from './flags.ts';
 import { ZERO_REG } from './insn.ts';
 import { deliverEvent, runBlocks, stepInstruction } from './run-loop.ts';
+import { vmrun } from './virtualization.ts';
 
 /** Port I/O space as the CPU sees it (the board's bus). */
 export interface PortBus {
@@ -61,7 +62,9 @@ export type CpuExit =
   /** The guest used a feature this CPU does not model; `eip` is the instruction that did. */
   | { readonly kind: 'unsupported'; readonly feature: string; readonly eip: number }
   /** Triple fault: the processor shuts down (a PC resets). */
-  | { readonly kind: 'reset'; readonly reason: string; readonly vector: number };
+  | { readonly kind: 'reset'; readonly reason: string; readonly vector: number }
+  /** Guest mode (vmrun): an intercepted event ended it; the VMCB holds the exit code (SvmExit) and information. */
+  | { readonly kind: 'vmexit'; readonly code: number };
 
 export interface CpuOptions {
   /** Return every exception and interrupt to the caller as an exit instead of using the IDT. */
@@ -69,6 +72,17 @@ export interface CpuOptions {
   costs?: HardwareCosts;
   /** Executions of a block before it is compiled to JavaScript; 0 disables compilation. */
   compileThreshold?: number;
+  /** Offer the hardware virtualization extension (vmrun, guest mode; virtualization.ts). */
+  virtualization?: boolean;
+  /**
+   * Over a translating memory (a hypervisor's view of guest-physical memory), cache anyway: the
+   * TLB keeps linear -> guest-physical translations, used by the slow paths, and decoded blocks
+   * are kept by guest-physical address. Only for a CPU through whose memory every write passes
+   * (an interpreter): the memory's watches then see every write to cached code.
+   */
+  cacheTranslated?: boolean;
+  /** Simulated cycles added to every instruction's own cost (an interpreter's dispatch and decode). */
+  instructionOverhead?: number;
 }
 
 /** Bits of cpu.stop: why the current block must end after this instruction. */
@@ -158,7 +172,8 @@ export class Cpu {
   alignmentCheck = false;
   io: PortBus;
   intAck: InterruptAcknowledge | null = null;
-  readonly monitor: boolean;
+  /** Monitor mode (see CpuOptions); off in guest mode, and restored with the host's state. */
+  monitor: boolean;
   readonly costs: HardwareCosts;
   readonly counters = new Counters();
   /** counters.values, hoisted for the hot paths. */
@@ -200,6 +215,43 @@ export class Cpu {
   trapLength = 0;
   /** The board has a local APIC (reported by CPUID). */
   hasApic = false;
+  /** See CpuOptions.cacheTranslated and instructionOverhead. */
+  readonly cacheTranslated: boolean;
+  readonly instructionOverhead: number;
+
+  // ---- the virtualization extension (virtualization.ts); the cached VMCB fields are valid in guest mode
+  readonly virtualization: boolean;
+  /** Between VMRUN and #VMEXIT. */
+  guestMode = false;
+  /** Host-physical address of the host save area (AMD's VM_HSAVE_PA MSR), set by the VMM. */
+  hostSaveArea = 0;
+  hostMonitor = false;
+  vmcbAddress = 0;
+  /** Why the last VMRUN refused its VMCB ('' when it ran). */
+  vmrunRefusal = '';
+  icptCrRead = 0;
+  icptCrWrite = 0;
+  icptExceptions = 0;
+  icptMisc1 = 0;
+  icptMisc2 = 0;
+  iopmBase = 0;
+  /** A virtual interrupt is pending (V_IRQ), with this vector. */
+  vIrq = false;
+  vIntrVector = 0;
+  /** #PF is intercepted: a page fault leaves the guest's CR2 alone. */
+  pfIntercepted = false;
+  /** The ASID whose translations the TLB holds (0: the host's). */
+  tlbAsid = 0;
+  /** The exit being taken: code, information, the next instruction, the event that was being delivered. */
+  exitCode = 0;
+  exitInfo1 = 0;
+  exitInfo1Hi = 0;
+  exitInfo2 = 0;
+  exitNrip = 0;
+  exitIntInfo = 0;
+  exitIntError = 0;
+  /** Linear address of the last page fault (CR2's value, even when CR2 is not written). */
+  faultAddress = 0;
   /** Scratch for read-modify-write: physical address of the operand, or -1 for the slow path. */
   rmwPa = -1;
   rmwLin = 0;
@@ -214,6 +266,9 @@ export class Cpu {
     this.io = io;
     this.tlbE = this.tlb.entries;
     this.monitor = options.monitor ?? false;
+    this.virtualization = options.virtualization ?? false;
+    this.cacheTranslated = !this.direct && (options.cacheTranslated ?? false);
+    this.instructionOverhead = options.instructionOverhead ?? 0;
     this.costs = options.costs ?? DEFAULT_HARDWARE_COSTS;
     this.blocks = createBlockCache(this, options.compileThreshold ?? 8);
     mem.setWatcher((page) => this.blocks.invalidatePage(page));
@@ -295,6 +350,8 @@ export class Cpu {
     this.alignmentCheck = user && (this.cr0 & Cr0.AM) !== 0 && (this.flags & Eflags.AC) !== 0;
     this.tlbRmask = this.alignmentCheck ? 0 : user ? TlbBit.RU : TlbBit.RS;
     this.tlbWmask = this.alignmentCheck ? 0 : user ? TlbBit.WU : TlbBit.WS;
+    // Without direct RAM the fast paths cannot index memory: every access takes the slow path.
+    if (!this.direct) this.tlbRmask = this.tlbWmask = 0;
   }
 
   /**
@@ -343,7 +400,10 @@ export class Cpu {
 
   /** A page fault: CR2 gets the linear address (SDM vol. 3, 4.7). */
   pageFault(lin: number, errorCode: number): number {
-    if (this.pending === Pending.NONE) this.cr2 = lin | 0;
+    if (this.pending === Pending.NONE) {
+      this.faultAddress = lin | 0;
+      if (!this.pfIntercepted) this.cr2 = lin | 0;
+    }
     return this.fault(Vector.PF, errorCode);
   }
 
@@ -394,8 +454,16 @@ export class Cpu {
       }
       return lin >>> 0;
     }
-    const rec = this.walkRec;
     const ctr = this.ctr;
+    if (this.cacheTranslated) {
+      // The slow paths' TLB: TlbBit RS RU WS WU are bits 0-3, chosen by the access's WRITE and USER bits.
+      const e = this.tlbE[vpn]!;
+      if ((e & (1 << (((access & Access.WRITE) << 1) | ((access & Access.USER) >>> 1)))) !== 0) {
+        ctr[Counter.TLB_HIT]!++;
+        return (e & -4096) | (lin & 0xfff);
+      }
+    }
+    const rec = this.walkRec;
     ctr[Counter.TLB_MISS]!++;
     ctr[Counter.PAGE_WALK]!++;
     walk(this.mem, this.cr3, (this.cr4 & Cr4.PSE) !== 0, lin, rec);
@@ -407,11 +475,11 @@ export class Cpu {
     ctr[Counter.AD_WRITE]! += setAccessedDirty(this.mem, rec, write);
     const frame = rec.physical >>> 12;
     const kind = this.mem.pageKind[frame]!;
-    if (this.direct && isMemoryBacked(kind)) {
+    if ((this.direct || this.cacheTranslated) && isMemoryBacked(kind)) {
       let e = (frame << 12) | TlbBit.RS;
       if (rec.user) e |= TlbBit.RU;
       // ROM is never writable through the TLB: writes take the slow path and are dropped.
-      if (kind === PageKind.RAM && leafDirty(rec) && this.mem.watched[frame] === 0) {
+      if (kind === PageKind.RAM && leafDirty(rec) && (this.mem.watched[frame] === 0 || !this.direct)) {
         if (rec.writable || (this.cr0 & Cr0.WP) === 0) e |= TlbBit.WS;
         if (rec.writable && rec.user) e |= TlbBit.WU;
       }
@@ -654,8 +722,16 @@ export class Cpu {
       }
       return;
     }
-    const pa = this.translate(lin, access);
-    if (pa < 0) return;
+    // A TLB entry that allows the write needs no walk (implicit stack pushes come this way).
+    const e = this.tlbE[lin >>> 12]!;
+    let pa: number;
+    if ((e & (user ? TlbBit.WU : TlbBit.WS)) !== 0) {
+      pa = (e & -4096) | (lin & 0xfff);
+      this.ctr[Counter.TLB_HIT]!++;
+    } else {
+      pa = this.translate(lin, access);
+      if (pa < 0) return;
+    }
     if (user && this.alignmentCheck && (lin & (size - 1)) !== 0) return void this.fault(Vector.AC, 0);
     if (this.mem.pageKind[pa >>> 12] === PageKind.MMIO) {
       this.ctr[Counter.MMIO]!++;
@@ -756,6 +832,14 @@ export class Cpu {
    */
   run(budget: number): CpuExit {
     return runBlocks(this, budget);
+  }
+
+  /**
+   * The virtualization extension's VMRUN (virtualization.ts): runs the guest whose VMCB is at
+   * host-physical `vmcb` until an intercepted event, `budget` instructions or the deadline.
+   */
+  vmrun(vmcb: number, budget: number): CpuExit {
+    return vmrun(this, vmcb, budget);
   }
 
   /**

@@ -143,6 +143,7 @@ export function decode(read: ByteSource, code32: boolean): Insn | null {
     if (spec.group !== null) {
       spec = spec.group[regField] ?? null;
     }
+    if (spec !== null && mod === 3 && spec.registerForms !== null) spec = spec.registerForms[rmField] ?? null;
   }
   // The rest of the instruction must still be consumed to know its length, even for #UD.
   const undefinedHere = spec === null || (spec.memOnly && mod === 3);

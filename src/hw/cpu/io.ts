@@ -9,6 +9,7 @@ import { type Cpu, Stop } from './cpu.ts';
 import { Counter } from './counters.ts';
 import { iopl } from './eflags-ops.ts';
 import type { Insn } from './insn.ts';
+import { interceptIo } from './virtualization.ts';
 
 /** True when the current privilege may access `size` bytes at `port`; raises #GP(0) if not. */
 export function ioPermitted(c: Cpu, port: number, size: number): boolean {
@@ -58,6 +59,7 @@ export function inAcc(c: Cpu, i: Insn): void {
   const port = portOf(c, i);
   const size = ioSize(i);
   if (!ioPermitted(c, port, size)) return;
+  if (c.guestMode && interceptIo(c, i, port, size, true, false)) return;
   const v = portRead(c, port, size);
   if (size === 1) c.r8[0] = v;
   else if (size === 2) c.r16[0] = v;
@@ -69,5 +71,6 @@ export function outAcc(c: Cpu, i: Insn): void {
   const port = portOf(c, i);
   const size = ioSize(i);
   if (!ioPermitted(c, port, size)) return;
+  if (c.guestMode && interceptIo(c, i, port, size, false, false)) return;
   portWrite(c, port, size, size === 1 ? c.r8[0]! : size === 2 ? c.r16[0]! : c.regs[0]!);
 }

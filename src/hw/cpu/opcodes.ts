@@ -25,6 +25,7 @@ import * as seg from './segments.ts';
 import * as sh from './shift.ts';
 import * as st from './stack.ts';
 import { StrOp, stringOp } from './string.ts';
+import { svmInstruction } from './virtualization.ts';
 import * as sys from './system.ts';
 
 /** Immediate kinds the decoder reads after ModRM/SIB/displacement. */
@@ -110,6 +111,8 @@ export interface OpSpec {
   readonly flags: FlagEffect;
   /** Group: the instruction is chosen by ModRM.reg. */
   readonly group: readonly (OpSpec | null)[] | null;
+  /** A memory-only group member whose register forms (ModRM.mod = 3) are other instructions, chosen by ModRM.rm. */
+  readonly registerForms: readonly (OpSpec | null)[] | null;
 }
 
 interface Options {
@@ -123,6 +126,7 @@ interface Options {
   fixedImm?: number;
   branch?: boolean;
   clock?: boolean;
+  registerForms?: readonly (OpSpec | null)[];
 }
 
 /**
@@ -272,6 +276,7 @@ function build(name: string, operands: string, h: Handler | readonly [Handler, H
     cost: o.cost ?? 1,
     flags: o.flags ?? NO_FLAGS,
     group: null,
+    registerForms: o.registerForms ?? null,
   };
   ALL_SPECS.push(spec);
   return spec;
@@ -495,7 +500,8 @@ group(TWO_BYTE, 0x01, [
   ['sgdt', 'M', sys.sgdtSidt, { cost: 4 }],
   ['sidt', 'M', sys.sgdtSidt, { cost: 4 }],
   ['lgdt', 'M', sys.lgdtLidt, { ends: true, cost: 10 }],
-  ['lidt', 'M', sys.lgdtLidt, { ends: true, cost: 10 }],
+  // 0F 01 D8-DF (mod = 3): the SVM instructions (virtualization.ts).
+  ['lidt', 'M', sys.lgdtLidt, { ends: true, cost: 10, registerForms: ['vmrun', 'vmmcall', 'vmload', 'vmsave', 'stgi', 'clgi', 'skinit', 'invlpga'].map((n, k) => build(n, '', svmInstruction, { sub: k, ends: true, cost: 50 })) }],
   ['smsw', 'Ev', sys.smsw],
   null,
   ['lmsw', 'Ew', sys.lmsw, { ends: true, cost: 10 }],

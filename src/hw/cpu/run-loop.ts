@@ -16,6 +16,7 @@ import type { Block } from './block-cache.ts';
 import { type Cpu, type CpuExit, type EventSource, Pending, Stop } from './cpu.ts';
 import { Counter } from './counters.ts';
 import { deliverThroughIdt } from './interrupts.ts';
+import { VMEXIT, VMEXIT_VECTOR, guestInterrupts, interceptException, recordInterruptedEvent } from './virtualization.ts';
 
 const BUDGET: CpuExit = { kind: 'budget' };
 const DEADLINE: CpuExit = { kind: 'deadline' };
@@ -44,11 +45,18 @@ export function deliverEvent(c: Cpu, vector: number, errorCode: number, source: 
     c.stop = 0;
     c.ctr[Counter.EXCEPTION]!++;
     c.counters.byVector[second & 0xff]!++;
+    const after = eip;
     // A fault while delivering INT n is reported at the INT instruction itself.
     if (trapLength > 0) {
       eip = (eip - trapLength) | 0;
       c.eip = eip;
       trapLength = 0;
+    }
+    // Guest mode: an intercepted fault exits with the event it interrupted in EXITINTINFO
+    // (APM vol. 2, 15.7.2); the double-fault rules are then the VMM's to apply.
+    if (c.guestMode && interceptException(c, second, secondError)) {
+      recordInterruptedEvent(c, v, err, software ? 'software' : exception ? 'exception' : 'external', after);
+      return VMEXIT;
     }
     if (exception && v === Vector.DF) return { kind: 'reset', reason: 'triple fault', vector: second };
     if (exception && ((isContributory(v) && isContributory(second)) || (v === Vector.PF && (second === Vector.PF || isContributory(second))))) {
@@ -73,11 +81,14 @@ function takePending(c: Cpu): CpuExit | null {
   c.softwareInt = 0;
   c.trapLength = 0;
   if (vector < 0) {
+    if (vector === VMEXIT_VECTOR) return VMEXIT;
     return { kind: 'unsupported', feature: c.unsupportedFeature, eip: c.eip >>> 0 };
   }
   c.ctr[Counter.EXCEPTION]!++;
   c.counters.byVector[vector]!++;
   const source: EventSource = software === 1 ? 'software' : 'exception';
+  // Guest mode: exceptions (not INT n) whose vector the VMCB intercepts exit to the VMM.
+  if (c.guestMode && source === 'exception' && interceptException(c, vector, err)) return VMEXIT;
   if (c.monitor) {
     return { kind: 'trap', vector, errorCode: err, cr2: c.cr2 >>> 0, eip: c.eip >>> 0, source, length: trapLength };
   }
@@ -202,7 +213,14 @@ export function runBlocks(c: Cpu, budget: number): CpuExit {
       }
       if ((s & Stop.REQUEST) !== 0) return { kind: 'request', reason: c.requestReason };
     }
-    if (c.irq && !c.inhibit && (c.flags & Eflags.IF) !== 0) {
+    if (c.guestMode) {
+      const exit = guestInterrupts(c);
+      if (exit !== undefined) {
+        if (exit !== null) return exit;
+        previous = null;
+        continue;
+      }
+    } else if (c.irq && !c.inhibit && (c.flags & Eflags.IF) !== 0) {
       if (c.monitor) return INTERRUPT;
       if (c.intAck !== null) {
         const vector = c.intAck.acknowledge() & 0xff;

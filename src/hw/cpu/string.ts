@@ -13,6 +13,7 @@ import { AluOp, alu } from './alu.ts';
 import { cond } from './flags.ts';
 import type { Insn } from './insn.ts';
 import { ioPermitted, portRead, portWrite } from './io.ts';
+import { interceptIo } from './virtualization.ts';
 
 export const StrOp = { MOVS: 0, CMPS: 1, STOS: 2, LODS: 3, SCAS: 4, INS: 5, OUTS: 6 } as const;
 
@@ -81,6 +82,7 @@ function iterate(c: Cpu, i: Insn, op: number, size: number, a32: boolean, step: 
     case StrOp.INS: {
       const port = c.r16[4]!;
       if (!ioPermitted(c, port, size)) return false;
+      if (c.guestMode && interceptIo(c, i, port, size, true, true)) return false;
       // The destination is checked before the port is read, so a fault loses no input.
       if (!c.probeWrite((c.segBase[Seg.ES]! + di) | 0, size, c.cpl === 3)) return false;
       store(c, Seg.ES, di, size, portRead(c, port, size as 1 | 2 | 4));
@@ -90,6 +92,7 @@ function iterate(c: Cpu, i: Insn, op: number, size: number, a32: boolean, step: 
     default: {
       const port = c.r16[4]!;
       if (!ioPermitted(c, port, size)) return false;
+      if (c.guestMode && interceptIo(c, i, port, size, false, true)) return false;
       const v = load(c, i.seg, si, size);
       if (c.pending !== 0) return false;
       portWrite(c, port, size as 1 | 2 | 4, v);

@@ -6,6 +6,8 @@
  * and CPUID does not advertise DE.
  */
 import { CR0_WRITABLE, CR4_SUPPORTED, Cr0, Cr4 } from '../x86/control-registers.ts';
+import { InterceptMisc1, SvmExit } from '../x86/vmcb.ts';
+import { interceptCrRead, interceptCrWrite, interceptMisc1 } from './virtualization.ts';
 import { SegAttr, SysType, attrDpl } from '../x86/descriptors.ts';
 import { Eflags } from '../x86/eflags.ts';
 import { Vector } from '../x86/vectors.ts';
@@ -129,6 +131,7 @@ export function movRdCd(c: Cpu, i: Insn): void {
   const n = i.reg;
   if (n === 1 || n > 4) return void c.fault(Vector.UD, -1);
   if (!privileged(c)) return;
+  if (c.guestMode && interceptCrRead(c, n, i.rm)) return;
   c.regs[i.rm] = n === 0 ? c.cr0 : n === 2 ? c.cr2 : n === 3 ? c.cr3 : c.cr4;
 }
 
@@ -137,6 +140,7 @@ export function movCdRd(c: Cpu, i: Insn): void {
   const n = i.reg;
   if (n === 1 || n > 4) return void c.fault(Vector.UD, -1);
   if (!privileged(c)) return;
+  if (c.guestMode && interceptCrWrite(c, n, i.rm)) return;
   const v = c.regs[i.rm]!;
   switch (n) {
     case 0:
@@ -179,6 +183,7 @@ export function movDebug(c: Cpu, i: Insn): void {
 
 /** smsw Ew (0F 01 /4): to a register with a 32-bit operand size, all of CR0. */
 export function smsw(c: Cpu, i: Insn): void {
+  if (c.guestMode && interceptCrRead(c, 0, -1)) return;
   if (i.mem === 0) {
     if (i.opsize === 32) c.regs[i.rm] = c.cr0;
     else c.r16[i.rm] = c.cr0 & 0xffff;
@@ -188,6 +193,7 @@ export function smsw(c: Cpu, i: Insn): void {
 /** lmsw Ew (0F 01 /6): loads PE MP EM TS; cannot clear PE. */
 export function lmsw(c: Cpu, i: Insn): void {
   if (!privileged(c)) return;
+  if (c.guestMode && interceptCrWrite(c, 0, -1)) return;
   const v = i.mem === 0 ? c.r16[i.rm]! : readRm16(c, i);
   if (c.pending !== 0) return;
   writeCr0(c, (c.cr0 & ~0xe) | (v & 0xf) | (c.cr0 & Cr0.PE));
@@ -195,7 +201,9 @@ export function lmsw(c: Cpu, i: Insn): void {
 
 /** clts (0F 06) */
 export function clts(c: Cpu, _i: Insn): void {
-  if (privileged(c)) c.cr0 &= ~Cr0.TS;
+  if (!privileged(c)) return;
+  if (c.guestMode && interceptCrWrite(c, 0, -1)) return;
+  c.cr0 &= ~Cr0.TS;
 }
 
 /**
@@ -205,6 +213,7 @@ export function clts(c: Cpu, _i: Insn): void {
 export function invlpg(c: Cpu, i: Insn): void {
   if (!privileged(c)) return;
   const lin = (c.segBase[i.seg]! + ea(c, i)) | 0;
+  if (c.guestMode && interceptMisc1(c, InterceptMisc1.INVLPG, SvmExit.INVLPG, lin)) return;
   c.ctr[Counter.INVLPG]!++;
   const vpn = lin >>> 12;
   if ((c.tlbE[vpn]! & TlbBit.LARGE) !== 0) {
@@ -303,6 +312,7 @@ function dword(s: string, at: number): number {
 
 /** cpuid (0F A2): leaves 0, 1 and the brand string 0x80000000-0x80000004. */
 export function cpuid(c: Cpu, _i: Insn): void {
+  if (c.guestMode && interceptMisc1(c, InterceptMisc1.CPUID, SvmExit.CPUID)) return;
   cpuidLeaf(c, c.regs[0]! >>> 0, c.regs);
 }
 

@@ -73,52 +73,56 @@ export class Board {
    * CPU's cycles; HLT with interrupts enabled skips straight to the next timer event.
    */
   run(maxInstructions: number): MachineExit {
-    const exit = this.runUntilStop(maxInstructions);
+    const exit = runPc(this.cpu, this.chipset, maxInstructions);
     this.chipset.finish();
     return exit;
   }
+}
 
-  private runUntilStop(maxInstructions: number): MachineExit {
-    const cpu = this.cpu;
-    const chipset = this.chipset;
-    cpu.deadline = chipset.clock.next();
-    for (;;) {
-      const left = maxInstructions - cpu.instructions;
-      if (left <= 0) return { kind: 'limit', instructions: cpu.instructions };
-      const exit: CpuExit = cpu.run(Math.min(left, 1_000_000));
-      switch (exit.kind) {
-        case 'deadline':
-          chipset.clock.runDue();
-          break;
-        case 'budget':
-          chipset.pollInput();
-          break;
-        case 'halt': {
-          if ((cpu.flags & Eflags.IF) === 0) return { kind: 'halted' };
-          const wakeup = chipset.waitForWakeup(
-            () => cpu.irq,
-            (cycles) => {
-              if (cycles > cpu.cycles) cpu.cycles = cycles;
-            },
-          );
-          if (wakeup === 'idle-forever') return { kind: 'idle-forever' };
-          break;
-        }
-        case 'request':
-          if (chipset.exitStatus >= 0) return { kind: 'exit', status: chipset.exitStatus };
-          if (chipset.resetRequested) return { kind: 'reset-requested' };
-          break;
-        case 'reset':
-          return { kind: 'triple-fault', vector: exit.vector };
-        case 'unsupported':
-          return { kind: 'unsupported', feature: exit.feature, eip: exit.eip };
-        case 'trap':
-        case 'interrupt':
-          throw new Error(`board: a native CPU returned a monitor-mode exit (${exit.kind})`);
-        default: {
-          const never: never = exit;
-          throw new Error(`board: unknown CPU exit ${JSON.stringify(never)}`);
-        }
+/**
+ * A PC's run loop: runs `cpu` on `chipset` until the machine stops or `maxInstructions` have run
+ * (the board natively; an interpreting VMM over a guest's chipset). Time advances with the CPU's
+ * cycles; HLT with interrupts enabled skips straight to the next timer event.
+ */
+export function runPc(cpu: Cpu, chipset: PcChipset, maxInstructions: number): MachineExit {
+  cpu.deadline = chipset.clock.next();
+  for (;;) {
+    const left = maxInstructions - cpu.instructions;
+    if (left <= 0) return { kind: 'limit', instructions: cpu.instructions };
+    const exit: CpuExit = cpu.run(Math.min(left, 1_000_000));
+    switch (exit.kind) {
+      case 'deadline':
+        chipset.clock.runDue();
+        break;
+      case 'budget':
+        chipset.pollInput();
+        break;
+      case 'halt': {
+        if ((cpu.flags & Eflags.IF) === 0) return { kind: 'halted' };
+        const wakeup = chipset.waitForWakeup(
+          () => cpu.irq,
+          (cycles) => {
+            if (cycles > cpu.cycles) cpu.cycles = cycles;
+          },
+        );
+        if (wakeup === 'idle-forever') return { kind: 'idle-forever' };
+        break;
+      }
+      case 'request':
+        if (chipset.exitStatus >= 0) return { kind: 'exit', status: chipset.exitStatus };
+        if (chipset.resetRequested) return { kind: 'reset-requested' };
+        break;
+      case 'reset':
+        return { kind: 'triple-fault', vector: exit.vector };
+      case 'unsupported':
+        return { kind: 'unsupported', feature: exit.feature, eip: exit.eip };
+      case 'trap':
+      case 'interrupt':
+      case 'vmexit':
+        throw new Error(`board: a native CPU returned a monitor-mode exit (${exit.kind})`);
+      default: {
+        const never: never = exit;
+        throw new Error(`board: unknown CPU exit ${JSON.stringify(never)}`);
       }
     }
   }

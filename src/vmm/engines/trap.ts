@@ -20,7 +20,7 @@ import type { Cpu, CpuExit, EventSource } from '../../hw/cpu/cpu.ts';
 import type { Insn } from '../../hw/cpu/insn.ts';
 import { ea } from '../../hw/cpu/operands.ts';
 import type { PcChipset } from '../../hw/platform/chipset.ts';
-import type { MachineExit } from '../../hw/platform/board.ts';
+import { type VmEngine, type VmExit, noExit } from './engine.ts';
 import { Eflags } from '../../hw/x86/eflags.ts';
 import { Vector, vectorName } from '../../hw/x86/vectors.ts';
 import { ExitCategory, type ExitCategoryName, ExitStats, instructionExit } from '../exits.ts';
@@ -32,13 +32,7 @@ import { FaultKind, type ShadowMmu } from '../shadow/shadow-mmu.ts';
 import { type RealTables, syncIn, syncOut } from '../vcpu.ts';
 import type { VmmWork } from '../work.ts';
 
-/** Why a VM's run ended: the machine's reasons, and the technique's own failure. */
-export type VmExit =
-  | MachineExit
-  /** The guest did something this technique cannot virtualize (the popf problem). */
-  | { readonly kind: 'not-virtualizable'; readonly instruction: string; readonly eip: number; readonly explanation: string }
-  /** The VMM could not go on for this VM (its backing store failed); the message says why. */
-  | { readonly kind: 'vmm-failure'; readonly message: string };
+export type { VmExit } from './engine.ts';
 
 export interface TrapEngineParts {
   readonly real: Cpu;
@@ -54,7 +48,7 @@ export interface TrapEngineParts {
 /** Instructions the real CPU runs between looks at host input. */
 const SLICE = 1_000_000;
 
-export class TrapEngine {
+export class TrapEngine implements VmEngine {
   readonly exits = new ExitStats();
   readonly faults = { hidden: 0, true: 0, trace: 0 };
   /** Interrupts injected into the guest. */
@@ -63,7 +57,7 @@ export class TrapEngine {
   /** Called after every exit (tests: the shadow audit; examples: tracing exits). */
   afterExit: (() => void) | null = null;
   /** The exit just handled, for afterExit: its reason, cost, where the guest was, the faulting GVA. */
-  readonly lastExit = { category: '' as ExitCategoryName | '', detail: '', cycles: 0, eip: 0, cpl: 0, gva: 0 };
+  readonly lastExit = noExit();
   private readonly p: TrapEngineParts;
   private readonly tables: RealTables;
   /** The VM's INTR line (from its local APIC). */
@@ -186,6 +180,7 @@ export class TrapEngine {
         return { kind: 'unsupported', feature: exit.feature, eip: exit.eip };
       case 'halt':
       case 'reset':
+      case 'vmexit':
         throw new Error(`trap engine: the real CPU cannot ${exit.kind} in monitor mode`);
       default: {
         const never: never = exit;

@@ -19,12 +19,15 @@ import type { Pmap } from './pmap.ts';
 /** Told about every write to a traced guest frame: `old` and `value` are the bytes before and after (little-endian). */
 export type TraceHook = (gpa: number, size: 1 | 2 | 4, old: number, value: number) => void;
 
-const NO_WATCHES = new Uint8Array(PHYSICAL_PAGES);
-
 export class GuestPhysicalMemory extends PhysicalAddressSpace implements PlatformMemory {
   readonly direct = null;
-  /** The vCPU keeps no decoded blocks over this view, so nothing is ever watched. */
-  readonly watched = NO_WATCHES;
+  /**
+   * Guest frames holding code an interpreting vCPU has decoded (CpuOptions.cacheTranslated):
+   * their writes are reported to it. A vCPU that only emulates single instructions for the real
+   * CPU caches nothing, since the real CPU writes guest RAM without passing here.
+   */
+  readonly watched = new Uint8Array(PHYSICAL_PAGES);
+  private watcher: (page: number) => void = () => {};
   /** Nonzero for guest frames whose writes go to the trace hook. */
   readonly traced = new Uint8Array(PHYSICAL_PAGES);
   traceHook: TraceHook = () => {};
@@ -45,9 +48,16 @@ export class GuestPhysicalMemory extends PhysicalAddressSpace implements Platfor
     this.peekView = { read32: (pa) => this.peek32(pa & ~3) ?? -1, read8: (pa) => this.peek8(pa) };
   }
 
-  watch(_page: number): void {}
+  watch(page: number): void {
+    this.watched[page] = 1;
+  }
 
-  setWatcher(_watcher: (page: number) => void): void {}
+  setWatcher(watcher: (page: number) => void): void {
+    this.watcher = (page) => {
+      this.watched[page] = 0;
+      watcher(page);
+    };
+  }
 
   /** The HPA backing a memory-backed GPA, paging its frame in if it is out. */
   private hpa(gpa: number): number {
@@ -121,6 +131,7 @@ export class GuestPhysicalMemory extends PhysicalAddressSpace implements Platfor
     const gfn = gpa >>> 12;
     const kind = this.pageKind[gfn];
     if (kind === PageKind.RAM) {
+      if (this.watched[gfn] !== 0) this.watcher(gfn);
       const hpa = this.hpa(gpa);
       if (this.traced[gfn] === 0) this.hostWrite(hpa, size, v);
       else {
@@ -150,6 +161,7 @@ export class GuestPhysicalMemory extends PhysicalAddressSpace implements Platfor
       const a = (gpa + at) >>> 0;
       const chunk = Math.min(data.length - at, 0x1000 - (a & 0xfff));
       const kind = this.pageKind[a >>> 12]!;
+      if (this.watched[a >>> 12] !== 0) this.watcher(a >>> 12);
       if (isMemoryBacked(kind) && this.traced[a >>> 12] === 0) this.host.writeBytes(this.hpa(a), data.subarray(at, at + chunk));
       else for (let k = 0; k < chunk; k++) this.write8(a + k, data[at + k]!);
       at += chunk;

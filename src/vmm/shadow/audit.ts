@@ -56,10 +56,11 @@ export interface AuditedVm {
   readonly pager: GuestPager;
   readonly tracer: Tracer;
   readonly mmu: ShadowMmu;
-  readonly real: Cpu;
   readonly vcpu: Cpu;
-  readonly gdt: ShadowDescriptorTable;
-  readonly ldt: ShadowDescriptorTable;
+  /** The CR3 the hardware runs this guest with (the real CPU's, or its VMCB's). */
+  readonly realCr3: number;
+  /** The shadow GDT and LDT (trap), or none (hw: the CPU reads the guest's own). */
+  readonly descriptorTables: readonly ShadowDescriptorTable[];
 }
 
 /** Stop collecting after this many findings (one broken rule tends to repeat). */
@@ -78,8 +79,7 @@ export function auditShadows(vm: AuditedVm): ShadowAuditFinding[] {
   auditPages(vm, counts, report);
   auditReverseMap(vm, counts, report);
   auditTracing(vm, report);
-  auditDescriptors(vm, vm.gdt, 'GDT', report);
-  auditDescriptors(vm, vm.ldt, 'LDT', report);
+  vm.descriptorTables.forEach((table, k) => auditDescriptors(vm, table, k === 0 ? 'GDT' : 'LDT', report));
   return out;
 }
 
@@ -95,7 +95,7 @@ function auditOwnership(vm: AuditedVm, report: Report): void {
   for (const sp of mmu.byFrame.values()) {
     if (frames.owner[sp.frame] !== OWNER_VMM) report(`shadow page at HPA ${hex(sp.frame * 4096)} is not in a VMM-owned frame`);
   }
-  for (const table of [vm.gdt, vm.ldt]) {
+  for (const table of vm.descriptorTables) {
     for (let k = 0; k < TABLE_FRAMES; k++) {
       if (frames.owner[(table.base >>> 12) + k] !== OWNER_VMM) report(`descriptor-table shadow frame ${hex(table.base + k * 4096)} is not VMM-owned`);
     }
@@ -114,13 +114,13 @@ function auditOwnership(vm: AuditedVm, report: Report): void {
 }
 
 function auditActive(vm: AuditedVm, report: Report): void {
-  const { mmu, real, vcpu } = vm;
+  const { mmu, vcpu, realCr3 } = vm;
   const active = mmu.active;
   if (active === null) {
     report('no shadow is active');
     return;
   }
-  if (real.cr3 >>> 12 !== active.frame) report(`real CR3 ${hex(real.cr3)} is not the active shadow at ${hex(active.frame * 4096)}`);
+  if (realCr3 >>> 12 !== active.frame) report(`real CR3 ${hex(realCr3)} is not the active shadow at ${hex(active.frame * 4096)}`);
   const paging = (vcpu.cr0 & Cr0.PG) !== 0;
   if (!paging && active.role !== ShadowRole.PHYS_DIRECTORY) report('guest paging is off but the active shadow is not the physical-mode table');
   if (paging && (active.role !== ShadowRole.DIRECTORY || active.gfn !== vcpu.cr3 >>> 12)) {
@@ -322,7 +322,7 @@ function auditTracing(vm: AuditedVm, report: Report): void {
   const expected = new Int32Array(tracer.count.length);
   for (const dir of mmu.directories.values()) expected[dir.gfn]!++;
   for (const gfn of mmu.tables.keys()) expected[gfn]!++;
-  for (const table of [vm.gdt, vm.ldt]) for (const gfn of table.tracedFrames) if (gfn >= 0 && gfn < expected.length) expected[gfn]!++;
+  for (const table of vm.descriptorTables) for (const gfn of table.tracedFrames) if (gfn >= 0 && gfn < expected.length) expected[gfn]!++;
   for (let gfn = 0; gfn < tracer.count.length; gfn++) {
     const count = tracer.count[gfn]!;
     if (count !== expected[gfn]) {

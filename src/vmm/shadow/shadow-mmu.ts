@@ -31,6 +31,7 @@
  * when CR3 is updated back to 0x1000"); the guest cannot tell.
  */
 import type { Cpu } from '../../hw/cpu/cpu.ts';
+import type { Tlb } from '../../hw/mmu/tlb.ts';
 import { PageKind, type PhysicalMemory } from '../../hw/memory/physical-memory.ts';
 import { Access, WalkRecord, accessFault, setAccessedDirty, walk } from '../../hw/mmu/walk.ts';
 import { Cr0, Cr4 } from '../../hw/x86/control-registers.ts';
@@ -62,6 +63,17 @@ export type FaultKindValue = (typeof FaultKind)[keyof typeof FaultKind];
 /** Trace writes to a guest table, with no hidden fault using its shadow in between, that unshadow it. */
 export const FLOOD_WRITES = 3;
 
+/**
+ * What the shadow MMU needs of the hardware that walks its tables: a CR3 to load (an address
+ * space switch, flushing the TLB's non-global entries) and the TLB, whose entries it drops when
+ * it changes a shadow entry. Under trap-and-emulate the real CPU itself; under hardware assist
+ * the guest's CR3 in its VMCB.
+ */
+export interface RealPaging {
+  loadCr3(value: number): void;
+  readonly tlb: Tlb;
+}
+
 export interface ShadowMmuParts {
   readonly hostMem: PhysicalMemory;
   readonly guestMem: GuestPhysicalMemory;
@@ -69,8 +81,8 @@ export interface ShadowMmuParts {
   readonly frames: HostFrames;
   readonly pager: GuestPager;
   readonly tracer: Tracer;
-  /** The real CPU: its CR3 and TLB. */
-  readonly real: Cpu;
+  /** Where the hardware takes the shadow root from, and its TLB (the real CPU, or a VMCB). */
+  readonly real: RealPaging;
   /** The vCPU: the guest's CR0, CR3 and CR4. */
   readonly guest: Cpu;
   readonly work: VmmWork;

@@ -1,0 +1,394 @@
+/**
+ * The CPU's hardware virtualization extension, modelled on AMD's SVM (AMD64 APM vol. 2, chapter
+ * 15): VMRUN enters guest mode with the guest's state from a VMCB (vmcb.ts for the layout); the
+ * guest then runs at its own privilege levels — its kernel at ring 0 — with its own EFLAGS, so
+ * CLI, STI, PUSHF and POPF act on the guest's IF without any exit (the lecture's "shadow EFLAGS
+ * register in the VMCB"). Events the VMCB's control area intercepts end guest mode (#VMEXIT):
+ * the guest's state goes back to the VMCB with an exit code and exit information, and the
+ * host's state, saved by VMRUN in the host save area, comes back.
+ *
+ * Implemented intercepts: CR0-CR4 reads and writes (SMSW counts as a CR0 read, LMSW and CLTS as
+ * CR0 writes), exceptions by vector, physical interrupts (INTR), the virtual-interrupt window
+ * (VINTR), CPUID, HLT, INVLPG, port I/O through a permission map (IOIO), shutdown (a triple
+ * fault), VMRUN and VMMCALL, VMLOAD, VMSAVE, STGI, CLGI, SKINIT, INVLPGA. Not implemented
+ * (guests never exit for them): DR accesses, descriptor-table register accesses, RDTSC,
+ * PUSHF/POPF, IRET, INT n, MSRs (the CPU has none), task switches, NMI/SMI/INIT. Virtual
+ * interrupts follow V_INTR_MASKING = 1: the guest's IF masks only them, physical interrupts exit.
+ *
+ * The host's VMM is not software on this CPU: it calls vmrun() where an AMD VMM executes VMRUN.
+ * The instructions of the SVM family, when a guest executes them, exit if intercepted (VMRUN's
+ * intercept is required) and otherwise raise #UD, as on a CPU that does not offer SVM.
+ */
+import { CR4_SUPPORTED, Cr0 } from '../x86/control-registers.ts';
+import { Eflags } from '../x86/eflags.ts';
+import { Vector } from '../x86/vectors.ts';
+import {
+  EventInfo,
+  InterceptMisc1,
+  InterceptMisc2,
+  IoioInfo,
+  SvmExit,
+  TLB_FLUSH_ALL,
+  VMCB_SEGMENTS,
+  V_IRQ,
+  VmcbControl as C,
+  VmcbState as S,
+  fromVmcbAttr,
+  toVmcbAttr,
+} from '../x86/vmcb.ts';
+import type { PhysicalAccess } from '../memory/physical-memory.ts';
+import { type Cpu, type CpuExit, type EventSource, Pending, Stop } from './cpu.ts';
+import { Counter } from './counters.ts';
+import { Lazy, readEflags } from './flags.ts';
+import type { Insn } from './insn.ts';
+import { deliverEvent, runBlocks } from './run-loop.ts';
+
+/** cpu.excVector while an intercept is leaving guest mode (the run loop returns VMEXIT). */
+export const VMEXIT_VECTOR = -2;
+
+export const VMEXIT: CpuExit = { kind: 'vmexit', code: 0 };
+
+// ---------------------------------------------------------------- the VMCB in host memory
+
+function read64lo(m: PhysicalAccess, at: number): number {
+  return m.read32(at) | 0;
+}
+
+function write64(m: PhysicalAccess, at: number, lo: number, hi = 0): void {
+  m.write32(at, lo);
+  m.write32(at + 4, hi);
+}
+
+/**
+ * Writes a CPU's state into the save area at host-physical `at` of `m` (a VMCB's, or the host
+ * save area). A VMM uses it too, to move a guest's state between its VMCB and a vCPU.
+ */
+export function storeState(c: Cpu, m: PhysicalAccess, at: number): void {
+  for (let s = 0; s < 6; s++) {
+    const o = at + VMCB_SEGMENTS[s]!;
+    m.write16(o, c.segSel[s]!);
+    m.write16(o + 2, toVmcbAttr(c.segAttr[s]!));
+    m.write32(o + 4, c.segLimit[s]!);
+    write64(m, o + 8, c.segBase[s]!);
+  }
+  m.write32(at + S.GDTR + 4, c.gdtLimit);
+  write64(m, at + S.GDTR + 8, c.gdtBase);
+  m.write32(at + S.IDTR + 4, c.idtLimit);
+  write64(m, at + S.IDTR + 8, c.idtBase);
+  m.write16(at + S.LDTR, c.ldtSel);
+  m.write16(at + S.LDTR + 2, toVmcbAttr(c.ldtAttr));
+  m.write32(at + S.LDTR + 4, c.ldtLimit);
+  write64(m, at + S.LDTR + 8, c.ldtBase);
+  m.write16(at + S.TR, c.trSel);
+  m.write16(at + S.TR + 2, toVmcbAttr(c.trAttr));
+  m.write32(at + S.TR + 4, c.trLimit);
+  write64(m, at + S.TR + 8, c.trBase);
+  m.write8(at + S.CPL, c.cpl);
+  write64(m, at + S.CR0, c.cr0);
+  write64(m, at + S.CR2, c.cr2);
+  write64(m, at + S.CR3, c.cr3);
+  write64(m, at + S.CR4, c.cr4);
+  write64(m, at + S.DR6, c.dr[6]!);
+  write64(m, at + S.DR7, c.dr[7]!);
+  for (let k = 0; k < 4; k++) write64(m, at + S.GUEST_DR0 + 8 * k, c.dr[k]!);
+  write64(m, at + S.RFLAGS, readEflags(c));
+  write64(m, at + S.RIP, c.eip);
+  write64(m, at + S.RSP, c.regs[4]!);
+  write64(m, at + S.RAX, c.regs[0]!);
+  const gprs = [1, 2, 3, 5, 6, 7];
+  for (let k = 0; k < gprs.length; k++) write64(m, at + S.GUEST_GPRS + 8 * k, c.regs[gprs[k]!]!);
+}
+
+/** Loads a CPU's state from the save area at `at` of `m`. */
+export function loadState(c: Cpu, m: PhysicalAccess, at: number): void {
+  for (let s = 0; s < 6; s++) {
+    const o = at + VMCB_SEGMENTS[s]!;
+    c.loadSegmentCache(s, m.read16(o), read64lo(m, o + 8), m.read32(o + 4), fromVmcbAttr(m.read16(o + 2)));
+  }
+  c.gdtLimit = m.read32(at + S.GDTR + 4) & 0xffff;
+  c.gdtBase = read64lo(m, at + S.GDTR + 8);
+  c.idtLimit = m.read32(at + S.IDTR + 4) & 0xffff;
+  c.idtBase = read64lo(m, at + S.IDTR + 8);
+  c.ldtSel = m.read16(at + S.LDTR);
+  c.ldtAttr = fromVmcbAttr(m.read16(at + S.LDTR + 2));
+  c.ldtLimit = m.read32(at + S.LDTR + 4);
+  c.ldtBase = read64lo(m, at + S.LDTR + 8);
+  c.trSel = m.read16(at + S.TR);
+  c.trAttr = fromVmcbAttr(m.read16(at + S.TR + 2));
+  c.trLimit = m.read32(at + S.TR + 4);
+  c.trBase = read64lo(m, at + S.TR + 8);
+  c.cr0 = read64lo(m, at + S.CR0);
+  c.cr2 = read64lo(m, at + S.CR2);
+  c.cr3 = read64lo(m, at + S.CR3);
+  c.cr4 = read64lo(m, at + S.CR4);
+  c.dr[6] = read64lo(m, at + S.DR6);
+  c.dr[7] = read64lo(m, at + S.DR7);
+  for (let k = 0; k < 4; k++) c.dr[k] = read64lo(m, at + S.GUEST_DR0 + 8 * k);
+  c.flags = read64lo(m, at + S.RFLAGS) | Eflags.FIXED1;
+  c.lzKind = Lazy.NONE;
+  c.eip = read64lo(m, at + S.RIP);
+  c.regs[4] = read64lo(m, at + S.RSP);
+  c.regs[0] = read64lo(m, at + S.RAX);
+  const gprs = [1, 2, 3, 5, 6, 7];
+  for (let k = 0; k < gprs.length; k++) c.regs[gprs[k]!] = read64lo(m, at + S.GUEST_GPRS + 8 * k);
+  c.setCpl(m.read8(at + S.CPL) & 3);
+  c.halted = false;
+  c.holdSingleStep = false;
+}
+
+/** Why VMRUN refuses a VMCB (APM vol. 2, 15.5.1 "Canonicalization and consistency checks"), or ''. */
+function inconsistency(c: Cpu, vmcb: number): string {
+  const m = c.mem;
+  if ((m.read32(vmcb + C.MISC2) & InterceptMisc2.VMRUN) === 0) return 'the VMRUN intercept is clear';
+  if (m.read32(vmcb + C.ASID) === 0) return 'ASID 0 is the host';
+  const cr0 = m.read32(vmcb + S.CR0);
+  if ((cr0 & Cr0.PG) !== 0 && (cr0 & Cr0.PE) === 0) return 'CR0.PG without CR0.PE';
+  if ((cr0 & Cr0.NW) !== 0 && (cr0 & Cr0.CD) === 0) return 'CR0.NW without CR0.CD';
+  if ((m.read32(vmcb + S.CR4) & ~CR4_SUPPORTED) !== 0) return 'reserved CR4 bits';
+  return '';
+}
+
+// ---------------------------------------------------------------- VMRUN and #VMEXIT
+
+/**
+ * VMRUN: saves the host's state in the host save area (cpu.hostSaveArea), loads the guest's
+ * from the VMCB at host-physical `vmcb`, delivers the event in EVENTINJ, and runs the guest
+ * until an intercepted event, or until `budget` instructions or the deadline (the host's timer,
+ * which exits as a physical interrupt, code INTR). Returns {kind: 'vmexit'} for an intercept, or
+ * the run loop's own kind ('budget', 'deadline', 'halt', 'request', 'unsupported') after an
+ * INTR exit; either way the VMCB holds the guest's state and the exit code and information.
+ */
+export function vmrun(c: Cpu, vmcb: number, budget: number): CpuExit {
+  if (!c.virtualization) throw new Error('vmrun: this CPU was built without the virtualization extension');
+  const m = c.mem;
+  const why = inconsistency(c, vmcb);
+  if (why !== '') {
+    c.vmrunRefusal = why;
+    write64(m, vmcb + C.EXITCODE, SvmExit.INVALID, -1);
+    return { kind: 'vmexit', code: SvmExit.INVALID };
+  }
+  c.vmrunRefusal = '';
+  storeState(c, m, c.hostSaveArea);
+  c.hostMonitor = c.monitor;
+  c.monitor = false;
+  loadState(c, m, vmcb);
+  c.inhibit = (m.read32(vmcb + C.INTERRUPT_SHADOW) & 1) !== 0;
+  c.vmcbAddress = vmcb;
+  c.icptCrRead = m.read16(vmcb + C.CR_READ);
+  c.icptCrWrite = m.read16(vmcb + C.CR_WRITE);
+  c.icptExceptions = m.read32(vmcb + C.EXCEPTIONS);
+  c.icptMisc1 = m.read32(vmcb + C.MISC1);
+  c.icptMisc2 = m.read32(vmcb + C.MISC2);
+  c.iopmBase = m.read32(vmcb + C.IOPM_BASE);
+  const vintr = m.read32(vmcb + C.VINTR);
+  c.vIrq = (vintr & V_IRQ) !== 0;
+  c.vIntrVector = m.read8(vmcb + C.VINTR_VECTOR);
+  c.pfIntercepted = (c.icptExceptions & (1 << Vector.PF)) !== 0;
+  c.exitIntInfo = 0;
+  c.exitIntError = 0;
+  c.guestMode = true;
+  c.ctr[Counter.VMRUN]!++;
+  // The TLB is tagged with the ASID (APM vol. 2, 15.16): a different guest, or a request, flushes it.
+  const asid = m.read32(vmcb + C.ASID);
+  if (asid !== c.tlbAsid || (m.read8(vmcb + C.TLB_CONTROL) & TLB_FLUSH_ALL) !== 0) {
+    c.tlb.flushAll();
+    c.ctr[Counter.TLB_FLUSH]!++;
+    c.tlbAsid = asid;
+  }
+  let exit: CpuExit | null = null;
+  const inject = m.read32(vmcb + C.EVENTINJ);
+  if ((inject & EventInfo.VALID) !== 0) {
+    const injectError = m.read32(vmcb + C.EVENTINJ + 4);
+    write64(m, vmcb + C.EVENTINJ, 0);
+    exit = injectEvent(c, inject, injectError);
+  }
+  if (exit === null) exit = runBlocks(c, budget);
+  return leaveGuest(c, exit);
+}
+
+/** Delivers an EVENTINJ event through the guest's IDT (APM vol. 2, 15.20). */
+function injectEvent(c: Cpu, info: number, errorCode: number): CpuExit | null {
+  const vector = info & EventInfo.VECTOR_MASK;
+  const type = (info >>> EventInfo.TYPE_SHIFT) & 7;
+  const error = (info & EventInfo.ERROR_VALID) !== 0 ? errorCode : -1;
+  const source: EventSource = type === EventInfo.TYPE_SOFT_INT ? 'software' : type === EventInfo.TYPE_EXCEPTION ? 'exception' : 'external';
+  c.inhibit = false;
+  // An injected event is delivered as if it had happened in the guest (counted like one).
+  if (source === 'external') c.ctr[Counter.INTERRUPT]!++;
+  else c.ctr[Counter.EXCEPTION]!++;
+  c.counters.byVector[vector]!++;
+  return deliverEvent(c, vector, error, source, 0);
+}
+
+/**
+ * #VMEXIT: the guest's state into the VMCB with the exit code and information, the host's state
+ * back. `exit` is what ended the run loop: an intercept (VMEXIT), a triple fault (SHUTDOWN), or
+ * a host event (INTR).
+ */
+function leaveGuest(c: Cpu, exit: CpuExit): CpuExit {
+  const vmcb = c.vmcbAddress;
+  let code: number;
+  if (exit.kind === 'vmexit') code = c.exitCode;
+  else if (exit.kind === 'reset') {
+    code = SvmExit.SHUTDOWN;
+    // Not AMD's: EXITINFO1 names the exception that could not be delivered.
+    c.exitInfo1 = exit.vector;
+    c.exitInfo2 = c.exitInfo1Hi = 0;
+  } else {
+    code = SvmExit.INTR;
+    c.exitInfo1 = c.exitInfo2 = c.exitInfo1Hi = 0;
+  }
+  const m = c.mem;
+  storeState(c, m, vmcb);
+  m.write32(vmcb + C.INTERRUPT_SHADOW, c.inhibit ? 1 : 0);
+  write64(m, vmcb + C.EXITCODE, code, code < 0 ? -1 : 0);
+  write64(m, vmcb + C.EXITINFO1, c.exitInfo1, c.exitInfo1Hi);
+  write64(m, vmcb + C.EXITINFO2, c.exitInfo2);
+  write64(m, vmcb + C.EXITINTINFO, c.exitIntInfo, c.exitIntError);
+  write64(m, vmcb + C.NRIP, c.exitNrip);
+  const vintr = m.read32(vmcb + C.VINTR);
+  m.write32(vmcb + C.VINTR, c.vIrq ? vintr | V_IRQ : vintr & ~V_IRQ);
+  c.guestMode = false;
+  c.pfIntercepted = false;
+  c.vIrq = false;
+  c.pending = Pending.NONE;
+  c.stop &= Stop.REQUEST;
+  c.ctr[Counter.VMEXIT]!++;
+  loadState(c, m, c.hostSaveArea);
+  c.monitor = c.hostMonitor;
+  c.inhibit = false;
+  c.exitCode = code;
+  if (exit.kind === 'vmexit' || exit.kind === 'reset') return { kind: 'vmexit', code };
+  return exit;
+}
+
+/** Leaves guest mode from inside an instruction, which does not execute (it restarts at the next VMRUN unless the VMM moves RIP). */
+function exitFromInstruction(c: Cpu, code: number, info1: number, info1Hi: number, info2: number): void {
+  c.exitCode = code;
+  c.exitInfo1 = info1;
+  c.exitInfo1Hi = info1Hi;
+  c.exitInfo2 = info2;
+  c.exitNrip = c.eip;
+  c.pending = Pending.FAULT;
+  c.excVector = VMEXIT_VECTOR;
+  c.stop |= Stop.FAULT;
+}
+
+// ---------------------------------------------------------------- intercept checks (guest mode only)
+
+/** InterceptMisc1 `bit`: exits with `code` (true) or lets the instruction run (false). */
+export function interceptMisc1(c: Cpu, bit: number, code: number, info1 = 0): boolean {
+  if ((c.icptMisc1 & bit) === 0) return false;
+  exitFromInstruction(c, code, info1, 0, 0);
+  return true;
+}
+
+/** MOV from CRn, SMSW (`gpr` -1: no decode information). */
+export function interceptCrRead(c: Cpu, n: number, gpr: number): boolean {
+  if (((c.icptCrRead >>> n) & 1) === 0) return false;
+  exitFromInstruction(c, SvmExit.CR0_READ + n, gpr < 0 ? 0 : gpr, gpr < 0 ? 0 : 0x80000000 | 0, 0);
+  return true;
+}
+
+/** MOV to CRn, LMSW, CLTS. */
+export function interceptCrWrite(c: Cpu, n: number, gpr: number): boolean {
+  if (((c.icptCrWrite >>> n) & 1) === 0) return false;
+  exitFromInstruction(c, SvmExit.CR0_WRITE + n, gpr < 0 ? 0 : gpr, gpr < 0 ? 0 : 0x80000000 | 0, 0);
+  return true;
+}
+
+/**
+ * Port I/O (after the instruction's own permission checks, which come first: APM vol. 2,
+ * 15.10.2): exits when any port the access touches has its bit set in the I/O permission map.
+ */
+export function interceptIo(c: Cpu, i: Insn, port: number, size: number, input: boolean, string: boolean): boolean {
+  if ((c.icptMisc1 & InterceptMisc1.IOIO) === 0) return false;
+  const bits = c.mem.read16(c.iopmBase + (port >>> 3));
+  if (((bits >>> (port & 7)) & ((1 << size) - 1)) === 0) return false;
+  let info = (port << IoioInfo.PORT_SHIFT) | (size === 1 ? IoioInfo.SIZE8 : size === 2 ? IoioInfo.SIZE16 : IoioInfo.SIZE32);
+  if (input) info |= IoioInfo.IN;
+  if (string) info |= IoioInfo.STRING | (i.adsize === 32 ? IoioInfo.ADDR32 : IoioInfo.ADDR16);
+  if (string && i.rep !== 0) info |= IoioInfo.REP;
+  exitFromInstruction(c, SvmExit.IOIO, info, 0, c.eip);
+  return true;
+}
+
+const SVM_INSTRUCTIONS: readonly (readonly [number, number])[] = [
+  [InterceptMisc2.VMRUN, SvmExit.VMRUN],
+  [InterceptMisc2.VMMCALL, SvmExit.VMMCALL],
+  [InterceptMisc2.VMLOAD, SvmExit.VMLOAD],
+  [InterceptMisc2.VMSAVE, SvmExit.VMSAVE],
+  [InterceptMisc2.STGI, SvmExit.STGI],
+  [InterceptMisc2.CLGI, SvmExit.CLGI],
+  [InterceptMisc2.SKINIT, SvmExit.SKINIT],
+];
+
+/**
+ * VMRUN, VMMCALL, VMLOAD, VMSAVE, STGI, CLGI, SKINIT, INVLPGA (0F 01 D8-DF; sub = ModRM.rm):
+ * in guest mode they exit when intercepted; anywhere else they raise #UD (see the header).
+ */
+export function svmInstruction(c: Cpu, i: Insn): void {
+  if (c.guestMode) {
+    if (i.sub === 7) {
+      if (interceptMisc1(c, InterceptMisc1.INVLPGA, SvmExit.INVLPGA)) return;
+    } else {
+      const [bit, code] = SVM_INSTRUCTIONS[i.sub]!;
+      if ((c.icptMisc2 & bit) !== 0) return void exitFromInstruction(c, code, 0, 0, 0);
+    }
+  }
+  c.fault(Vector.UD, -1);
+}
+
+/**
+ * An exception in guest mode: exits when its vector is intercepted. `info2` is the faulting
+ * linear address for #PF (the guest's CR2 is left as it was: APM vol. 2, 15.12). Returns true
+ * when it exited.
+ */
+export function interceptException(c: Cpu, vector: number, errorCode: number): boolean {
+  if (((c.icptExceptions >>> vector) & 1) === 0) return false;
+  c.exitCode = SvmExit.EXCEPTION + vector;
+  c.exitInfo1 = errorCode < 0 ? 0 : errorCode;
+  c.exitInfo1Hi = 0;
+  c.exitInfo2 = vector === Vector.PF ? c.faultAddress : 0;
+  c.exitNrip = c.eip;
+  return true;
+}
+
+/**
+ * A fault while delivering an event in guest mode, intercepted: the event being delivered goes
+ * to EXITINTINFO, so that the VMM can deliver it again (APM vol. 2, 15.7.2).
+ */
+export function recordInterruptedEvent(c: Cpu, vector: number, errorCode: number, source: EventSource, nextEip: number): void {
+  const type = source === 'software' ? EventInfo.TYPE_SOFT_INT : source === 'exception' ? EventInfo.TYPE_EXCEPTION : EventInfo.TYPE_INTR;
+  let info = (vector & 0xff) | (type << EventInfo.TYPE_SHIFT) | EventInfo.VALID;
+  if (errorCode >= 0) info |= EventInfo.ERROR_VALID;
+  c.exitIntInfo = info;
+  c.exitIntError = errorCode < 0 ? 0 : errorCode;
+  c.exitNrip = nextEip;
+}
+
+/**
+ * Between instructions in guest mode: a physical interrupt exits (INTR intercept); a pending
+ * virtual interrupt is taken when the guest's IF allows it — exiting for the interrupt window
+ * (VINTR intercept) or delivering V_INTR_VECTOR through the guest's IDT. Returns an exit, the
+ * `continue` marker null when an interrupt was delivered, or undefined when nothing happened.
+ */
+export function guestInterrupts(c: Cpu): CpuExit | null | undefined {
+  if (c.irq && (c.icptMisc1 & InterceptMisc1.INTR) !== 0) {
+    c.exitCode = SvmExit.INTR;
+    c.exitInfo1 = c.exitInfo1Hi = c.exitInfo2 = 0;
+    c.exitNrip = c.eip;
+    return VMEXIT;
+  }
+  if (!c.vIrq || c.inhibit || (c.flags & Eflags.IF) === 0) return undefined;
+  if ((c.icptMisc1 & InterceptMisc1.VINTR) !== 0) {
+    c.exitCode = SvmExit.VINTR;
+    c.exitInfo1 = c.exitInfo1Hi = c.exitInfo2 = 0;
+    c.exitNrip = c.eip;
+    return VMEXIT;
+  }
+  c.vIrq = false;
+  c.ctr[Counter.INTERRUPT]!++;
+  c.counters.byVector[c.vIntrVector]!++;
+  return deliverEvent(c, c.vIntrVector, -1, 'external', 0);
+}

@@ -1,0 +1,438 @@
+/**
+ * Hardware-assisted virtualization, first generation (AMD-V / VT-x before nested paging): the
+ * VMM's run loop over VMRUN (hw/cpu/virtualization.ts). The guest kernel runs at ring 0 in guest
+ * mode with its own EFLAGS in the VMCB — the lecture's "shadow EFLAGS": CLI, STI, PUSHF and POPF
+ * touch only the guest's IF and never exit, so the popf problem is gone. Its system calls,
+ * exceptions and IRETs go through its own IDT without the VMM. Memory is still virtualized by
+ * shadow page tables (there is no MMU virtualization yet), so the VMM intercepts:
+ *
+ *   CR0, CR3, CR4 reads and writes  the guest sees its own values (the vCPU's); the hardware runs
+ *                                   on the shadow in the VMCB's CR3, with paging and WP on
+ *   #PF                             hidden, true, trace and MMIO faults, as under trap
+ *   INVLPG                          the shadow entry goes with the guest's TLB entry
+ *   port I/O (every port)           the VM's devices are the VMM's
+ *   HLT                             idle until the VM's next interrupt
+ *   CPUID                           the guest sees a CPU without the extension
+ *   VMRUN and its family            #UD: no nested virtualization on offer
+ *   INTR, VINTR, shutdown           host interrupts; the interrupt window; a triple fault
+ *
+ * Virtual interrupts: the VM's interrupt line is the VMM's to deliver. When it is up and the
+ * guest's IF (in the VMCB) allows it, the VMM acknowledges the VM's local APIC and puts the vector
+ * in EVENTINJ; otherwise it sets V_IRQ, and the CPU exits (VINTR) as soon as the guest opens the
+ * window — by STI, by POPF, by IRET. A fault while the CPU delivered an event comes back in
+ * EXITINTINFO: once the VMM has fixed the shadow it delivers the event again; if the fault was the
+ * guest's own, it applies the double-fault rules (SDM vol. 3, table 6-5) as the CPU would have.
+ *
+ * An instruction the VMM must carry out is emulated on the vCPU (the same model as the real CPU)
+ * between copies of the guest's state out of and back into the VMCB. Every exit costs the
+ * profile's VMM round trip plus the VMM's work, added to the guest's time.
+ */
+import type { Cpu, CpuExit } from '../../hw/cpu/cpu.ts';
+import { Counter } from '../../hw/cpu/counters.ts';
+import { loadState, storeState } from '../../hw/cpu/virtualization.ts';
+import type { PhysicalMemory } from '../../hw/memory/physical-memory.ts';
+import type { Tlb } from '../../hw/mmu/tlb.ts';
+import type { PcChipset } from '../../hw/platform/chipset.ts';
+import { Cr0, Cr4 } from '../../hw/x86/control-registers.ts';
+import { Eflags } from '../../hw/x86/eflags.ts';
+import { Vector } from '../../hw/x86/vectors.ts';
+import {
+  EventInfo,
+  IOPM_BYTES,
+  InterceptMisc1,
+  InterceptMisc2,
+  SvmExit,
+  TLB_FLUSH_ALL,
+  V_INTR_MASKING,
+  V_IRQ,
+  VmcbControl as C,
+  VmcbState as S,
+  svmExitName,
+} from '../../hw/x86/vmcb.ts';
+import { ExitCategory, type ExitCategoryName, ExitStats, instructionExit } from '../exits.ts';
+import { peekInstruction, specOf } from '../guest-view.ts';
+import type { Profile } from '../profiles.ts';
+import { FaultKind, type RealPaging, type ShadowMmu } from '../shadow/shadow-mmu.ts';
+import type { VmmWork } from '../work.ts';
+import { type VmEngine, type VmExit, noExit } from './engine.ts';
+
+/** Instructions the guest runs between the VMM's looks at host input. */
+const SLICE = 1_000_000;
+
+/** CR0 bits of the guest the hardware carries (they change what instructions do); the rest are the VMM's. */
+const MIRRORED_CR0 = Cr0.MP | Cr0.EM | Cr0.TS | Cr0.NE | Cr0.AM;
+/** The CR0 the guest runs with: protected mode, paging on the shadows, WP so that traces fault. */
+const REAL_CR0 = Cr0.PE | Cr0.ET | Cr0.WP | Cr0.PG;
+
+const SVM_FAMILY = new Set<number>([SvmExit.VMRUN, SvmExit.VMMCALL, SvmExit.VMLOAD, SvmExit.VMSAVE, SvmExit.STGI, SvmExit.CLGI, SvmExit.SKINIT, SvmExit.INVLPGA]);
+
+/** The shadow MMU's view of the hardware: the shadow root goes into the VMCB's CR3. */
+export class VmcbPaging implements RealPaging {
+  /** The shadow root the guest runs on. */
+  root = 0;
+  readonly tlb: Tlb;
+  private readonly real: Cpu;
+  private readonly mem: PhysicalMemory;
+  private readonly vmcb: number;
+
+  constructor(real: Cpu, mem: PhysicalMemory, vmcb: number) {
+    this.real = real;
+    this.tlb = real.tlb;
+    this.mem = mem;
+    this.vmcb = vmcb;
+  }
+
+  /** A new address space: the guest's TLB entries go (the TLB is this guest's while the VMM runs). */
+  loadCr3(value: number): void {
+    this.root = value & ~0xfff;
+    this.mem.write32(this.vmcb + S.CR3, this.root);
+    this.tlb.flushAll();
+    this.real.ctr[Counter.TLB_FLUSH]!++;
+  }
+}
+
+export interface HwEngineParts {
+  readonly real: Cpu;
+  readonly vcpu: Cpu;
+  readonly chipset: PcChipset;
+  readonly mmu: ShadowMmu;
+  readonly paging: VmcbPaging;
+  readonly work: VmmWork;
+  readonly profile: Profile;
+  readonly hostMem: PhysicalMemory;
+  /** Host-physical addresses of the VMCB and of the I/O permission map. */
+  readonly vmcb: number;
+  readonly iopm: number;
+  /** The guest's address-space identifier (unique on its host). */
+  readonly asid: number;
+}
+
+export class HwEngine implements VmEngine {
+  readonly exits = new ExitStats();
+  readonly faults = { hidden: 0, true: 0, trace: 0 };
+  injections = 0;
+  afterExit: (() => void) | null = null;
+  readonly lastExit = noExit();
+  private readonly p: HwEngineParts;
+  private intr = false;
+  private halted = false;
+  private stopRequested = false;
+  /** An event to deliver at the next VMRUN (EventInfo and error code), or 0. */
+  private pendingEvent = 0;
+  private pendingError = 0;
+  private workAtStart = 0;
+  private vcpuCycles = 0;
+
+  constructor(parts: HwEngineParts) {
+    this.p = parts;
+  }
+
+  setIntr(level: boolean): void {
+    this.intr = level;
+  }
+
+  requestStop(): void {
+    this.stopRequested = true;
+  }
+
+  /** Writes the control area (what to intercept) and the guest's first state into the VMCB. */
+  start(): void {
+    const { hostMem: m, vmcb, iopm, mmu } = this.p;
+    m.fill(vmcb, 4096, 0);
+    m.write16(vmcb + C.CR_READ, (1 << 0) | (1 << 3) | (1 << 4));
+    m.write16(vmcb + C.CR_WRITE, (1 << 0) | (1 << 3) | (1 << 4));
+    m.write32(vmcb + C.EXCEPTIONS, 1 << Vector.PF);
+    const misc1 = InterceptMisc1.INTR | InterceptMisc1.VINTR | InterceptMisc1.CPUID | InterceptMisc1.HLT | InterceptMisc1.INVLPG;
+    m.write32(vmcb + C.MISC1, misc1 | InterceptMisc1.INVLPGA | InterceptMisc1.IOIO | InterceptMisc1.SHUTDOWN);
+    m.write32(vmcb + C.MISC2, Object.values(InterceptMisc2).reduce((a, b) => a | b, 0));
+    // Every port is the VM's own device, emulated by the VMM.
+    m.fill(iopm, IOPM_BYTES, 0xff);
+    m.write32(vmcb + C.IOPM_BASE, iopm);
+    m.write32(vmcb + C.ASID, this.p.asid);
+    m.write32(vmcb + C.VINTR, V_INTR_MASKING);
+    m.write8(vmcb + C.TLB_CONTROL, TLB_FLUSH_ALL);
+    this.syncOut();
+    mmu.activate();
+  }
+
+  /** Another VM used the real CPU: its TLB holds nothing of ours any more. */
+  resume(): void {
+    this.p.hostMem.write8(this.p.vmcb + C.TLB_CONTROL, TLB_FLUSH_ALL);
+  }
+
+  /** The guest's state is in its VMCB whenever the VMM runs. */
+  suspend(): void {}
+
+  run(maxInstructions: number): VmExit {
+    const { real, chipset, vmcb } = this.p;
+    real.deadline = chipset.clock.next();
+    for (;;) {
+      if (this.stopRequested) {
+        this.stopRequested = false;
+        if (chipset.exitStatus >= 0) return { kind: 'exit', status: chipset.exitStatus };
+        if (chipset.resetRequested) return { kind: 'reset-requested' };
+      }
+      const left = maxInstructions - real.instructions;
+      if (left <= 0) return { kind: 'limit', instructions: real.instructions };
+      if (this.halted) {
+        const exit = this.idle();
+        if (exit !== null) return exit;
+        continue;
+      }
+      this.prepareEntry();
+      const exit = real.vmrun(vmcb, Math.min(left, SLICE));
+      this.p.hostMem.write8(vmcb + C.TLB_CONTROL, 0);
+      const end = this.dispatch(exit);
+      if (end !== null) return end;
+    }
+  }
+
+  // ---------------------------------------------------------------- entry: events for the guest
+
+  /** Puts the event to deliver in EVENTINJ, or asks for the interrupt window (V_IRQ with VINTR intercepted). */
+  private prepareEntry(): void {
+    const { hostMem: m, vmcb, chipset } = this.p;
+    if (this.pendingEvent !== 0) {
+      m.write32(vmcb + C.EVENTINJ, this.pendingEvent);
+      m.write32(vmcb + C.EVENTINJ + 4, this.pendingError);
+      this.pendingEvent = 0;
+    } else if (this.intr && this.canInject()) {
+      const vector = chipset.lapic.acknowledge() & 0xff;
+      m.write32(vmcb + C.EVENTINJ, vector | (EventInfo.TYPE_INTR << EventInfo.TYPE_SHIFT) | EventInfo.VALID);
+      this.injections++;
+    }
+    const vintr = m.read32(vmcb + C.VINTR);
+    m.write32(vmcb + C.VINTR, this.intr ? vintr | V_IRQ : vintr & ~V_IRQ);
+  }
+
+  /** The guest's IF is on and it is not in an interrupt shadow. */
+  private canInject(): boolean {
+    const { hostMem: m, vmcb } = this.p;
+    return (m.read32(vmcb + S.RFLAGS) & Eflags.IF) !== 0 && (m.read32(vmcb + C.INTERRUPT_SHADOW) & 1) === 0;
+  }
+
+  // ---------------------------------------------------------------- exits
+
+  private dispatch(exit: CpuExit): VmExit | null {
+    const { chipset, real } = this.p;
+    switch (exit.kind) {
+      case 'vmexit':
+        this.begin();
+        return this.onVmexit(exit.code);
+      case 'budget':
+        // Not an exit of the guest's: the loop's own look at host input.
+        chipset.pollInput();
+        return null;
+      case 'deadline':
+        this.begin();
+        chipset.clock.runDue();
+        return this.finish(ExitCategory.EXTERNAL_INTERRUPT, 'timer');
+      case 'request':
+      case 'halt':
+        return null;
+      case 'unsupported':
+        return { kind: 'unsupported', feature: exit.feature, eip: exit.eip };
+      case 'reset':
+      case 'trap':
+      case 'interrupt':
+        throw new Error(`hw engine: VMRUN returned '${exit.kind}' at eip 0x${(real.eip >>> 0).toString(16)}`);
+      default: {
+        const never: never = exit;
+        throw new Error(`hw engine: unknown CPU exit ${JSON.stringify(never)}`);
+      }
+    }
+  }
+
+  private onVmexit(code: number): VmExit | null {
+    const { hostMem: m, vmcb, real } = this.p;
+    const info1 = m.read32(vmcb + C.EXITINFO1);
+    if (code === SvmExit.INVALID) return { kind: 'vmm-failure', message: `the CPU refused the VMCB: ${real.vmrunRefusal}` };
+    if (code === SvmExit.EXCEPTION + Vector.PF) return this.onPageFault(m.read32(vmcb + C.EXITINFO2), info1);
+    if (code === SvmExit.SHUTDOWN) return { kind: 'triple-fault', vector: info1 };
+    if (code === SvmExit.VINTR) return this.finish(ExitCategory.EXTERNAL_INTERRUPT, 'interrupt window');
+    if (code === SvmExit.INTR) return this.finish(ExitCategory.EXTERNAL_INTERRUPT, 'host interrupt');
+    if (SVM_FAMILY.has(code)) {
+      // No nested virtualization: the guest gets what a CPU without SVM gives it.
+      this.queueEvent(Vector.UD, EventInfo.TYPE_EXCEPTION, -1);
+      return this.finish(ExitCategory.INSTRUCTION, svmExitName(code).toLowerCase());
+    }
+    if (code === SvmExit.IOIO || code === SvmExit.HLT || code === SvmExit.CPUID || code === SvmExit.INVLPG) return this.emulate(null);
+    if (code >= SvmExit.CR0_READ && code < SvmExit.CR0_WRITE + 16) return this.emulate(null);
+    throw new Error(`hw engine: exit ${svmExitName(code)}, which the VMM does not intercept`);
+  }
+
+  private onPageFault(gva: number, errorCode: number): VmExit | null {
+    const { hostMem: m, vmcb, mmu } = this.p;
+    this.lastExit.gva = gva >>> 0;
+    const interrupted = m.read32(vmcb + C.EXITINTINFO);
+    const interruptedError = m.read32(vmcb + C.EXITINTINFO + 4);
+    const kind = mmu.handlePageFault(gva, errorCode);
+    switch (kind) {
+      case FaultKind.HIDDEN:
+        this.faults.hidden++;
+        this.redeliver(interrupted, interruptedError);
+        return this.finish(mmu.lastFaultPagedIn ? ExitCategory.PAGING_FAULT : ExitCategory.HIDDEN_FAULT, '');
+      case FaultKind.TRUE:
+        this.faults.true++;
+        return this.trueFault(gva, mmu.trueFaultError, interrupted);
+      default: {
+        const category = kind === FaultKind.TRACE ? ExitCategory.TRACE_FAULT : kind === FaultKind.MMIO ? ExitCategory.MMIO : null;
+        if (kind === FaultKind.TRACE) this.faults.trace++;
+        // The access was the CPU's own, delivering an event: the VMM delivers it in software.
+        if ((interrupted & EventInfo.VALID) !== 0) return this.deliverInSoftware(interrupted, interruptedError, category ?? ExitCategory.HIDDEN_FAULT);
+        return this.emulate(category);
+      }
+    }
+  }
+
+  /** After a hidden fault: the event the CPU was delivering is delivered again (INT n re-executes by itself). */
+  private redeliver(info: number, errorCode: number): void {
+    if ((info & EventInfo.VALID) === 0) return;
+    if (((info >>> EventInfo.TYPE_SHIFT) & 7) === EventInfo.TYPE_SOFT_INT) return;
+    this.pendingEvent = info;
+    this.pendingError = errorCode;
+  }
+
+  /**
+   * The guest's own page fault: #PF with its CR2 — or, when it struck while the CPU delivered a
+   * #PF, a double fault, and while delivering a double fault, a triple fault (SDM vol. 3,
+   * table 6-5: a #PF after a contributory exception is delivered as is).
+   */
+  private trueFault(gva: number, errorCode: number, interrupted: number): VmExit | null {
+    const { hostMem: m, vmcb } = this.p;
+    m.write32(vmcb + S.CR2, gva);
+    const first = (interrupted & EventInfo.VALID) !== 0 && ((interrupted >>> EventInfo.TYPE_SHIFT) & 7) === EventInfo.TYPE_EXCEPTION ? interrupted & 0xff : -1;
+    if (first === Vector.DF) return { kind: 'triple-fault', vector: Vector.PF };
+    if (first === Vector.PF) this.queueEvent(Vector.DF, EventInfo.TYPE_EXCEPTION, 0);
+    else this.queueEvent(Vector.PF, EventInfo.TYPE_EXCEPTION, errorCode);
+    return this.finish(ExitCategory.TRUE_FAULT, '');
+  }
+
+  private queueEvent(vector: number, type: number, errorCode: number): void {
+    let info = vector | (type << EventInfo.TYPE_SHIFT) | EventInfo.VALID;
+    if (errorCode >= 0) info |= EventInfo.ERROR_VALID;
+    this.pendingEvent = info;
+    this.pendingError = errorCode < 0 ? 0 : errorCode;
+  }
+
+  /** Delivers an event through the guest's IDT on the vCPU (its writes go through the traces). */
+  private deliverInSoftware(info: number, errorCode: number, category: ExitCategoryName): VmExit | null {
+    const v = this.p.vcpu;
+    this.syncIn();
+    const type = (info >>> EventInfo.TYPE_SHIFT) & 7;
+    const source = type === EventInfo.TYPE_SOFT_INT ? 'software' : type === EventInfo.TYPE_EXCEPTION ? 'exception' : 'external';
+    const nrip = this.p.hostMem.read32(this.p.vmcb + C.NRIP);
+    const length = source === 'software' ? (nrip - v.eip) | 0 : 0;
+    if (source === 'software') v.eip = nrip;
+    const cycles = v.cycles;
+    const exit = v.deliver(info & 0xff, (info & EventInfo.ERROR_VALID) !== 0 ? errorCode : -1, source, length);
+    this.p.work.reflections++;
+    this.vcpuCycles += v.cycles - cycles;
+    if (exit !== null && exit.kind === 'reset') return { kind: 'triple-fault', vector: exit.vector };
+    this.syncOut();
+    return this.finish(category, 'event delivery');
+  }
+
+  /**
+   * Emulates the guest instruction at CS:EIP on the vCPU. `category` names the exit, or null to
+   * name it by the instruction (a control-register access, I/O, HLT, CPUID, INVLPG).
+   */
+  private emulate(category: ExitCategoryName | null): VmExit | null {
+    const { real, vcpu: v, mmu, work } = this.p;
+    this.syncIn();
+    const insn = peekInstruction(v);
+    const name = insn === null ? '' : specOf(insn).name;
+    const before = { cr0: v.cr0, cr3: v.cr3, cr4: v.cr4 };
+    const invlpgAt = name === 'invlpg' ? this.p.hostMem.read32(this.p.vmcb + C.EXITINFO1) : 0;
+    const instructions = v.instructions;
+    const cycles = v.cycles;
+    const exit = v.step();
+    work.emulations++;
+    real.instructions += v.instructions - instructions;
+    this.vcpuCycles += v.cycles - cycles;
+    if (exit.kind === 'reset') return { kind: 'triple-fault', vector: exit.vector };
+    if (exit.kind === 'unsupported') return { kind: 'unsupported', feature: exit.feature, eip: exit.eip };
+    if (exit.kind === 'halt') this.halted = true;
+    this.syncOut();
+    // A CR3 load, even of the same value, is an address-space switch (and a TLB flush).
+    const pagingChanged = v.cr0 !== before.cr0 || v.cr3 !== before.cr3 || v.cr4 !== before.cr4;
+    if (pagingChanged || (insn !== null && specOf(insn).operands === 'Cd,Rd' && insn.reg === 3)) mmu.activate();
+    if (name === 'invlpg') mmu.invalidatePage(invlpgAt);
+    const exitName = category === null ? instructionExit(insn) : { category, detail: insn === null ? '' : instructionExit(insn).detail };
+    return this.finish(exitName.category, exitName.detail);
+  }
+
+  // ---------------------------------------------------------------- the guest's state: VMCB <-> vCPU
+
+  /** The guest's registers from the VMCB into the vCPU, which keeps the guest's own CR0, CR3 and CR4. */
+  private syncIn(): void {
+    const { vcpu: v, hostMem: m, vmcb, real } = this.p;
+    const cr0 = v.cr0;
+    const cr3 = v.cr3;
+    const cr4 = v.cr4;
+    loadState(v, m, vmcb);
+    v.cr0 = cr0;
+    v.cr3 = cr3;
+    v.cr4 = cr4;
+    v.refreshAccessChecks();
+    v.inhibit = (m.read32(vmcb + C.INTERRUPT_SHADOW) & 1) !== 0;
+    v.cycles = real.cycles;
+  }
+
+  /** The vCPU's registers into the VMCB, with the control registers the hardware must run the guest with. */
+  private syncOut(): void {
+    const { vcpu: v, hostMem: m, vmcb, paging } = this.p;
+    storeState(v, m, vmcb);
+    m.write32(vmcb + S.CR0, REAL_CR0 | (v.cr0 & MIRRORED_CR0));
+    m.write32(vmcb + S.CR3, paging.root);
+    m.write32(vmcb + S.CR4, v.cr4 & Cr4.TSD);
+    m.write32(vmcb + C.INTERRUPT_SHADOW, v.inhibit ? 1 : 0);
+  }
+
+  // ---------------------------------------------------------------- idling
+
+  /** The guest halted: as a PC would, wait for an interrupt (skipping idle time). */
+  private idle(): VmExit | null {
+    const { real, chipset, hostMem: m, vmcb } = this.p;
+    if ((m.read32(vmcb + S.RFLAGS) & Eflags.IF) === 0) return { kind: 'halted' };
+    const wakeup = chipset.waitForWakeup(
+      () => this.intr,
+      (cycles) => {
+        if (cycles > real.cycles) real.cycles = cycles;
+      },
+    );
+    if (wakeup === 'idle-forever') return { kind: 'idle-forever' };
+    this.halted = false;
+    this.begin();
+    this.record(ExitCategory.EXTERNAL_INTERRUPT, 'wake-up from halt');
+    return null;
+  }
+
+  // ---------------------------------------------------------------- cost accounting
+
+  private begin(): void {
+    const { hostMem: m, vmcb } = this.p;
+    this.lastExit.eip = m.read32(vmcb + S.RIP) >>> 0;
+    this.lastExit.cpl = m.read8(vmcb + S.CPL) & 3;
+    this.lastExit.gva = 0;
+    this.workAtStart = this.p.work.cycles(this.p.profile.vmm);
+    this.vcpuCycles = 0;
+  }
+
+  private finish(category: ExitCategoryName, detail: string): VmExit | null {
+    this.record(category, detail);
+    return null;
+  }
+
+  /** Charges the exit's cycles to simulated time and counts it under its reason. */
+  private record(category: ExitCategoryName, detail: string): void {
+    const { real, work, profile } = this.p;
+    const cycles = profile.vmm.exitRoundTrip + (work.cycles(profile.vmm) - this.workAtStart) + this.vcpuCycles;
+    real.cycles += cycles;
+    this.exits.add(category, detail, cycles);
+    this.lastExit.category = category;
+    this.lastExit.detail = detail;
+    this.lastExit.cycles = cycles;
+    this.afterExit?.();
+  }
+}

@@ -1,0 +1,70 @@
+/**
+ * A VM under trap-and-emulate (engines/trap.ts): the guest kernel runs deprivileged at ring 1 on
+ * the host's real CPU in monitor mode, over the shadow page tables (shadow/shadow-mmu.ts) and
+ * shadow copies of its GDT and LDT (shadow/descriptor-tables.ts), which the real CPU reads by
+ * host-physical address.
+ */
+import { TrapEngine } from './engines/trap.ts';
+import { type ShadowAuditFinding, auditShadows } from './shadow/audit.ts';
+import { ShadowDescriptorTable } from './shadow/descriptor-tables.ts';
+import { type RealPaging, ShadowMmu } from './shadow/shadow-mmu.ts';
+import { Tracer } from './shadow/tracer.ts';
+import { DEFAULT_SHADOW_PAGES, Vm, type VmOptions } from './vm.ts';
+
+/** The shadow MMU and tracer of a VM whose memory is virtualized by shadow paging (trap, hw). */
+export function shadowPaging(vm: Vm, capacity: number | undefined, real: RealPaging): { tracer: Tracer; mmu: ShadowMmu } {
+  const tracer = new Tracer(vm.guestMem, vm.pmap.guestFrames);
+  const mmu = new ShadowMmu({
+    hostMem: vm.hostMem,
+    guestMem: vm.guestMem,
+    pmap: vm.pmap,
+    frames: vm.frames,
+    pager: vm.pager,
+    tracer,
+    real,
+    guest: vm.vcpu,
+    work: vm.work,
+    capacity: capacity ?? DEFAULT_SHADOW_PAGES,
+  });
+  return { tracer, mmu };
+}
+
+export class TrapVm extends Vm {
+  readonly tracer: Tracer;
+  readonly mmu: ShadowMmu;
+  readonly gdt: ShadowDescriptorTable;
+  readonly ldt: ShadowDescriptorTable;
+  readonly engine: TrapEngine;
+
+  constructor(options: VmOptions) {
+    super(options, 'trap');
+    const { tracer, mmu } = shadowPaging(this, options.shadowPages, this.real);
+    this.tracer = tracer;
+    this.mmu = mmu;
+    if (options.layout !== undefined) mmu.placement = options.layout.shadowFrame;
+    const [gdtFrame, ldtFrame] = this.vmmFrames as [number, number];
+    const tableParts = { hostMem: this.hostMem, guestMem: this.guestMem, tracer, guest: this.vcpu, work: this.work };
+    this.gdt = new ShadowDescriptorTable(tableParts, gdtFrame);
+    this.ldt = new ShadowDescriptorTable(tableParts, ldtFrame);
+    this.guestMem.traceHook = (gpa, size, old, value) => {
+      mmu.onTracedWrite(gpa, size, old, value);
+      this.gdt.onTracedWrite(gpa, size);
+      this.ldt.onTracedWrite(gpa, size);
+    };
+    this.engine = new TrapEngine({ real: this.real, vcpu: this.vcpu, chipset: this.chipset, mmu, gdt: this.gdt, ldt: this.ldt, work: this.work, profile: this.profile });
+    this.attach(this.engine);
+  }
+
+  get realCr3(): number {
+    return this.real.cr3;
+  }
+
+  get descriptorTables(): readonly ShadowDescriptorTable[] {
+    return [this.gdt, this.ldt];
+  }
+
+  /** Checks every shadow structure against the guest's tables and the pmap (shadow/audit.ts). */
+  override checkShadows(): ShadowAuditFinding[] {
+    return auditShadows(this);
+  }
+}
