@@ -4,5 +4,5 @@ import { register } from 'tsx/esm/api';
 
 register();
 const { main } = await import('../src/cli/main.ts');
-const status = main(process.argv.slice(2));
+const status = await main(process.argv.slice(2));
 process.exitCode = status;

@@ -3,4 +3,6 @@ export * from './user.ts';
 export { COUNTER_NAMES, type CounterName } from '../hw/cpu/counters.ts';
 export * as hw from './hardware.ts';
 export * from './machine.ts';
-export * from './plots.ts';
+export * from './compare.ts';
+export type { ComparisonPlotData, ComparisonPlots } from './plots.ts';
+export * from './nanobench.ts';

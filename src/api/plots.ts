@@ -142,7 +142,8 @@ function breakdownSvg(data: ComparisonPlotData): string {
     width: WIDTH,
     height: 30 + 40 + workloads.length * facetHeight,
     marginLeft: 70,
-    marginRight: 90,
+    // Room for the facet labels (the workloads' command lines) at about 7 px a character.
+    marginRight: Math.max(90, 10 + 7 * Math.max(...workloads.map((w) => w.length))),
     fy: { domain: workloads, label: null, axis: 'right', padding: 0.15 },
     y: { domain: modes, label: null, padding: 0.15 },
     x: { label: `simulated cycles${unit.label} →`, grid: true, labelAnchor: 'right', tickFormat: formatNumber },

@@ -11,6 +11,9 @@ import { UsageError } from './errors.ts';
 import { type RunCommandOptions, parseProfile, runCommand } from './run-command.ts';
 import { vmsCommand } from './vms-command.ts';
 import { lectureCommand } from './lecture-command.ts';
+import { type CompareCommandOptions, compareCommand } from './compare-command.ts';
+import { type NanobenchCommandOptions, nanobenchCommand } from './nanobench-command.ts';
+import { MODES } from '../api/index.ts';
 import { type UserCommandOptions, userCommand } from './user-command.ts';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -41,18 +44,38 @@ export function buildProgram(setStatus: (status: number) => void): Command {
     .option('--module <file [args]>', 'a boot module (repeatable; the whole string is its command line)', collect, [])
     .option('--disk <file.img>', 'a raw disk image: the first is the primary master, the second the slave', collect, [])
     .option('--mem <size>', 'RAM, e.g. 128M or 1G (2M-1G)', '128M')
-    .option('--mode <mode>', 'native (the guest owns the machine) or trap (trap-and-emulate with shadow page tables); default native')
+    .option('--mode <mode>', 'native (the guest owns the machine), interpret (the VMM interprets every instruction), trap (trap-and-emulate, shadow page tables) or hw (the CPU\'s guest mode with a VMCB, shadow page tables); default native')
     .option('--profile <name>', 'cycle costs of a processor: nehalem (VMM round trip 1009 cycles) or sandybridge (784)', 'nehalem')
-    .option('--shadow-pages <n>', 'trap: most 4 KiB pages the shadow page tables may hold; the least recently used shadow is evicted (default 4096)')
-    .option('--host-mem <size>', 'trap: most guest RAM resident in host memory, e.g. 64M; the VMM pages the rest to its backing store')
+    .option('--shadow-pages <n>', 'trap, hw: most 4 KiB pages the shadow page tables may hold; the least recently used shadow is evicted (default 4096)')
+    .option('--host-mem <size>', 'every mode but native: most guest RAM resident in host memory, e.g. 64M; the VMM pages the rest to its backing store')
     .option('--backing-store <file>', 'trap with --host-mem: the file paged-out guest frames go to (default: a temporary file)')
     .option('--max-instructions <n>', 'stop a runaway guest after n instructions (default 10,000,000,000)')
-    .option('--stats', 'print cycles, exceptions, interrupts, TLB counters; under trap also exits by reason, faults, shadow memory and the slowdown against native')
+    .option('--stats', 'print cycles, exceptions, interrupts, TLB counters; under the hypervisor also exits by reason, faults, shadow memory and the slowdown against native')
     .option('--stats-json <file>', 'write the same statistics as JSON')
     .option('--screen', 'print the CGA text screen when the guest stops (always printed when a run fails)')
     .option('--cga', 'mirror the CGA text screen to stderr, a line at a time, as the guest writes it')
     .option('--vm <spec>', 'run several VMs at once under trap (repeatable): kernel=<file>,append=<cmdline>,mem=,host-mem=,shadow-pages=,backing-store=,max-instructions=,console=<file>,name=', collect, [])
     .action((kernel: string | undefined, opts: RunCommandOptions) => setStatus(runOrVms(kernel, opts)));
+
+  program
+    .command('compare')
+    .description('run one guest natively and under each virtualization mode: output check, cycles, slowdown, exits, faults, shadow memory, JSON and plots')
+    .argument('<kernel>', 'the multiboot ELF kernel')
+    .option('--append <cmdline>', 'a kernel command line: one workload (repeatable)', collect, [])
+    .option('--modes <list>', `modes to compare, comma-separated (${MODES.join(', ')})`, MODES.join(','))
+    .option('--profile <list>', 'cost profiles, comma-separated (nehalem, sandybridge)', 'nehalem')
+    .option('--out <dir>', 'where compare.json and the plots go', 'compare-results')
+    .option('--mem <size>', 'guest RAM, e.g. 128M (2M-1G)', '128M')
+    .option('--max-instructions <n>', 'stop a runaway guest after n instructions (default 10,000,000,000)')
+    .action(async (kernel: string, opts: CompareCommandOptions) => setStatus(await compareCommand(kernel, opts)));
+
+  program
+    .command('nanobench')
+    .description("time single operations (syscall, in, call/ret, page fault, #DE, PTE write, CR3 load) in each mode, next to Adams & Agesen's 2006 figures")
+    .option('--modes <list>', `modes, comma-separated (${MODES.join(', ')})`, MODES.join(','))
+    .option('--profile <name>', 'cycle costs of a processor: nehalem or sandybridge', 'nehalem')
+    .option('--n <count>', 'iterations of each operation (at most 100000)', '1000')
+    .action((opts: NanobenchCommandOptions) => setStatus(nanobenchCommand(opts)));
 
   program
     .command('lecture')
@@ -92,13 +115,13 @@ function runOrVms(kernel: string | undefined, opts: RunCommandOptions): number {
   return vmsCommand(opts.vm, parseProfile(opts.profile), { ...(opts.stats !== undefined ? { stats: opts.stats } : {}) });
 }
 
-export function main(argv: readonly string[]): number {
+export async function main(argv: readonly string[]): Promise<number> {
   let status = 0;
   const program = buildProgram((s) => {
     status = s;
   });
   try {
-    program.parse([...argv], { from: 'user' });
+    await program.parseAsync([...argv], { from: 'user' });
     return status;
   } catch (e) {
     if (e instanceof CommanderError) {

@@ -236,8 +236,8 @@ export function runCommand(kernelPath: string, opts: RunCommandOptions): number 
   const mode = parseMode(opts.mode ?? 'native');
   const profile = parseProfile(opts.profile);
   const shadowPages = opts.shadowPages === undefined ? undefined : parsePositiveInteger(opts.shadowPages, '--shadow-pages');
-  if (shadowPages !== undefined && mode !== 'trap') throw new UsageError('--shadow-pages applies to --mode trap only');
-  if ((opts.hostMem !== undefined || opts.backingStore !== undefined) && mode !== 'trap') throw new UsageError('--host-mem and --backing-store apply to --mode trap only');
+  if (shadowPages !== undefined && mode !== 'trap' && mode !== 'hw') throw new UsageError('--shadow-pages applies to --mode trap and hw only (the modes with shadow page tables)');
+  if ((opts.hostMem !== undefined || opts.backingStore !== undefined) && mode === 'native') throw new UsageError('--host-mem and --backing-store apply under the hypervisor only (--mode interpret, trap or hw)');
   const paging = pagingOptions(opts.hostMem, opts.backingStore, ramBytes, { hostMem: '--host-mem', backingStore: '--backing-store' });
   const serial = new StdoutSink();
   const stdin = stdinSource();

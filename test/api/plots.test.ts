@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { DOMParser } from 'linkedom';
-import { type ComparisonPlotData, LOG_SCALE_RATIO, comparisonPlots, slowdownScale } from '../../src/api/index.ts';
+import { type ComparisonPlotData, LOG_SCALE_RATIO, comparisonPlots, slowdownScale } from '../../src/api/plots.ts';
 import { svgToPng } from '../../src/api/node.ts';
 
 const SVG_NS = 'http://www.w3.org/2000/svg';

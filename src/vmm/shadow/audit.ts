@@ -79,7 +79,9 @@ export function auditShadows(vm: AuditedVm): ShadowAuditFinding[] {
   auditPages(vm, counts, report);
   auditReverseMap(vm, counts, report);
   auditTracing(vm, report);
-  vm.descriptorTables.forEach((table, k) => auditDescriptors(vm, table, k === 0 ? 'GDT' : 'LDT', report));
+  vm.descriptorTables.forEach((table, k) => {
+    auditDescriptors(vm, table, k === 0 ? 'GDT' : 'LDT', report);
+  });
   return out;
 }
 
