@@ -136,9 +136,17 @@ describe('shadowvisor run: a backing store that fills up', () => {
 });
 
 describe('shadowvisor run: bad input is one line and status 2', () => {
-  it('an unknown mode', () => assertUsageError(shadowvisor('run', '--mode', 'fast', kernel('m1.elf', [0xf4])), /--mode must be one of native, trap, got "fast"/));
+  it('an unknown mode', () => assertUsageError(shadowvisor('run', '--mode', 'fast', kernel('m1.elf', [0xf4])), /--mode must be one of native, interpret, trap, hw, got "fast"/));
   it('an unknown profile', () => assertUsageError(shadowvisor('run', '--profile', 'pentium', kernel('m2.elf', [0xf4])), /--profile must be one of nehalem, sandybridge/));
-  it('--shadow-pages without --mode trap', () => assertUsageError(shadowvisor('run', '--shadow-pages', '100', kernel('m3.elf', [0xf4])), /--shadow-pages applies to --mode trap only/));
+  it('--shadow-pages without shadow paging', () => {
+    assertUsageError(shadowvisor('run', '--shadow-pages', '100', kernel('m3.elf', [0xf4])), /--shadow-pages applies to --mode trap and hw only/);
+    assertUsageError(shadowvisor('run', '--mode', 'interpret', '--shadow-pages', '100', kernel('m3.elf', [0xf4])), /--shadow-pages applies to --mode trap and hw only/);
+  });
+  it('compare: an unknown mode, a mode twice', () => {
+    assertUsageError(shadowvisor('compare', '--modes', 'native,fast', kernel('m6.elf', [0xf4])), /--modes takes a comma list of native, interpret, trap, hw, got "fast"/);
+    assertUsageError(shadowvisor('compare', '--modes', 'hw,hw', kernel('m6.elf', [0xf4])), /--modes names a mode twice/);
+  });
+  it('nanobench: too many iterations', () => assertUsageError(shadowvisor('nanobench', '--n', '1000000'), /--n must be at most 100000/));
   it('a shadow page budget too small for the guest', () =>
     assertUsageError(shadowvisor('run', '--mode', 'trap', '--shadow-pages', '5', kernel('m4.elf', [0xf4])), /shadow page budget must be at least 33 pages/));
 

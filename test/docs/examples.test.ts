@@ -66,3 +66,14 @@ it('lecture-under-trap: LD 0x2123 is a true fault, the guest writes its table (t
   assert.equal(Number(faults[2]), 3);
   assert.ok(Number(faults[1]) >= 3 && Number(faults[3]) >= 4, faults[0]);
 });
+
+it('compare-modes: trap exits on every system call, hw never; popf defeats only trap', () => {
+  const out = example('compare-modes.ts');
+  assert.match(out, /workload=syscall n=5000: guest output identical/);
+  const ints = Number(/ {2}trap {6}status 1, \d+ exits \((\d+) for INT n\)/.exec(out)?.[1]);
+  assert.ok(ints >= 5000, out);
+  assert.match(out, / {2}hw {8}status 1, \d+ exits \(0 for INT n\)/);
+  assert.match(out, / {2}trap {6}status 129, .*cannot be virtualized by trap-and-emulate/);
+  assert.match(out, /popf irq=popf n=100[^\n]*\n(.*\n){1}  interpret status 1/);
+  assert.match(out, / {2}hw {8}status 1, \d+ exits \(0 for INT n\), slowdown/);
+});
