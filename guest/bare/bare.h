@@ -1,5 +1,5 @@
 /*
- * bare.h -- what the standalone teaching guests (guest/lecture, guest/probe) share: sized
+ * bare.h -- what the standalone guests (lecture, probe, escape, nanobench; devtest its console) share: sized
  * types, port I/O and control-register helpers, COM1 output with a tiny printf, the debug-exit
  * port, one GDT/TSS/IDT setup (ring 0 and ring 3 segments, a TSS for esp0), and (entry.S) the
  * multiboot entry, which calls the guest's kmain(magic, info), a way to run code at ring 3, and
@@ -22,6 +22,21 @@ typedef unsigned long long u64;
 
 #define CR0_PG	0x80000000u
 
+/* Multiboot 0.6.96, 3.2-3.3: the magic in EAX, and the info structure's first fields and flags. */
+#define MB_MAGIC	0x2badb002u
+#define MB_MEM		0x1u	/* flags: mem_lower/mem_upper valid */
+#define MB_CMDLINE	0x4u	/* flags: cmdline valid */
+
+struct multiboot_info {
+	u32 flags, mem_lower, mem_upper, boot_device, cmdline;
+};
+
+/* The exceptions that push an error code before EIP: #DF, #TS, #NP, #SS, #GP, #PF, #AC (SDM vol. 3, 6.13). */
+static inline int exception_has_error_code(u32 vector)
+{
+	return vector == 8 || (vector >= 10 && vector <= 14) || vector == 17;
+}
+
 #define COM1		0x3f8
 #define DEBUG_EXIT	0xf4	/* QEMU's isa-debug-exit: exits with (code << 1) | 1 */
 
@@ -39,7 +54,7 @@ static inline void invlpg(u32 va) { __asm__ volatile("invlpg (%0)" : : "r"(va) :
 
 /* console.c */
 void serial_init(void);
-/* A tiny printf: %s %c %u %x, with an optional 0 flag and width (%08x). */
+/* A tiny printf: %s %c %u %d %x, with an optional 0 flag and width (%08x; strings pad on the right). */
 void print(const char *fmt, ...);
 /* Waits until the last byte has left the UART, then writes `code` to the debug-exit port. */
 void __attribute__((noreturn)) exit_qemu(u8 code);

@@ -2,7 +2,8 @@
 # A guest's Makefile sets NAME (its .c, .ld and .elf are NAME.*), QEMU_ARGS and optionally
 # APPEND (the kernel command line for `make qemu`) and ENTRY_DEFS (-DMULTIBOOT_FLAGS=...,
 # -DKERNEL_STACK_BYTES=... for entry.S), then includes this file. Each guest is its boot.S,
-# NAME.c and the shared ../bare/entry.S, console.c and cpu-tables.c.
+# NAME.c and the shared ../bare/entry.S, console.c and cpu-tables.c (and ../bare/trap-to-c.inc,
+# the exception entry that calls C, for boot.S files that include it).
 #
 #   make                  # build $(OUT)/NAME.elf
 #   make OUT=build-x      # build into another directory (relative OUT: relative to the guest)
@@ -49,7 +50,7 @@ $(OUT)/%.o: %.c $(BARE)/bare.h Makefile | $(OUT)
 $(OUT)/%.o: $(BARE)/%.c $(BARE)/bare.h | $(OUT)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
-$(OUT)/%.o: %.S Makefile | $(OUT)
+$(OUT)/%.o: %.S $(BARE)/trap-to-c.inc Makefile | $(OUT)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
 $(OUT)/entry.o: $(BARE)/entry.S Makefile | $(OUT)

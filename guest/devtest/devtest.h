@@ -7,16 +7,12 @@
 #ifndef DEVTEST_H
 #define DEVTEST_H
 
-typedef unsigned char u8;
-typedef unsigned short u16;
-typedef unsigned int u32;
-typedef unsigned long long u64;
+/* Sized types, outb/inb, and the console (serial_init, print, exit_qemu: ../bare/console.c). */
+#include "../bare/bare.h"
 
 /* ---- Port I/O, memory, CPU ---- */
 
-static inline void outb(u16 port, u8 v) { __asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port)); }
 static inline void outw(u16 port, u16 v) { __asm__ volatile("outw %0, %1" : : "a"(v), "Nd"(port)); }
-static inline u8 inb(u16 port) { u8 v; __asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port)); return v; }
 static inline u16 inw(u16 port) { u16 v; __asm__ volatile("inw %1, %0" : "=a"(v) : "Nd"(port)); return v; }
 
 /* Physical memory. The empty asm hides the constant address from the compiler, which
@@ -37,11 +33,7 @@ static inline void sti(void) { __asm__ volatile("sti" : : : "memory"); }
 #define ISA_VECTOR_BASE		0x50	/* ISA IRQ n through the IOAPIC: vector 0x50 + n */
 #define SPURIOUS_VECTOR		0xff	/* LAPIC spurious interrupt vector (SVR) */
 
-/* ---- lib.c: serial output, printing, interrupts, checks ---- */
-
-void serial_init(void);
-void print(const char *fmt, ...);	/* %s %c %u %d %x, 0 flag and width */
-void __attribute__((noreturn)) exit_qemu(u8 code);
+/* ---- lib.c: interrupts, checks ---- */
 
 struct trap_frame {
 	u32 edi, esi, ebp, esp, ebx, edx, ecx, eax;	/* pusha */

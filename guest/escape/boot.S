@@ -7,6 +7,8 @@
  *   the ring-3 code, in a page of its own, with its stack.
  */
 
+#include "../bare/trap-to-c.inc"
+
 /*
  * TRY insn...: the instruction, at a label of its own, with an entry { its address, the
  * address after it } in the fixup table (section .fixup, bounded by __fixup_start and
@@ -87,20 +89,7 @@ isr_ud:
 isr_gp:
 	push $13
 trap_common:
-	pusha
-	push %ds
-	push %es
-	mov $0x10, %ax
-	mov %ax, %ds
-	mov %ax, %es
-	push %esp
-	call trap
-	add $4, %esp
-	pop %es
-	pop %ds
-	popa
-	add $8, %esp		/* the vector and the error code */
-	iret
+	TRAP_TO_C trap, 8	/* drops the vector and the error code */
 
 /*
  * The ring-3 code: one page, mapped user-accessible. ebx: the VMCB's address; edx: a port

@@ -45,7 +45,6 @@
 #define CPUID81_ECX_SVM	(1u << 2)
 #define CPUID81_ECX_SKINIT (1u << 12)	/* SKINIT and STGI without SVM */
 
-#define MB_MAGIC	0x2badb002u
 
 /* Fixed places in RAM, so that the CR3 values printed do not depend on the build. */
 #define PAGE_DIR	0x00200000u	/* the page directory */
@@ -129,8 +128,7 @@ void trap(struct trap_frame *f)
 
 void __attribute__((noreturn)) unexpected(u32 vector, u32 *stack)
 {
-	/* #DF, #TS, #NP, #SS, #GP, #PF and #AC push an error code before EIP */
-	int has_err = vector == 8 || (vector >= 10 && vector <= 14) || vector == 17;
+	int has_err = exception_has_error_code(vector);
 	print("escape: unexpected exception %u at EIP=0x%x", vector, stack[has_err]);
 	if (has_err)
 		print(" err=0x%x", stack[0]);

@@ -5,24 +5,14 @@
  *   the application itself (one load instruction), with its stack.
  */
 
+#include "../bare/trap-to-c.inc"
+
 /* Vector 14. The CPU pushed the error code; page_fault() gets a struct trap_frame *. */
 	.text
 	.globl isr_page_fault
 isr_page_fault:
-	pusha
-	push %ds
-	push %es
-	mov $0x10, %ax
-	mov %ax, %ds
-	mov %ax, %es
-	push %esp
-	call page_fault
-	add $4, %esp
-	pop %es
-	pop %ds
-	popa
-	add $4, %esp		/* the error code */
-	iret			/* back to the faulting instruction: the load is retried */
+	/* Drops the error code; IRET goes back to the faulting instruction: the load is retried. */
+	TRAP_TO_C page_fault, 4
 
 /*
  * The application: ring 3, one page of code and one page of stack, mapped user-accessible.

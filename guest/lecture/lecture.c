@@ -127,8 +127,7 @@ void page_fault(struct trap_frame *f)
 
 void __attribute__((noreturn)) unexpected(u32 vector, u32 *stack)
 {
-	/* #DF, #TS, #NP, #SS, #GP, #PF and #AC push an error code before EIP */
-	int has_err = vector == 8 || (vector >= 10 && vector <= 14) || vector == 17;
+	int has_err = exception_has_error_code(vector);
 	print("step %u: unexpected exception %u at EIP=0x%x\n", step, vector, stack[has_err]);
 	exit_qemu(1);
 }

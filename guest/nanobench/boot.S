@@ -70,6 +70,15 @@
 	mov ARG_N(%esp), %esi
 .endm
 
+/* The same loop without the operation, timed into out[1]. */
+.macro BASELINE
+	COUNT
+	START_TIMER
+2:	dec %esi
+	jnz 2b
+	STOP_TIMER 4
+.endm
+
 	.text
 
 /* in: one read of the master PIC's mask register (port 0x21), harmless and always there. */
@@ -82,11 +91,7 @@ nb_in:
 	dec %esi
 	jnz 1b
 	STOP_TIMER 0
-	COUNT
-	START_TIMER
-2:	dec %esi
-	jnz 2b
-	STOP_TIMER 4
+	BASELINE
 	EPILOGUE
 
 /* callret: a near call to a function that only returns. */
@@ -99,11 +104,7 @@ nb_callret:
 	dec %esi
 	jnz 1b
 	STOP_TIMER 0
-	COUNT
-	START_TIMER
-2:	dec %esi
-	jnz 2b
-	STOP_TIMER 4
+	BASELINE
 	EPILOGUE
 
 just_ret:
@@ -126,11 +127,7 @@ pf_next:
 	dec %esi
 	jnz 1b
 	STOP_TIMER 0
-	COUNT
-	START_TIMER
-2:	dec %esi
-	jnz 2b
-	STOP_TIMER 4
+	BASELINE
 	EPILOGUE
 	.if pf_next - pf_insn - PF_INSN_BYTES
 	.error "the faulting read must be PF_INSN_BYTES long: isr_pf skips that many bytes"
@@ -151,11 +148,7 @@ de_next:
 	dec %esi
 	jnz 1b
 	STOP_TIMER 0
-	COUNT
-	START_TIMER
-2:	dec %esi
-	jnz 2b
-	STOP_TIMER 4
+	BASELINE
 	EPILOGUE
 	.if de_next - de_insn - DE_INSN_BYTES
 	.error "div %ecx must be DE_INSN_BYTES long: isr_de skips that many bytes"

@@ -22,8 +22,6 @@
 #define PAGE		0x1000u
 #define CR0_WP		0x00010000u	/* supervisor writes honour R/W (SDM vol. 3A, 2.5) */
 
-#define MB_MAGIC	0x2badb002u
-#define MB_CMDLINE	0x4u		/* multiboot info flags: cmdline valid */
 
 #define WARMUP		4u		/* untimed iterations first: TLB, shadows, the VMM's caches */
 #define DEFAULT_N	1000u
@@ -52,8 +50,7 @@ volatile u32 nb_pf_count, nb_de_count, nb_syscall_count;
 
 void __attribute__((noreturn)) unexpected(u32 vector, u32 *stack)
 {
-	/* #DF, #TS, #NP, #SS, #GP, #PF and #AC push an error code before EIP */
-	int has_err = vector == 8 || (vector >= 10 && vector <= 14) || vector == 17;
+	int has_err = exception_has_error_code(vector);
 	print("nanobench: unexpected exception %u at EIP=0x%x", vector, stack[has_err]);
 	if (has_err)
 		print(" err=0x%x", stack[0]);
@@ -263,10 +260,6 @@ static void bench(u32 op)
 }
 
 /* ---- Entry ------------------------------------------------------------------------------ */
-
-struct multiboot_info {
-	u32 flags, mem_lower, mem_upper, boot_device, cmdline;
-};
 
 void __attribute__((noreturn)) kmain(u32 magic, const struct multiboot_info *mbi)
 {

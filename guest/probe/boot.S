@@ -7,6 +7,8 @@
  *   the ring-3 code itself, in a page of its own, with its stack.
  */
 
+#include "../bare/trap-to-c.inc"
+
 	.text
 /*
  * u32 marker_search(u32 start, u32 end, u32 not_marker, u32 *first)
@@ -51,20 +53,7 @@ marker_search:
  * its eip past the faulting instruction (or gives up). */
 	.globl isr_gp
 isr_gp:
-	pusha
-	push %ds
-	push %es
-	mov $0x10, %ax
-	mov %ax, %ds
-	mov %ax, %es
-	push %esp
-	call gp_fault
-	add $4, %esp
-	pop %es
-	pop %ds
-	popa
-	add $4, %esp		/* the error code */
-	iret
+	TRAP_TO_C gp_fault, 4	/* drops the error code */
 
 /*
  * The ring-3 code: one page, mapped user-accessible. Every instruction at a user_gpN label

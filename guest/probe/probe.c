@@ -43,9 +43,6 @@
 #define PDE_PS		0x080u	/* 4 MiB page (with CR4.PSE) */
 #define CR4_PSE		0x00000010u
 
-#define MB_MAGIC	0x2badb002u
-#define MB_MEM		0x1u	/* multiboot info flags: mem_lower/mem_upper valid */
-#define MB_CMDLINE	0x4u	/* cmdline valid */
 
 #define HOLDER_ROUNDS	8	/* times the holder re-verifies its pattern */
 #define WRITE_PATTERN	0x5ca1ab1eu	/* step 4 writes WRITE_PATTERN ^ address above RAM */
@@ -94,8 +91,7 @@ void gp_fault(struct trap_frame *f)
 
 void __attribute__((noreturn)) unexpected(u32 vector, u32 *stack)
 {
-	/* #DF, #TS, #NP, #SS, #GP, #PF and #AC push an error code before EIP */
-	int has_err = vector == 8 || (vector >= 10 && vector <= 14) || vector == 17;
+	int has_err = exception_has_error_code(vector);
 	print("probe: FOUND an unexpected exception %u at EIP=0x%x", vector, stack[has_err]);
 	if (has_err)
 		print(" err=0x%x", stack[0]);
@@ -429,10 +425,6 @@ static void __attribute__((noreturn)) probe(u32 not_marker)
 }
 
 /* ---- Entry ------------------------------------------------------------------------------ */
-
-struct multiboot_info {
-	u32 flags, mem_lower, mem_upper, boot_device, cmdline;
-};
 
 void __attribute__((noreturn)) kmain(u32 magic, const struct multiboot_info *mbi)
 {

@@ -5,8 +5,9 @@
  * category, shadow-paging faults, shadow memory, and where the cycles went; for every workload:
  * whether each mode's guest output equals native's. Platform-neutral: the front end shows it.
  */
+import { INTERPRETED_WORK, SOFTWARE_WALK_WORK } from '../vmm/report.ts';
 import type { ComparisonPlotData } from './plots.ts';
-import { type MachineRun, type Mode, type Profile, describeExit, runMachine } from './machine.ts';
+import { type MachineRun, type Mode, type Profile, TextSink, describeExit, runMachine } from './machine.ts';
 
 export interface CompareOptions {
   readonly kernel: Uint8Array;
@@ -65,15 +66,16 @@ export interface Comparison {
   readonly results: readonly WorkloadComparison[];
 }
 
-/** Bytes as text, one character per byte. */
-function latin1(bytes: readonly number[]): string {
-  let out = '';
-  for (let k = 0; k < bytes.length; k += 4096) out += String.fromCharCode(...bytes.slice(k, k + 4096));
-  return out;
-}
-
 /** Lines in which a guest reports its own clock: they count the VMM's overhead, as they would on real hardware. */
 const CLOCK_LINE = /^time:/;
+
+/** A guest's output without the lines that report its own clock (the teaching kernel's 'time:' lines). */
+export function withoutClockLines(output: string): string {
+  return output
+    .split('\n')
+    .filter((l) => !CLOCK_LINE.test(l))
+    .join('\n');
+}
 
 export function compareModes(options: CompareOptions): Comparison {
   const total = options.workloads.length * options.modes.length * options.profiles.length;
@@ -84,18 +86,18 @@ export function compareModes(options: CompareOptions): Comparison {
       const runs: { mode: Mode; run: MachineRun; output: string }[] = [];
       for (const mode of options.modes) {
         options.onRun?.(done++, total, `${profile.name} ${mode} ${workload}`);
-        const bytes: number[] = [];
+        const serial = new TextSink();
         const run = runMachine({
           kernel: options.kernel,
           kernelName: options.kernelName,
           cmdline: workload,
           mode,
           profile,
-          serial: { write: (b) => bytes.push(b) },
+          serial,
           ...(options.ramBytes !== undefined ? { ramBytes: options.ramBytes } : {}),
           ...(options.maxInstructions !== undefined ? { maxInstructions: options.maxInstructions } : {}),
         });
-        runs.push({ mode, run, output: latin1(bytes) });
+        runs.push({ mode, run, output: serial.text });
       }
       results.push(compareWorkload(workload, profile, runs));
     }
@@ -159,8 +161,8 @@ function breakdown(run: MachineRun): CycleShare[] {
   const vmm = run.vmm;
   if (vmm === null) return [{ part: 'guest', cycles: run.cycles }];
   const parts: CycleShare[] = [];
-  const interpreted = vmm.work['instructions interpreted'];
-  const walks = vmm.work['guest table reads (software walks)'];
+  const interpreted = vmm.work[INTERPRETED_WORK];
+  const walks = vmm.work[SOFTWARE_WALK_WORK];
   if (interpreted !== undefined) parts.push({ part: 'interpretation', cycles: interpreted.cycles });
   if (walks !== undefined) parts.push({ part: 'software walks', cycles: walks.cycles });
   for (const c of vmm.exits.categories) parts.push({ part: `exits: ${c.category}`, cycles: c.cycles });

@@ -106,6 +106,21 @@ export interface MachineRun {
 
 export const NO_INPUT: ByteSource = { read: () => -1, ready: () => false };
 
+/** A serial sink that keeps what the guest printed as text, one character per byte (and passes each byte on to `next`). */
+export class TextSink implements ByteSink {
+  text = '';
+  private readonly next: ByteSink | null;
+
+  constructor(next: ByteSink | null = null) {
+    this.next = next;
+  }
+
+  write(byte: number): void {
+    this.text += String.fromCharCode(byte);
+    this.next?.write(byte);
+  }
+}
+
 /**
  * The status of a finished run: the debug-exit port's (value << 1) | 1; 0 after a halt with
  * interrupts off; 124 at the instruction limit; 125 triple fault; 126 halted with nothing left

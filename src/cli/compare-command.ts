@@ -23,7 +23,8 @@ export interface CompareCommandOptions {
   maxInstructions?: string;
 }
 
-function parseModes(text: string): Mode[] {
+/** A comma list of modes, each once. */
+export function parseModes(text: string): Mode[] {
   const modes = text.split(',').map((m) => m.trim());
   for (const m of modes) if (!MODES.includes(m as Mode)) throw new UsageError(`--modes takes a comma list of ${MODES.join(', ')}, got "${m}"`);
   if (new Set(modes).size !== modes.length) throw new UsageError(`--modes names a mode twice: "${text}"`);

@@ -5,7 +5,7 @@
  * slowdown in simulated cycles, the exits that caused it, and the shadow tables' memory.
  */
 import { fileURLToPath } from 'node:url';
-import { type MachineRun, describeExit, runMachine, slowdown } from '../api/index.ts';
+import { type MachineRun, TextSink, describeExit, runMachine, slowdown, withoutClockLines } from '../api/index.ts';
 import { StdoutSink } from '../api/node.ts';
 import { bytes, count, percent, table } from './format.ts';
 import { readProgram } from './user-command.ts';
@@ -13,12 +13,6 @@ import { readProgram } from './user-command.ts';
 export const DEMO_KERNEL = fileURLToPath(new URL('../../guest/kernel/kernel.elf', import.meta.url));
 
 /** Without the lines that read the guest's clock (the VMM's overhead advances it). */
-function withoutTimes(text: string): string {
-  return text
-    .split('\n')
-    .filter((l) => !l.startsWith('time:'))
-    .join('\n');
-}
 
 export function demoCommand(opts: { workload: string }): number {
   const out = (s: string) => process.stdout.write(`${s}\n`);
@@ -28,27 +22,17 @@ export function demoCommand(opts: { workload: string }): number {
   out(`booted on the emulated PC like qemu-system-i386 -kernel with the command line "${cmdline}":`);
   out('first natively, then under the trap-and-emulate hypervisor (--mode trap). Its serial console follows.\n');
   const serial = new StdoutSink();
-  let nativeText = '';
-  const native = runMachine({
-    kernel,
-    kernelName: 'kernel.elf',
-    cmdline,
-    serial: {
-      write: (b) => {
-        nativeText += String.fromCharCode(b);
-        serial.write(b);
-      },
-    },
-  });
+  const nativeText = new TextSink(serial);
+  const native = runMachine({ kernel, kernelName: 'kernel.elf', cmdline, serial: nativeText });
   serial.flush();
   out('');
   out(`Natively the guest stopped: ${describeExit(native.exit)}.`);
   out(`${count(native.instructions)} instructions in ${count(native.cycles)} simulated cycles (${native.profile}); emulator speed ${native.mips.toFixed(1)} guest MIPS.\n`);
   out('Now the same kernel, unmodified, deprivileged: its kernel at ring 1, its page tables shadowed...');
-  let trapText = '';
-  const trap = runMachine({ kernel, kernelName: 'kernel.elf', cmdline, mode: 'trap', serial: { write: (b) => (trapText += String.fromCharCode(b)) } });
+  const trapText = new TextSink();
+  const trap = runMachine({ kernel, kernelName: 'kernel.elf', cmdline, mode: 'trap', serial: trapText });
   out(`Under the hypervisor the guest stopped: ${describeExit(trap.exit)}.`);
-  const same = withoutTimes(trapText) === withoutTimes(nativeText);
+  const same = withoutClockLines(trapText.text) === withoutClockLines(nativeText.text);
   out(same ? 'Its console output was identical to the native run (the lines of its own clock aside).' : 'Its console output DIFFERED from the native run.');
   printCost(trap, native, out);
   out('\nNext: `shadowvisor run --mode trap --stats guest/kernel/kernel.elf --append "workload=forkwait irq=cli"` shows every exit;');

@@ -4,7 +4,8 @@
  * clock, next to Adams & Agesen's 2006 figures, with why ours agree or differ.
  */
 import { fileURLToPath } from 'node:url';
-import { ADAMS_AGESEN_2006, MODES, type Mode, NANOBENCH_OPS, type NanobenchOp, describeExit, parseNanobench, runMachine } from '../api/index.ts';
+import { ADAMS_AGESEN_2006, type Mode, NANOBENCH_OPS, type NanobenchOp, TextSink, describeExit, parseNanobench, runMachine } from '../api/index.ts';
+import { parseModes } from './compare-command.ts';
 import { UsageError } from './errors.ts';
 import { count, table, wrap } from './format.ts';
 import { parseProfile } from './run-command.ts';
@@ -34,18 +35,17 @@ export interface NanobenchCommandOptions {
 }
 
 export function nanobenchCommand(opts: NanobenchCommandOptions): number {
-  const modes = opts.modes.split(',').map((m) => m.trim()) as Mode[];
-  for (const m of modes) if (!MODES.includes(m)) throw new UsageError(`--modes takes a comma list of ${MODES.join(', ')}, got "${m}"`);
+  const modes = parseModes(opts.modes);
   const profile = parseProfile(opts.profile);
   const n = parsePositiveInteger(opts.n, '--n');
   if (n > 100_000) throw new UsageError(`--n must be at most 100000, got ${n}`);
   const kernel = readProgram(opts.kernel ?? NANOBENCH_GUEST);
   const perMode = new Map<Mode, Map<NanobenchOp, number>>();
   for (const mode of modes) {
-    const bytes: number[] = [];
-    const run = runMachine({ kernel, kernelName: 'nanobench.elf', cmdline: `n=${n}`, mode, profile, ramBytes: 32 << 20, serial: { write: (b) => bytes.push(b) } });
+    const serial = new TextSink();
+    const run = runMachine({ kernel, kernelName: 'nanobench.elf', cmdline: `n=${n}`, mode, profile, ramBytes: 32 << 20, serial });
     if (run.exit.kind !== 'exit' || run.status !== 1) throw new UsageError(`the nanobenchmark guest failed under ${mode}: ${describeExit(run.exit)}`);
-    const results = parseNanobench(String.fromCharCode(...bytes));
+    const results = parseNanobench(serial.text);
     perMode.set(mode, new Map(results.map((r) => [r.op, r.perOp])));
   }
   const paper = ADAMS_AGESEN_2006.perOp;

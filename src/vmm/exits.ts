@@ -80,6 +80,12 @@ export function instructionExit(insn: Insn | null): { category: ExitCategoryName
   return { category: ExitCategory.INSTRUCTION, detail: mnemonic(insn) };
 }
 
+/** The name of an exit taken to emulate `insn`: `category` with the instruction's detail, or (null) by the instruction alone. */
+export function emulationExit(category: ExitCategoryName | null, insn: Insn | null): { category: ExitCategoryName; detail: string } {
+  const byInstruction = instructionExit(insn);
+  return category === null ? byInstruction : { category, detail: insn === null ? '' : byInstruction.detail };
+}
+
 /** A readable mnemonic: "mov to cr3", "mov from cr0", "mov to ss", "pop ss", "lgdt", ... */
 export function mnemonic(insn: Insn): string {
   const spec = specOf(insn);

@@ -10,8 +10,7 @@ import { type ShadowAuditFinding, auditShadows } from './shadow/audit.ts';
 import type { ShadowDescriptorTable } from './shadow/descriptor-tables.ts';
 import type { ShadowMmu } from './shadow/shadow-mmu.ts';
 import type { Tracer } from './shadow/tracer.ts';
-import { shadowPaging } from './trap-vm.ts';
-import { Vm, type VmOptions } from './vm.ts';
+import { Vm, type VmOptions, shadowPaging } from './vm.ts';
 
 export class HwVm extends Vm {
   readonly tracer: Tracer;

@@ -91,6 +91,10 @@ function byRole(counts: readonly number[]): Record<string, number> {
   return out;
 }
 
+/** The interpreter's work in VmmReport.work (the interpretation of every instruction, its software walks). */
+export const INTERPRETED_WORK = 'instructions interpreted';
+export const SOFTWARE_WALK_WORK = 'guest table reads (software walks)';
+
 /** A VM's shadow paging, when it has it. */
 function shadowParts(vm: Vm): { mmu: ShadowMmu; tracer: Tracer } | null {
   const parts = vm as Partial<{ mmu: ShadowMmu; tracer: Tracer }>;
@@ -115,7 +119,7 @@ export function vmmReport(vm: Vm): VmmReport {
   if (vm.technique === 'interpret') {
     // The interpreter's work is the guest's whole run: every instruction, every software walk.
     const counters = vm.realCounters.values;
-    ops.unshift(['instructions interpreted', vm.instructionsRun, costs.interpretation], ['guest table reads (software walks)', counters[Counter.WALK_READ]!, costs.guestWalkRead]);
+    ops.unshift([INTERPRETED_WORK, vm.instructionsRun, costs.interpretation], [SOFTWARE_WALK_WORK, counters[Counter.WALK_READ]!, costs.guestWalkRead]);
   }
   const workOut: Record<string, { count: number; cycles: number }> = {};
   for (const [name, n, each] of ops) if (n > 0 || vm.technique !== 'interpret') workOut[name] = { count: n, cycles: n * each };

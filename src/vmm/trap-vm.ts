@@ -7,27 +7,9 @@
 import { TrapEngine } from './engines/trap.ts';
 import { type ShadowAuditFinding, auditShadows } from './shadow/audit.ts';
 import { ShadowDescriptorTable } from './shadow/descriptor-tables.ts';
-import { type RealPaging, ShadowMmu } from './shadow/shadow-mmu.ts';
-import { Tracer } from './shadow/tracer.ts';
-import { DEFAULT_SHADOW_PAGES, Vm, type VmOptions } from './vm.ts';
-
-/** The shadow MMU and tracer of a VM whose memory is virtualized by shadow paging (trap, hw). */
-export function shadowPaging(vm: Vm, capacity: number | undefined, real: RealPaging): { tracer: Tracer; mmu: ShadowMmu } {
-  const tracer = new Tracer(vm.guestMem, vm.pmap.guestFrames);
-  const mmu = new ShadowMmu({
-    hostMem: vm.hostMem,
-    guestMem: vm.guestMem,
-    pmap: vm.pmap,
-    frames: vm.frames,
-    pager: vm.pager,
-    tracer,
-    real,
-    guest: vm.vcpu,
-    work: vm.work,
-    capacity: capacity ?? DEFAULT_SHADOW_PAGES,
-  });
-  return { tracer, mmu };
-}
+import type { ShadowMmu } from './shadow/shadow-mmu.ts';
+import type { Tracer } from './shadow/tracer.ts';
+import { Vm, type VmOptions, shadowPaging } from './vm.ts';
 
 export class TrapVm extends Vm {
   readonly tracer: Tracer;

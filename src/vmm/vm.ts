@@ -29,6 +29,8 @@ import { Pmap } from './memory/pmap.ts';
 import { DEFAULT_PROFILE, type Profile } from './profiles.ts';
 import type { ShadowAuditFinding } from './shadow/audit.ts';
 import type { ShadowRoleKind } from './shadow/shadow-page.ts';
+import { type RealPaging, ShadowMmu } from './shadow/shadow-mmu.ts';
+import { Tracer } from './shadow/tracer.ts';
 import { VmmWork } from './work.ts';
 
 /** How a VM's CPU is virtualized (ARCHITECTURE.md, the modes). */
@@ -322,4 +324,22 @@ export abstract class Vm implements RealCpuTenant {
   get realCounters(): Counters {
     return this.onClock ? this.clock.counters : this.saved.counters;
   }
+}
+
+/** The shadow MMU and tracer of a VM whose memory is virtualized by shadow paging (trap, hw). */
+export function shadowPaging(vm: Vm, capacity: number | undefined, real: RealPaging): { tracer: Tracer; mmu: ShadowMmu } {
+  const tracer = new Tracer(vm.guestMem, vm.pmap.guestFrames);
+  const mmu = new ShadowMmu({
+    hostMem: vm.hostMem,
+    guestMem: vm.guestMem,
+    pmap: vm.pmap,
+    frames: vm.frames,
+    pager: vm.pager,
+    tracer,
+    real,
+    guest: vm.vcpu,
+    work: vm.work,
+    capacity: capacity ?? DEFAULT_SHADOW_PAGES,
+  });
+  return { tracer, mmu };
 }

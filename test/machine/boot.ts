@@ -38,3 +38,11 @@ export function tempImage(bytes: number): string {
   writeFileSync(path, new Uint8Array(bytes));
   return path;
 }
+
+/** The guest's output without the lines that report its own clock (the teaching kernel's 'time:' lines). */
+export function withoutTimes(output: string): string {
+  return output
+    .split('\n')
+    .filter((l) => !l.startsWith('time:'))
+    .join('\n');
+}

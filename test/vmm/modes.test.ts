@@ -10,18 +10,12 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { type Comparison, PROFILES, compareModes, findProfile } from '../../src/api/index.ts';
-import { runGuest } from '../machine/boot.ts';
+import { runGuest, withoutTimes } from '../machine/boot.ts';
 import { FAULTS_EXPECTED, beyondRamGuest, faultsGuest, tableWriterGuest, unmappedJumpGuest } from './guests.ts';
 
 const KERNEL = 'guest/kernel/kernel.elf';
 const MODES = ['interpret', 'hw'] as const;
 
-function withoutTimes(output: string): string {
-  return output
-    .split('\n')
-    .filter((l) => !l.startsWith('time:'))
-    .join('\n');
-}
 
 const WORKLOADS = ['cpu n=1', 'forkwait n=20', 'syscall n=2000', 'pagefault n=64', 'ctxsw n=100', 'ptemod n=20', 'popf n=100', 'mix'];
 

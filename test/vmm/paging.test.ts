@@ -8,18 +8,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { minimumShadowPages } from '../../src/api/index.ts';
-import { type BootResult, runGuest } from '../machine/boot.ts';
+import { type BootResult, runGuest, withoutTimes } from '../machine/boot.ts';
 
 const KERNEL = 'guest/kernel/kernel.elf';
 const RAM = 8 << 20;
 
-/** The guest's output without the lines that report its own clock. */
-function withoutTimes(output: string): string {
-  return output
-    .split('\n')
-    .filter((l) => !l.startsWith('time:'))
-    .join('\n');
-}
 
 interface Audited {
   run: BootResult;

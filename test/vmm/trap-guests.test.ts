@@ -10,18 +10,11 @@ import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { FileDisk } from '../../src/api/node.ts';
 import { type MachineRun, PROFILES, type TrapVm, minimumShadowPages, slowdown } from '../../src/api/index.ts';
-import { type BootResult, runGuest, tempImage } from '../machine/boot.ts';
+import { type BootResult, runGuest, tempImage, withoutTimes } from '../machine/boot.ts';
 import { FAULTS_EXPECTED, beyondRamGuest, faultsGuest, tableWriterGuest, unmappedJumpGuest } from './guests.ts';
 
 const KERNEL = 'guest/kernel/kernel.elf';
 
-/** The guest's output without the lines that report its own clock. */
-function withoutTimes(output: string): string {
-  return output
-    .split('\n')
-    .filter((l) => !l.startsWith('time:'))
-    .join('\n');
-}
 
 /** Runs in trap mode with the shadow audit after every exit; returns the run and the audit's record. */
 function audited(kernel: string, cmdline: string, shadowPages?: number): { run: BootResult; audits: number; findings: string[] } {

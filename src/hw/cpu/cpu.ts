@@ -238,8 +238,6 @@ export class Cpu {
   /** A virtual interrupt is pending (V_IRQ), with this vector. */
   vIrq = false;
   vIntrVector = 0;
-  /** #PF is intercepted: a page fault leaves the guest's CR2 alone. */
-  pfIntercepted = false;
   /** The ASID whose translations the TLB holds (0: the host's). */
   tlbAsid = 0;
   /** The exit being taken: code, information, the next instruction, the event that was being delivered. */
@@ -402,7 +400,8 @@ export class Cpu {
   pageFault(lin: number, errorCode: number): number {
     if (this.pending === Pending.NONE) {
       this.faultAddress = lin | 0;
-      if (!this.pfIntercepted) this.cr2 = lin | 0;
+      // Guest mode with #PF intercepted: the fault exits with its address and leaves the guest's CR2 (APM vol. 2, 15.12).
+      if (!this.guestMode || (this.icptExceptions & (1 << Vector.PF)) === 0) this.cr2 = lin | 0;
     }
     return this.fault(Vector.PF, errorCode);
   }

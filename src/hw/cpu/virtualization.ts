@@ -41,7 +41,7 @@ import { type Cpu, type CpuExit, type EventSource, Pending, Stop } from './cpu.t
 import { Counter } from './counters.ts';
 import { Lazy, readEflags } from './flags.ts';
 import type { Insn } from './insn.ts';
-import { deliverEvent, runBlocks } from './run-loop.ts';
+import { runBlocks } from './run-loop.ts';
 
 /** cpu.excVector while an intercept is leaving guest mode (the run loop returns VMEXIT). */
 export const VMEXIT_VECTOR = -2;
@@ -49,6 +49,9 @@ export const VMEXIT_VECTOR = -2;
 export const VMEXIT: CpuExit = { kind: 'vmexit', code: 0 };
 
 // ---------------------------------------------------------------- the VMCB in host memory
+
+/** ECX, EDX, EBX, EBP, ESI, EDI: the registers besides EAX and ESP, kept at GUEST_GPRS. */
+const OTHER_GPRS: readonly number[] = [1, 2, 3, 5, 6, 7];
 
 function read64lo(m: PhysicalAccess, at: number): number {
   return m.read32(at) | 0;
@@ -95,8 +98,7 @@ export function storeState(c: Cpu, m: PhysicalAccess, at: number): void {
   write64(m, at + S.RIP, c.eip);
   write64(m, at + S.RSP, c.regs[4]!);
   write64(m, at + S.RAX, c.regs[0]!);
-  const gprs = [1, 2, 3, 5, 6, 7];
-  for (let k = 0; k < gprs.length; k++) write64(m, at + S.GUEST_GPRS + 8 * k, c.regs[gprs[k]!]!);
+  for (let k = 0; k < OTHER_GPRS.length; k++) write64(m, at + S.GUEST_GPRS + 8 * k, c.regs[OTHER_GPRS[k]!]!);
 }
 
 /** Loads a CPU's state from the save area at `at` of `m`. */
@@ -129,8 +131,7 @@ export function loadState(c: Cpu, m: PhysicalAccess, at: number): void {
   c.eip = read64lo(m, at + S.RIP);
   c.regs[4] = read64lo(m, at + S.RSP);
   c.regs[0] = read64lo(m, at + S.RAX);
-  const gprs = [1, 2, 3, 5, 6, 7];
-  for (let k = 0; k < gprs.length; k++) c.regs[gprs[k]!] = read64lo(m, at + S.GUEST_GPRS + 8 * k);
+  for (let k = 0; k < OTHER_GPRS.length; k++) c.regs[OTHER_GPRS[k]!] = read64lo(m, at + S.GUEST_GPRS + 8 * k);
   c.setCpl(m.read8(at + S.CPL) & 3);
   c.halted = false;
   c.holdSingleStep = false;
@@ -183,7 +184,6 @@ export function vmrun(c: Cpu, vmcb: number, budget: number): CpuExit {
   const vintr = m.read32(vmcb + C.VINTR);
   c.vIrq = (vintr & V_IRQ) !== 0;
   c.vIntrVector = m.read8(vmcb + C.VINTR_VECTOR);
-  c.pfIntercepted = (c.icptExceptions & (1 << Vector.PF)) !== 0;
   c.exitIntInfo = 0;
   c.exitIntError = 0;
   c.guestMode = true;
@@ -191,8 +191,7 @@ export function vmrun(c: Cpu, vmcb: number, budget: number): CpuExit {
   // The TLB is tagged with the ASID (APM vol. 2, 15.16): a different guest, or a request, flushes it.
   const asid = m.read32(vmcb + C.ASID);
   if (asid !== c.tlbAsid || (m.read8(vmcb + C.TLB_CONTROL) & TLB_FLUSH_ALL) !== 0) {
-    c.tlb.flushAll();
-    c.ctr[Counter.TLB_FLUSH]!++;
+    c.flushTlb();
     c.tlbAsid = asid;
   }
   let exit: CpuExit | null = null;
@@ -213,11 +212,8 @@ function injectEvent(c: Cpu, info: number, errorCode: number): CpuExit | null {
   const error = (info & EventInfo.ERROR_VALID) !== 0 ? errorCode : -1;
   const source: EventSource = type === EventInfo.TYPE_SOFT_INT ? 'software' : type === EventInfo.TYPE_EXCEPTION ? 'exception' : 'external';
   c.inhibit = false;
-  // An injected event is delivered as if it had happened in the guest (counted like one).
-  if (source === 'external') c.ctr[Counter.INTERRUPT]!++;
-  else c.ctr[Counter.EXCEPTION]!++;
-  c.counters.byVector[vector]!++;
-  return deliverEvent(c, vector, error, source, 0);
+  // An injected event is delivered (and counted) as if it had happened in the guest.
+  return c.deliver(vector, error, source, 0);
 }
 
 /**
@@ -249,7 +245,6 @@ function leaveGuest(c: Cpu, exit: CpuExit): CpuExit {
   const vintr = m.read32(vmcb + C.VINTR);
   m.write32(vmcb + C.VINTR, c.vIrq ? vintr | V_IRQ : vintr & ~V_IRQ);
   c.guestMode = false;
-  c.pfIntercepted = false;
   c.vIrq = false;
   c.pending = Pending.NONE;
   c.stop &= Stop.REQUEST;
@@ -388,7 +383,5 @@ export function guestInterrupts(c: Cpu): CpuExit | null | undefined {
     return VMEXIT;
   }
   c.vIrq = false;
-  c.ctr[Counter.INTERRUPT]!++;
-  c.counters.byVector[c.vIntrVector]!++;
-  return deliverEvent(c, c.vIntrVector, -1, 'external', 0);
+  return c.deliver(c.vIntrVector, -1, 'external', 0);
 }

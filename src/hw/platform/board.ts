@@ -99,12 +99,7 @@ export function runPc(cpu: Cpu, chipset: PcChipset, maxInstructions: number): Ma
         break;
       case 'halt': {
         if ((cpu.flags & Eflags.IF) === 0) return { kind: 'halted' };
-        const wakeup = chipset.waitForWakeup(
-          () => cpu.irq,
-          (cycles) => {
-            if (cycles > cpu.cycles) cpu.cycles = cycles;
-          },
-        );
+        const wakeup = chipset.waitForWakeup(() => cpu.irq, cpu);
         if (wakeup === 'idle-forever') return { kind: 'idle-forever' };
         break;
       }

@@ -206,11 +206,11 @@ export class PcChipset {
 
   /**
    * The processor halted with interrupts enabled. If an interrupt is already asserted
-   * (`intrAsserted`) it wakes at once; otherwise time skips to the next device timer
-   * (`skipTo`), whose callbacks then run — or, with no timer left, only input from outside
-   * can wake it: 'idle-forever' unless the host can wait for some.
+   * (`intrAsserted`) it wakes at once; otherwise the processor's time (`clock.cycles`) skips
+   * to the next device timer, whose callbacks then run — or, with no timer left, only input
+   * from outside can wake it: 'idle-forever' unless the host can wait for some.
    */
-  waitForWakeup(intrAsserted: () => boolean, skipTo: (cycles: number) => void): Wakeup {
+  waitForWakeup(intrAsserted: () => boolean, clock: { cycles: number }): Wakeup {
     // An interrupt already pending (STI; HLT with a request waiting) wakes it before any device is
     // polled: polling could take input the pending interrupt's handler is about to read.
     if (intrAsserted()) return 'wake';
@@ -218,7 +218,7 @@ export class PcChipset {
     if (intrAsserted()) return 'wake';
     const next = this.clock.next();
     if (next === Number.POSITIVE_INFINITY) return this.waitForInput() ? 'wake' : 'idle-forever';
-    skipTo(next);
+    if (next > clock.cycles) clock.cycles = next;
     this.clock.runDue();
     return 'wake';
   }

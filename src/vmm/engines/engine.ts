@@ -4,8 +4,12 @@
  * shadow-paging faults it handled, and the hooks the VM and the scheduler need (the guest's
  * interrupt line, a device's stop request, taking the guest's state on and off the real CPU).
  */
+import type { Cpu } from '../../hw/cpu/cpu.ts';
+import type { Insn } from '../../hw/cpu/insn.ts';
 import type { MachineExit } from '../../hw/platform/board.ts';
 import type { ExitCategoryName, ExitStats } from '../exits.ts';
+import { specOf } from '../guest-view.ts';
+import type { ShadowMmu } from '../shadow/shadow-mmu.ts';
 
 /** Why a VM's run ended: the machine's reasons, and the technique's own failures. */
 export type VmExit =
@@ -51,4 +55,22 @@ export interface VmEngine {
 /** A fresh LastExit. */
 export function noExit(): LastExit {
   return { category: '', detail: '', cycles: 0, eip: 0, cpl: 0, gva: 0 };
+}
+
+/** The guest's paging registers (the vCPU's) before an instruction the VMM emulated. */
+export interface PagingRegisters {
+  readonly cr0: number;
+  readonly cr3: number;
+  readonly cr4: number;
+}
+
+/**
+ * After an emulated instruction, the shadow MMU follows the guest's paging state: a change of
+ * CR0, CR3 or CR4 — or a CR3 load of the same value, which is still an address-space switch and
+ * a TLB flush — activates the shadow for the new state. Returns true when a register changed.
+ */
+export function followPaging(mmu: ShadowMmu, v: Cpu, before: PagingRegisters, insn: Insn | null): boolean {
+  const changed = v.cr0 !== before.cr0 || v.cr3 !== before.cr3 || v.cr4 !== before.cr4;
+  if (changed || (insn !== null && specOf(insn).operands === 'Cd,Rd' && insn.reg === 3)) mmu.activate();
+  return changed;
 }

@@ -28,7 +28,6 @@
  * profile's VMM round trip plus the VMM's work, added to the guest's time.
  */
 import type { Cpu, CpuExit } from '../../hw/cpu/cpu.ts';
-import { Counter } from '../../hw/cpu/counters.ts';
 import { loadState, storeState } from '../../hw/cpu/virtualization.ts';
 import type { PhysicalMemory } from '../../hw/memory/physical-memory.ts';
 import type { Tlb } from '../../hw/mmu/tlb.ts';
@@ -49,12 +48,13 @@ import {
   VmcbState as S,
   svmExitName,
 } from '../../hw/x86/vmcb.ts';
-import { ExitCategory, type ExitCategoryName, ExitStats, instructionExit } from '../exits.ts';
+import { ExitCategory, type ExitCategoryName, type ExitStats, emulationExit } from '../exits.ts';
 import { peekInstruction, specOf } from '../guest-view.ts';
 import type { Profile } from '../profiles.ts';
 import { FaultKind, type RealPaging, type ShadowMmu } from '../shadow/shadow-mmu.ts';
 import type { VmmWork } from '../work.ts';
-import { type VmEngine, type VmExit, noExit } from './engine.ts';
+import { type LastExit, type VmEngine, type VmExit, followPaging } from './engine.ts';
+import { ExitMeter } from './exit-meter.ts';
 
 /** Instructions the guest runs between the VMM's looks at host input. */
 const SLICE = 1_000_000;
@@ -86,8 +86,7 @@ export class VmcbPaging implements RealPaging {
   loadCr3(value: number): void {
     this.root = value & ~0xfff;
     this.mem.write32(this.vmcb + S.CR3, this.root);
-    this.tlb.flushAll();
-    this.real.ctr[Counter.TLB_FLUSH]!++;
+    this.real.flushTlb();
   }
 }
 
@@ -108,23 +107,25 @@ export interface HwEngineParts {
 }
 
 export class HwEngine implements VmEngine {
-  readonly exits = new ExitStats();
+  readonly exits: ExitStats;
   readonly faults = { hidden: 0, true: 0, trace: 0 };
   injections = 0;
   afterExit: (() => void) | null = null;
-  readonly lastExit = noExit();
+  readonly lastExit: LastExit;
   private readonly p: HwEngineParts;
+  private readonly meter: ExitMeter;
   private intr = false;
   private halted = false;
   private stopRequested = false;
   /** An event to deliver at the next VMRUN (EventInfo and error code), or 0. */
   private pendingEvent = 0;
   private pendingError = 0;
-  private workAtStart = 0;
-  private vcpuCycles = 0;
 
   constructor(parts: HwEngineParts) {
     this.p = parts;
+    this.meter = new ExitMeter(parts.real, parts.work, parts.profile);
+    this.exits = this.meter.exits;
+    this.lastExit = this.meter.last;
   }
 
   setIntr(level: boolean): void {
@@ -324,10 +325,7 @@ export class HwEngine implements VmEngine {
     const nrip = this.p.hostMem.read32(this.p.vmcb + C.NRIP);
     const length = source === 'software' ? (nrip - v.eip) | 0 : 0;
     if (source === 'software') v.eip = nrip;
-    const cycles = v.cycles;
-    const exit = v.deliver(info & 0xff, (info & EventInfo.ERROR_VALID) !== 0 ? errorCode : -1, source, length);
-    this.p.work.reflections++;
-    this.vcpuCycles += v.cycles - cycles;
+    const exit = this.meter.deliver(v, info & 0xff, (info & EventInfo.ERROR_VALID) !== 0 ? errorCode : -1, source, length);
     if (exit !== null && exit.kind === 'reset') return { kind: 'triple-fault', vector: exit.vector };
     this.syncOut();
     return this.finish(category, 'event delivery');
@@ -338,27 +336,20 @@ export class HwEngine implements VmEngine {
    * name it by the instruction (a control-register access, I/O, HLT, CPUID, INVLPG).
    */
   private emulate(category: ExitCategoryName | null): VmExit | null {
-    const { real, vcpu: v, mmu, work } = this.p;
+    const { vcpu: v, mmu } = this.p;
     this.syncIn();
     const insn = peekInstruction(v);
     const name = insn === null ? '' : specOf(insn).name;
     const before = { cr0: v.cr0, cr3: v.cr3, cr4: v.cr4 };
     const invlpgAt = name === 'invlpg' ? this.p.hostMem.read32(this.p.vmcb + C.EXITINFO1) : 0;
-    const instructions = v.instructions;
-    const cycles = v.cycles;
-    const exit = v.step();
-    work.emulations++;
-    real.instructions += v.instructions - instructions;
-    this.vcpuCycles += v.cycles - cycles;
+    const exit = this.meter.step(v);
     if (exit.kind === 'reset') return { kind: 'triple-fault', vector: exit.vector };
     if (exit.kind === 'unsupported') return { kind: 'unsupported', feature: exit.feature, eip: exit.eip };
     if (exit.kind === 'halt') this.halted = true;
     this.syncOut();
-    // A CR3 load, even of the same value, is an address-space switch (and a TLB flush).
-    const pagingChanged = v.cr0 !== before.cr0 || v.cr3 !== before.cr3 || v.cr4 !== before.cr4;
-    if (pagingChanged || (insn !== null && specOf(insn).operands === 'Cd,Rd' && insn.reg === 3)) mmu.activate();
+    followPaging(mmu, v, before, insn);
     if (name === 'invlpg') mmu.invalidatePage(invlpgAt);
-    const exitName = category === null ? instructionExit(insn) : { category, detail: insn === null ? '' : instructionExit(insn).detail };
+    const exitName = emulationExit(category, insn);
     return this.finish(exitName.category, exitName.detail);
   }
 
@@ -395,12 +386,7 @@ export class HwEngine implements VmEngine {
   private idle(): VmExit | null {
     const { real, chipset, hostMem: m, vmcb } = this.p;
     if ((m.read32(vmcb + S.RFLAGS) & Eflags.IF) === 0) return { kind: 'halted' };
-    const wakeup = chipset.waitForWakeup(
-      () => this.intr,
-      (cycles) => {
-        if (cycles > real.cycles) real.cycles = cycles;
-      },
-    );
+    const wakeup = chipset.waitForWakeup(() => this.intr, real);
     if (wakeup === 'idle-forever') return { kind: 'idle-forever' };
     this.halted = false;
     this.begin();
@@ -412,11 +398,7 @@ export class HwEngine implements VmEngine {
 
   private begin(): void {
     const { hostMem: m, vmcb } = this.p;
-    this.lastExit.eip = m.read32(vmcb + S.RIP) >>> 0;
-    this.lastExit.cpl = m.read8(vmcb + S.CPL) & 3;
-    this.lastExit.gva = 0;
-    this.workAtStart = this.p.work.cycles(this.p.profile.vmm);
-    this.vcpuCycles = 0;
+    this.meter.begin(m.read32(vmcb + S.RIP), m.read8(vmcb + S.CPL) & 3);
   }
 
   private finish(category: ExitCategoryName, detail: string): VmExit | null {
@@ -426,13 +408,7 @@ export class HwEngine implements VmEngine {
 
   /** Charges the exit's cycles to simulated time and counts it under its reason. */
   private record(category: ExitCategoryName, detail: string): void {
-    const { real, work, profile } = this.p;
-    const cycles = profile.vmm.exitRoundTrip + (work.cycles(profile.vmm) - this.workAtStart) + this.vcpuCycles;
-    real.cycles += cycles;
-    this.exits.add(category, detail, cycles);
-    this.lastExit.category = category;
-    this.lastExit.detail = detail;
-    this.lastExit.cycles = cycles;
+    this.meter.record(category, detail);
     this.afterExit?.();
   }
 }

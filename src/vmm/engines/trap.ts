@@ -20,11 +20,13 @@ import type { Cpu, CpuExit, EventSource } from '../../hw/cpu/cpu.ts';
 import type { Insn } from '../../hw/cpu/insn.ts';
 import { ea } from '../../hw/cpu/operands.ts';
 import type { PcChipset } from '../../hw/platform/chipset.ts';
-import { type VmEngine, type VmExit, noExit } from './engine.ts';
+import { type LastExit, type VmEngine, type VmExit, followPaging } from './engine.ts';
+import { ExitMeter } from './exit-meter.ts';
 import { Eflags } from '../../hw/x86/eflags.ts';
 import { Vector, vectorName } from '../../hw/x86/vectors.ts';
-import { ExitCategory, type ExitCategoryName, ExitStats, instructionExit } from '../exits.ts';
+import { ExitCategory, type ExitCategoryName, type ExitStats, emulationExit } from '../exits.ts';
 import { peekInstruction, specOf } from '../guest-view.ts';
+import { guestCpl } from '../ring-compression.ts';
 import { type PopfFailure, PopfWatch, STUCK_CYCLES } from '../popf-watch.ts';
 import type { Profile } from '../profiles.ts';
 import type { ShadowDescriptorTable } from '../shadow/descriptor-tables.ts';
@@ -49,7 +51,7 @@ export interface TrapEngineParts {
 const SLICE = 1_000_000;
 
 export class TrapEngine implements VmEngine {
-  readonly exits = new ExitStats();
+  readonly exits: ExitStats;
   readonly faults = { hidden: 0, true: 0, trace: 0 };
   /** Interrupts injected into the guest. */
   injections = 0;
@@ -57,8 +59,9 @@ export class TrapEngine implements VmEngine {
   /** Called after every exit (tests: the shadow audit; examples: tracing exits). */
   afterExit: (() => void) | null = null;
   /** The exit just handled, for afterExit: its reason, cost, where the guest was, the faulting GVA. */
-  readonly lastExit = noExit();
+  readonly lastExit: LastExit;
   private readonly p: TrapEngineParts;
+  private readonly meter: ExitMeter;
   private readonly tables: RealTables;
   /** The VM's INTR line (from its local APIC). */
   private intr = false;
@@ -67,9 +70,6 @@ export class TrapEngine implements VmEngine {
   /** The guest executed HLT and waits for an interrupt. */
   private halted = false;
   private stopRequested = false;
-  /** Work cycles when the current exit began, and cycles the vCPU spent in it. */
-  private workAtStart = 0;
-  private vcpuCycles = 0;
   private failure: PopfFailure | null = null;
   /** The guest has been started (its state lives on the real CPU while it runs). */
   private started = false;
@@ -77,6 +77,9 @@ export class TrapEngine implements VmEngine {
   constructor(parts: TrapEngineParts) {
     this.p = parts;
     this.tables = { gdt: parts.gdt, ldt: parts.ldt };
+    this.meter = new ExitMeter(parts.real, parts.work, parts.profile);
+    this.exits = this.meter.exits;
+    this.lastExit = this.meter.last;
   }
 
   /** The chipset's INTR output. */
@@ -233,7 +236,7 @@ export class TrapEngine implements VmEngine {
    * name it by the instruction (a privileged instruction, I/O, HLT).
    */
   private emulate(category: ExitCategoryName | null): VmExit | null {
-    const { real, vcpu: v, mmu, gdt, ldt, work } = this.p;
+    const { real, vcpu: v, mmu, gdt, ldt } = this.p;
     syncIn(real, v);
     const insn = peekInstruction(v);
     const name = insn === null ? '' : specOf(insn).name;
@@ -241,12 +244,7 @@ export class TrapEngine implements VmEngine {
     const ifBefore = (v.flags & Eflags.IF) !== 0;
     const eipBefore = v.eip;
     const invlpgAt = name === 'invlpg' && insn !== null ? this.linearOperand(insn) : 0;
-    const instructions = v.instructions;
-    const cycles = v.cycles;
-    const exit = v.step();
-    work.emulations++;
-    real.instructions += v.instructions - instructions;
-    this.vcpuCycles += v.cycles - cycles;
+    const exit = this.meter.step(v);
     if (exit.kind === 'reset') return { kind: 'triple-fault', vector: exit.vector };
     if (exit.kind === 'unsupported') return { kind: 'unsupported', feature: exit.feature, eip: exit.eip };
     if (exit.kind === 'halt') this.halted = true;
@@ -254,18 +252,15 @@ export class TrapEngine implements VmEngine {
     // What the instruction changed of the guest's system state, the shadows must follow.
     if (v.gdtBase !== before.gdtBase || v.gdtLimit !== before.gdtLimit) gdt.load(v.gdtBase, v.gdtLimit);
     if (v.ldtSel !== before.ldtSel || v.ldtBase !== before.ldtBase || v.ldtLimit !== before.ldtLimit) ldt.load(v.ldtBase, v.ldtSel & 0xfffc ? v.ldtLimit : -1);
-    const pagingChanged = v.cr0 !== before.cr0 || v.cr3 !== before.cr3 || v.cr4 !== before.cr4;
-    if (pagingChanged) {
+    if (followPaging(mmu, v, before, insn)) {
       gdt.refresh();
       ldt.refresh();
     }
-    // A CR3 load, even of the same value, is an address-space switch (and a TLB flush).
-    if (pagingChanged || (insn !== null && specOf(insn).operands === 'Cd,Rd' && insn.reg === 3)) mmu.activate();
     if (name === 'invlpg') mmu.invalidatePage(invlpgAt);
     const ifAfter = (v.flags & Eflags.IF) !== 0;
     if (name === 'cli' && ifBefore && !ifAfter && v.cpl === 0) this.popfWatch.onCli(v, eipBefore);
     if (ifAfter) this.popfWatch.disarm();
-    const exitName = category === null ? instructionExit(insn) : { category, detail: insn === null ? '' : instructionExit(insn).detail };
+    const exitName = emulationExit(category, insn);
     return this.finish(exitName.category, exitName.detail);
   }
 
@@ -281,13 +276,10 @@ export class TrapEngine implements VmEngine {
    * error code, CR2 for a page fault. Returns an exit on a triple fault.
    */
   private reflect(vector: number, errorCode: number, source: EventSource, length: number, cr2: number): VmExit | null {
-    const { real, vcpu: v, work } = this.p;
+    const { real, vcpu: v } = this.p;
     syncIn(real, v);
     if (vector === Vector.PF) v.cr2 = cr2;
-    const cycles = v.cycles;
-    const exit = v.deliver(vector, errorCode, source, length);
-    work.reflections++;
-    this.vcpuCycles += v.cycles - cycles;
+    const exit = this.meter.deliver(v, vector, errorCode, source, length);
     if (exit !== null && exit.kind === 'reset') return { kind: 'triple-fault', vector: exit.vector };
     syncOut(v, real, this.tables);
     return null;
@@ -301,14 +293,11 @@ export class TrapEngine implements VmEngine {
 
   /** Delivers the VM's pending interrupt into the guest (its IF allows it). */
   private inject(): VmExit | null {
-    const { real, vcpu: v, chipset, work } = this.p;
+    const { real, vcpu: v, chipset } = this.p;
     syncIn(real, v);
     const vector = chipset.lapic.acknowledge() & 0xff;
-    const cycles = v.cycles;
-    const exit = v.deliver(vector, -1, 'external', 0);
-    work.reflections++;
+    const exit = this.meter.deliver(v, vector, -1, 'external', 0);
     this.injections++;
-    this.vcpuCycles += v.cycles - cycles;
     this.halted = false;
     this.popfWatch.disarm();
     if (exit !== null && exit.kind === 'reset') return { kind: 'triple-fault', vector: exit.vector };
@@ -320,12 +309,7 @@ export class TrapEngine implements VmEngine {
   private idle(): VmExit | null {
     const { real, vcpu: v, chipset } = this.p;
     if ((v.flags & Eflags.IF) === 0) return { kind: 'halted' };
-    const wakeup = chipset.waitForWakeup(
-      () => this.intr,
-      (cycles) => {
-        if (cycles > real.cycles) real.cycles = cycles;
-      },
-    );
+    const wakeup = chipset.waitForWakeup(() => this.intr, real);
     if (wakeup === 'idle-forever') return { kind: 'idle-forever' };
     if (!this.canInject()) return null;
     this.begin();
@@ -338,11 +322,7 @@ export class TrapEngine implements VmEngine {
 
   private begin(): void {
     const real = this.p.real;
-    this.lastExit.eip = real.eip >>> 0;
-    this.lastExit.cpl = real.cpl === 1 ? 0 : real.cpl;
-    this.lastExit.gva = 0;
-    this.workAtStart = this.p.work.cycles(this.p.profile.vmm);
-    this.vcpuCycles = 0;
+    this.meter.begin(real.eip, guestCpl(real.cpl));
   }
 
   /** Ends an exit: injects a pending interrupt if it can, then charges and records the exit. */
@@ -354,13 +334,7 @@ export class TrapEngine implements VmEngine {
 
   /** Charges the exit's cycles to simulated time and counts it under its reason. */
   private record(category: ExitCategoryName, detail: string): void {
-    const { real, work, profile } = this.p;
-    const cycles = profile.vmm.exitRoundTrip + (work.cycles(profile.vmm) - this.workAtStart) + this.vcpuCycles;
-    real.cycles += cycles;
-    this.exits.add(category, detail, cycles);
-    this.lastExit.category = category;
-    this.lastExit.detail = detail;
-    this.lastExit.cycles = cycles;
+    this.meter.record(category, detail);
     this.afterExit?.();
   }
 }
