@@ -9,7 +9,9 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { Cr4 } from '../../src/hw/x86/control-registers.ts';
 import { Eflags } from '../../src/hw/x86/eflags.ts';
+import { Pte } from '../../src/hw/x86/paging.ts';
 import { Vector } from '../../src/hw/x86/vectors.ts';
 import { Machine, RUN_STACK_TOP, STACK0_TOP, Sel, symbol } from './machine.ts';
 
@@ -35,6 +37,21 @@ describe('delivery at instruction boundaries (SDM vol. 3, 6.3.2, 6.8.1)', () => 
     m.runToDone();
     assert.equal(m.ebx, 2);
     assert.equal(m.acks, 1);
+  });
+
+  it('a stack in the upper half (ESP >= 0x80000000, as higher-half kernels such as xv6 have) takes the frame like any other', () => {
+    const m = new Machine({ cpl: 0, eflags: Eflags.IF, paging: true, cr4: Cr4.PSE });
+    // Linear 0x80000000-0x803fffff: a 4 MiB page over physical 0, so the stack at 0x80000000 + RUN_STACK_TOP is RUN_STACK_TOP.
+    m.setPde(0x80000000, Pte.P | Pte.RW | Pte.PS);
+    const a = m.load(`
+      mov $0x80000000 + RUN_STACK_TOP, %esp
+      out %al, $IRQ_PORT
+    after:
+      nop`);
+    const f = m.runToEvent();
+    assert.equal(f.vector, IRQ);
+    assert.equal(f.eip, symbol(a, 'after'));
+    assert.equal(f.frameAddress, (0x80000000 + RUN_STACK_TOP - 12) >>> 0, 'EFLAGS, CS, EIP pushed below the upper-half ESP');
   });
 
   it('from CPL 3 the gate DPL is not checked for external interrupts; the stack switches (6.12.1.1)', () => {

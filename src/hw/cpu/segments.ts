@@ -320,7 +320,8 @@ export function pushOn(
     return -1;
   }
   c.stLin((base + nsp) | 0, size, v, user);
-  return c.pending !== 0 ? -1 : nsp;
+  // Unsigned, so that a stack in the upper half of the address space is not taken for failure.
+  return c.pending !== 0 ? -1 : o;
 }
 
 /**
