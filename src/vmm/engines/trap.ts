@@ -47,6 +47,9 @@ export interface TrapEngineParts {
   readonly profile: Profile;
 }
 
+/** DR6 after reset (SDM vol. 3, 17.2.3): reserved bits set, no status. */
+const DR6_RESET = 0xffff0ff0 | 0;
+
 /** Instructions the real CPU runs between looks at host input. */
 const SLICE = 1_000_000;
 
@@ -201,6 +204,12 @@ export class TrapEngine implements VmEngine {
       case Vector.PF:
         return this.onPageFault(cr2, errorCode);
       default: {
+        // A debug exception's status is in the real DR6 (SDM vol. 3, 17.2.3): it is the guest's, and
+        // the guest reads DR6 from its vCPU. The real DR6 returns to its reset state for the next.
+        if (vector === Vector.DB && source === 'exception') {
+          this.p.vcpu.dr[6] = this.p.real.dr[6]!;
+          this.p.real.dr[6] = DR6_RESET;
+        }
         const end = this.reflect(vector, errorCode, source, length, 0);
         if (end !== null) return end;
         if (source === 'software') return this.finish(ExitCategory.SOFTWARE_INTERRUPT, vectorName(vector));
