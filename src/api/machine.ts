@@ -4,6 +4,7 @@
  * emulate with shadow page tables). Platform-neutral: disks, input and output are handed in.
  */
 import type { BlockBackend, ByteSink, ByteSource } from '../hw/devices/device.ts';
+import type { InputDevice } from '../hw/platform/chipset.ts';
 import { Board, type MachineExit } from '../hw/platform/board.ts';
 import { type BootModule, MultibootError, bootMultiboot, parseMultibootKernel } from '../hw/platform/multiboot.ts';
 import type { VmExit } from '../vmm/engines/engine.ts';
@@ -20,7 +21,7 @@ import { QUANTUM, type ScheduledVm, runRoundRobin } from '../vmm/scheduler.ts';
 import type { BackingStore } from '../vmm/memory/backing-store.ts';
 
 export { MultibootError, parseMultibootKernel, type BootModule, type MachineExit, type VmExit, type VmmReport, type Vm, TrapVm, HwVm, InterpretVm };
-export type { BlockBackend, ByteSink, ByteSource };
+export type { BlockBackend, ByteSink, ByteSource, InputDevice };
 export { DEFAULT_RAM, MAX_RAM } from '../hw/platform/board.ts';
 export { DEFAULT_PROFILE, PROFILES, type Profile, findProfile } from '../vmm/profiles.ts';
 export { DEFAULT_SHADOW_PAGES, MIN_RESIDENT_FRAMES, minimumShadowPages } from '../vmm/vm.ts';
@@ -57,12 +58,19 @@ export interface BootOptions {
   readonly ramBytes?: number;
   readonly disks?: readonly BlockBackend[];
   readonly input?: ByteSource;
+  /** Where `input` goes: COM1 (default, as QEMU's -nographic) or the PS/2 keyboard. */
+  readonly inputDevice?: InputDevice;
   readonly serial: ByteSink;
   readonly cgaMirror?: (row: number, text: string) => void;
   /** See BoardOptions.waitForInput: lets an idle guest wait for a person at a terminal. */
   readonly waitForInput?: () => boolean;
   /** Stop after this many instructions (default 10 billion). */
   readonly maxInstructions?: number;
+  /**
+   * Asked about every million guest instructions (and while the guest idles): return a reason to
+   * stop the machine there (a 'stopped' exit) — a person quitting, a test's watchdog — or null.
+   */
+  readonly hostStop?: () => string | null;
 }
 
 export interface MachineOptions extends BootOptions {
@@ -126,7 +134,7 @@ export class TextSink implements ByteSink {
  * interrupts off; 124 at the instruction limit; 125 triple fault; 126 halted with nothing left
  * to wake the CPU; 127 an unsupported CPU feature; 128 a reset request; 129 a guest the mode
  * cannot virtualize (the popf problem under trap); 130 the VMM could not go on for the VM (its
- * backing store failed).
+ * backing store failed); 0 when the host stopped it (a person quitting, as QEMU's Ctrl-A X).
  */
 export function exitStatus(exit: VmExit): number {
   switch (exit.kind) {
@@ -148,6 +156,8 @@ export function exitStatus(exit: VmExit): number {
       return 129;
     case 'vmm-failure':
       return 130;
+    case 'stopped':
+      return 0;
   }
 }
 
@@ -172,6 +182,8 @@ export function describeExit(exit: VmExit): string {
       return `this guest cannot be virtualized by trap-and-emulate: ${exit.explanation}`;
     case 'vmm-failure':
       return `the hypervisor stopped the VM: ${exit.message}`;
+    case 'stopped':
+      return `stopped: ${exit.reason}`;
   }
 }
 
@@ -185,9 +197,11 @@ export function runMachine(options: MachineOptions): MachineRun {
   const chipsetOptions = {
     disks: options.disks ?? [],
     input: options.input ?? NO_INPUT,
+    ...(options.inputDevice !== undefined ? { inputDevice: options.inputDevice } : {}),
     serial: options.serial,
     ...(options.cgaMirror !== undefined ? { cgaMirror: options.cgaMirror } : {}),
     ...(options.waitForInput !== undefined ? { waitForInput: options.waitForInput } : {}),
+    ...(options.hostStop !== undefined ? { hostStop: options.hostStop } : {}),
   };
   const cmdline = options.cmdline ?? '';
   const modules = options.modules ?? [];

@@ -54,6 +54,7 @@ export function buildProgram(setStatus: (status: number) => void): Command {
     .option('--stats-json <file>', 'write the same statistics as JSON')
     .option('--screen', 'print the CGA text screen when the guest stops (always printed when a run fails)')
     .option('--cga', 'mirror the CGA text screen to stderr, a line at a time, as the guest writes it')
+    .option('--keyboard', 'standard input types on the PS/2 keyboard instead of reaching the serial port (for kernels that read the keyboard)')
     .option('--vm <spec>', 'run several VMs at once under trap (repeatable): kernel=<file>,append=<cmdline>,mem=,host-mem=,shadow-pages=,backing-store=,max-instructions=,console=<file>,name=', collect, [])
     .action((kernel: string | undefined, opts: RunCommandOptions) => setStatus(runOrVms(kernel, opts)));
 

@@ -1,7 +1,7 @@
 /**
  * `shadowvisor run`: boot a multiboot kernel on the emulated PC, like `qemu-system-i386
- * -kernel`: natively, or under the trap-and-emulate hypervisor (`--mode trap`). Serial console
- * on stdout, stdin to the serial port and keyboard, exit status from the debug-exit port.
+ * -kernel -nographic`: natively, or under the hypervisor (`--mode`). Serial console on stdout,
+ * stdin to the serial port (or the keyboard), exit status from the debug-exit port.
  */
 import { writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
@@ -21,6 +21,7 @@ export interface RunCommandOptions {
   statsJson?: string;
   screen?: boolean;
   cga?: boolean;
+  keyboard?: boolean;
   mode?: string;
   profile: string;
   shadowPages?: string;
@@ -252,15 +253,18 @@ export function runCommand(kernelPath: string, opts: RunCommandOptions): number 
       ...paging,
       disks,
       input: input.source,
+      inputDevice: opts.keyboard ? 'keyboard' : 'serial',
       waitForInput: () => {
         serial.flush();
         return stdin.wait();
       },
+      hostStop: () => stdin.quitRequested(),
       serial,
       ...(opts.cga ? { cgaMirror: (row: number, text: string) => process.stderr.write(`[cga ${String(row).padStart(2)}] ${text}\n`) } : {}),
     });
   } finally {
     serial.flush();
+    stdin.close();
     for (const d of disks) d.close();
     paging.backingStore?.close();
   }
@@ -273,7 +277,8 @@ export function runCommand(kernelPath: string, opts: RunCommandOptions): number 
     else native = runMachine({ ...common, mode: 'native', input: NO_INPUT, serial: { write: () => {} } });
   }
   const err = (s: string) => process.stderr.write(`${s}\n`);
-  const failed = run.exit.kind !== 'exit' && run.exit.kind !== 'halted';
+  const failed = run.exit.kind !== 'exit' && run.exit.kind !== 'halted' && run.exit.kind !== 'stopped';
+  if (run.exit.kind === 'stopped') err(`\r\nshadowvisor: ${describeExit(run.exit)}`);
   // One line of reason; the popf problem's explanation is a paragraph, wrapped for the terminal.
   if (failed) err(run.exit.kind === 'not-virtualizable' ? wrap(`shadowvisor: ${describeExit(run.exit)}`) : `shadowvisor: ${describeExit(run.exit)}`);
   if (failed || opts.screen) {

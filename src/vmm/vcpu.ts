@@ -8,9 +8,12 @@
  * to reflect an event, the VMM copies them into the vCPU (syncIn), lets the vCPU execute with
  * the hardware's own semantics — operands fetched through the guest's page tables, faults
  * delivered through the guest's IDT and TSS — and copies the result back (syncOut), translating
- * rings on the way (ring-compression.ts). Real IF mirrors the virtual IF (so device interrupts
- * reach the guest only when it allows them, and PUSHF at ring 1 shows the guest's IF); real IOPL
- * is 0 (so CLI, STI, IN and OUT trap).
+ * rings on the way (ring-compression.ts). The real IF is always 1 while the guest runs: the VMM
+ * keeps control of the processor through its own interrupts (Popek and Goldberg's resource
+ * control — a guest that runs `cli; jmp .` must not own the machine), so the guest's IF is
+ * virtual, kept in the vCPU, and device interrupts are injected only when it is set. Real IOPL is
+ * 0, so CLI, STI, IN and OUT trap — but PUSHF at ring 1 shows the real IF, not the guest's
+ * (sensitive-watch.ts catches that).
  */
 import type { Cpu } from '../hw/cpu/cpu.ts';
 import { Lazy, readEflags } from '../hw/cpu/flags.ts';
@@ -65,7 +68,7 @@ export interface RealTables {
 export function syncOut(v: Cpu, real: Cpu, tables: RealTables): void {
   real.regs.set(v.regs);
   real.eip = v.eip;
-  setEflags(real, readEflags(v) & ~Eflags.IOPL);
+  setEflags(real, (readEflags(v) & ~Eflags.IOPL) | Eflags.IF);
   const cpl = realCpl(v.cpl);
   for (let s = 0; s < 6; s++) {
     let sel = v.segSel[s]!;

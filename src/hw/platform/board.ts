@@ -9,9 +9,9 @@ import { Cpu, type CpuExit } from '../cpu/cpu.ts';
 import type { HardwareCosts } from '../cpu/costs.ts';
 import { Eflags } from '../x86/eflags.ts';
 import { PhysicalMemory } from '../memory/physical-memory.ts';
-import { type ChipsetOptions, DEFAULT_RAM, PcChipset, checkRamSize } from './chipset.ts';
+import { type ChipsetOptions, DEFAULT_RAM, type MachineExit, POLL_INSTRUCTIONS, PcChipset, checkRamSize } from './chipset.ts';
 
-export { BOARD_EPOCH_SECONDS, DEFAULT_RAM, MAX_RAM } from './chipset.ts';
+export { BOARD_EPOCH_SECONDS, DEFAULT_RAM, type MachineExit, MAX_RAM } from './chipset.ts';
 
 export interface BoardOptions extends ChipsetOptions {
   /** RAM in bytes: a multiple of 1 MiB, from 2 MiB to 1 GiB (default 128 MiB). */
@@ -19,20 +19,6 @@ export interface BoardOptions extends ChipsetOptions {
   /** What the CPU charges for its work (a microarchitecture profile's hardware part). */
   readonly costs?: HardwareCosts;
 }
-
-/** Why Board.run() stopped. */
-export type MachineExit =
-  /** The guest wrote to the debug-exit port: status = (value << 1) | 1. */
-  | { readonly kind: 'exit'; readonly status: number }
-  /** HLT with interrupts disabled: the machine can never continue (status 0). */
-  | { readonly kind: 'halted' }
-  /** HLT with interrupts enabled but no timer or device left that could wake it. */
-  | { readonly kind: 'idle-forever' }
-  | { readonly kind: 'triple-fault'; readonly vector: number }
-  /** The keyboard controller's reset line was pulsed (a reboot request). */
-  | { readonly kind: 'reset-requested' }
-  | { readonly kind: 'unsupported'; readonly feature: string; readonly eip: number }
-  | { readonly kind: 'limit'; readonly instructions: number };
 
 export class Board {
   readonly mem: PhysicalMemory;
@@ -89,13 +75,13 @@ export function runPc(cpu: Cpu, chipset: PcChipset, maxInstructions: number): Ma
   for (;;) {
     const left = maxInstructions - cpu.instructions;
     if (left <= 0) return { kind: 'limit', instructions: cpu.instructions };
-    const exit: CpuExit = cpu.run(Math.min(left, 1_000_000));
+    chipset.pollInputEvery(cpu.instructions);
+    const exit: CpuExit = cpu.run(Math.min(left, POLL_INSTRUCTIONS));
     switch (exit.kind) {
       case 'deadline':
         chipset.clock.runDue();
         break;
       case 'budget':
-        chipset.pollInput();
         break;
       case 'halt': {
         if ((cpu.flags & Eflags.IF) === 0) return { kind: 'halted' };
@@ -103,10 +89,11 @@ export function runPc(cpu: Cpu, chipset: PcChipset, maxInstructions: number): Ma
         if (wakeup === 'idle-forever') return { kind: 'idle-forever' };
         break;
       }
-      case 'request':
-        if (chipset.exitStatus >= 0) return { kind: 'exit', status: chipset.exitStatus };
-        if (chipset.resetRequested) return { kind: 'reset-requested' };
+      case 'request': {
+        const stop = chipset.stopExit();
+        if (stop !== null) return stop;
         break;
+      }
       case 'reset':
         return { kind: 'triple-fault', vector: exit.vector };
       case 'unsupported':

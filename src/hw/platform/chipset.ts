@@ -12,6 +12,12 @@
  * guest-physical address space (that is how each VM gets devices of its own).
  */
 import type { BlockBackend, ByteSink, ByteSource, IrqLine } from '../devices/device.ts';
+
+/** Instructions between looks at host input (about a millisecond of guest time). */
+export const POLL_INSTRUCTIONS = 1_000_000;
+
+/** Console input with nothing behind it. */
+const NO_INPUT: ByteSource = { read: () => -1, ready: () => false };
 import { CgaText } from '../devices/cga.ts';
 import { CmosRtc } from '../devices/cmos-rtc.ts';
 import { DebugExit } from '../devices/debug-exit.ts';
@@ -40,12 +46,38 @@ export function checkRamSize(ram: number): void {
   }
 }
 
+/** Why a machine stopped (the board's run, or a VM's). */
+export type MachineExit =
+  /** The guest wrote to the debug-exit port: status = (value << 1) | 1. */
+  | { readonly kind: 'exit'; readonly status: number }
+  /** HLT with interrupts disabled: the machine can never continue (status 0). */
+  | { readonly kind: 'halted' }
+  /** HLT with interrupts enabled but no timer or device left that could wake it. */
+  | { readonly kind: 'idle-forever' }
+  | { readonly kind: 'triple-fault'; readonly vector: number }
+  /** The keyboard controller's reset line was pulsed (a reboot request). */
+  | { readonly kind: 'reset-requested' }
+  | { readonly kind: 'unsupported'; readonly feature: string; readonly eip: number }
+  | { readonly kind: 'limit'; readonly instructions: number }
+  /** The host stopped the machine (a person quitting at the console, a test's watchdog). */
+  | { readonly kind: 'stopped'; readonly reason: string };
+
+/** Where console input goes: the serial port (QEMU's -nographic) or the PS/2 keyboard (its window). */
+export type InputDevice = 'serial' | 'keyboard';
+
 /** What the devices are given by whoever builds the machine. */
 export interface ChipsetOptions {
   /** Up to two disks: the primary channel's master and slave. */
   readonly disks?: readonly BlockBackend[];
-  /** What the guest reads from the serial port and the keyboard (one shared stream). */
+  /** What the guest reads from its console: bytes to COM1, or keystrokes typed on the keyboard. */
   readonly input: ByteSource;
+  /** Which device `input` reaches (default 'serial', as with QEMU's -nographic); the other gets nothing. */
+  readonly inputDevice?: InputDevice;
+  /**
+   * Polled whenever host input is looked at (about every million instructions, and while idle):
+   * a reason stops the machine after the current instruction (a 'stopped' exit).
+   */
+  readonly hostStop?: () => string | null;
   /** Where the serial port's output goes. */
   readonly serial: ByteSink;
   /** Called with each CGA text row that changed, once the cursor has left it (optional). */
@@ -104,12 +136,22 @@ export class PcChipset {
   exitStatus = -1;
   /** The keyboard controller's reset line was pulsed. */
   resetRequested = false;
+  /** Why the host stopped the machine ('' while it runs). */
+  hostStopReason = '';
+  /** The processor's instruction count at the last look at host input. */
+  private polledAt = 0;
   /** Interrupt requests by source, counted on the device side (rising edges). */
   private readonly sources = new Map<string, CountedLine>();
   private readonly waitForInput: () => boolean;
+  private readonly hostStop: () => string | null;
+  private readonly requestStop: (reason: string) => void;
 
   constructor(mem: PlatformMemory, cpu: ChipsetCpu, options: ChipsetOptions) {
     this.waitForInput = options.waitForInput ?? (() => false);
+    this.hostStop = options.hostStop ?? (() => null);
+    this.requestStop = cpu.requestStop;
+    const keyboardInput = options.inputDevice === 'keyboard';
+    const serialInput = keyboardInput ? NO_INPUT : options.input;
     const ram = mem.ramSize;
     const clock = new SimulatedClock(cpu.cycles);
     this.clock = clock;
@@ -147,9 +189,9 @@ export class PcChipset {
     this.ports.claim(0x20, 2, 'PIC (master)', this.pic);
     this.ports.claim(0xa0, 2, 'PIC (slave)', this.pic);
     this.ports.claim(0x4d0, 2, 'PIC ELCR', this.pic);
-    this.uart = new Uart16550(0x3f8, this.isaIrq(4, 'serial (COM1, IRQ 4)'), options.input, options.serial);
+    this.uart = new Uart16550(0x3f8, this.isaIrq(4, 'serial (COM1, IRQ 4)'), clock, serialInput, options.serial);
     this.ports.claim(0x3f8, 8, 'COM1', this.uart);
-    this.ps2 = new Ps2Controller(this.isaIrq(1, 'keyboard (IRQ 1)'), options.input, () => {
+    this.ps2 = new Ps2Controller(this.isaIrq(1, 'keyboard (IRQ 1)'), keyboardInput ? options.input : NO_INPUT, () => {
       this.resetRequested = true;
       cpu.requestStop('keyboard controller reset');
     });
@@ -198,10 +240,39 @@ export class PcChipset {
     return out;
   }
 
-  /** Input may have arrived from the host: let the receivers look. */
+  /**
+   * Called by a run loop before each run of the processor with its instruction count: host input
+   * is looked at once every POLL_INSTRUCTIONS, whatever made the processor stop in between
+   * (device timers may stop it far more often than that).
+   */
+  pollInputEvery(instructions: number): void {
+    if (instructions - this.polledAt < POLL_INSTRUCTIONS && instructions >= this.polledAt) return;
+    this.polledAt = instructions;
+    this.pollInput();
+  }
+
+  /** Input may have arrived from the host: let the receivers look (and the host stop the machine). */
   pollInput(): void {
     this.uart.poll();
     this.ps2.poll();
+    if (this.hostStopReason === '') {
+      const reason = this.hostStop();
+      if (reason !== null) {
+        this.hostStopReason = reason;
+        this.requestStop('host');
+      }
+    }
+  }
+
+  /**
+   * After a device's or the host's stop request: how the machine ends (the debug-exit status, a
+   * reset request, the host's stop), or null when nothing of the chipset's asks it to.
+   */
+  stopExit(): MachineExit | null {
+    if (this.exitStatus >= 0) return { kind: 'exit', status: this.exitStatus };
+    if (this.resetRequested) return { kind: 'reset-requested' };
+    if (this.hostStopReason !== '') return { kind: 'stopped', reason: this.hostStopReason };
+    return null;
   }
 
   /**

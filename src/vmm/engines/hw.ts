@@ -170,8 +170,8 @@ export class HwEngine implements VmEngine {
     for (;;) {
       if (this.stopRequested) {
         this.stopRequested = false;
-        if (chipset.exitStatus >= 0) return { kind: 'exit', status: chipset.exitStatus };
-        if (chipset.resetRequested) return { kind: 'reset-requested' };
+        const stop = chipset.stopExit();
+        if (stop !== null) return stop;
       }
       const left = maxInstructions - real.instructions;
       if (left <= 0) return { kind: 'limit', instructions: real.instructions };
@@ -180,6 +180,7 @@ export class HwEngine implements VmEngine {
         if (exit !== null) return exit;
         continue;
       }
+      chipset.pollInputEvery(real.instructions);
       this.prepareEntry();
       const exit = real.vmrun(vmcb, Math.min(left, SLICE));
       this.p.hostMem.write8(vmcb + C.TLB_CONTROL, 0);
@@ -221,8 +222,7 @@ export class HwEngine implements VmEngine {
         this.begin();
         return this.onVmexit(exit.code);
       case 'budget':
-        // Not an exit of the guest's: the loop's own look at host input.
-        chipset.pollInput();
+        // Not an exit of the guest's: the loop's own slice ended.
         return null;
       case 'deadline':
         this.begin();

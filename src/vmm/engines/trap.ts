@@ -20,6 +20,7 @@ import type { Cpu, CpuExit, EventSource } from '../../hw/cpu/cpu.ts';
 import type { Insn } from '../../hw/cpu/insn.ts';
 import { ea } from '../../hw/cpu/operands.ts';
 import type { PcChipset } from '../../hw/platform/chipset.ts';
+import type { GuestPhysicalMemory } from '../memory/guest-memory.ts';
 import { type LastExit, type VmEngine, type VmExit, followPaging } from './engine.ts';
 import { ExitMeter } from './exit-meter.ts';
 import { Eflags } from '../../hw/x86/eflags.ts';
@@ -27,7 +28,7 @@ import { Vector, vectorName } from '../../hw/x86/vectors.ts';
 import { ExitCategory, type ExitCategoryName, type ExitStats, emulationExit } from '../exits.ts';
 import { peekInstruction, specOf } from '../guest-view.ts';
 import { guestCpl } from '../ring-compression.ts';
-import { type PopfFailure, PopfWatch, STUCK_CYCLES } from '../popf-watch.ts';
+import { type SensitiveFailure, SensitiveWatch } from '../sensitive-watch.ts';
 import type { Profile } from '../profiles.ts';
 import type { ShadowDescriptorTable } from '../shadow/descriptor-tables.ts';
 import { FaultKind, type ShadowMmu } from '../shadow/shadow-mmu.ts';
@@ -39,6 +40,8 @@ export type { VmExit } from './engine.ts';
 export interface TrapEngineParts {
   readonly real: Cpu;
   readonly vcpu: Cpu;
+  /** The guest-physical view the vCPU runs over. */
+  readonly guestMem: GuestPhysicalMemory;
   readonly chipset: PcChipset;
   readonly mmu: ShadowMmu;
   readonly gdt: ShadowDescriptorTable;
@@ -58,7 +61,7 @@ export class TrapEngine implements VmEngine {
   readonly faults = { hidden: 0, true: 0, trace: 0 };
   /** Interrupts injected into the guest. */
   injections = 0;
-  readonly popfWatch = new PopfWatch();
+  readonly watch: SensitiveWatch;
   /** Called after every exit (tests: the shadow audit; examples: tracing exits). */
   afterExit: (() => void) | null = null;
   /** The exit just handled, for afterExit: its reason, cost, where the guest was, the faulting GVA. */
@@ -68,17 +71,16 @@ export class TrapEngine implements VmEngine {
   private readonly tables: RealTables;
   /** The VM's INTR line (from its local APIC). */
   private intr = false;
-  /** Simulated time the INTR line last rose (or the stuck-interrupt watch last gave up). */
-  private intrSince = 0;
   /** The guest executed HLT and waits for an interrupt. */
   private halted = false;
   private stopRequested = false;
-  private failure: PopfFailure | null = null;
+  private failure: SensitiveFailure | null = null;
   /** The guest has been started (its state lives on the real CPU while it runs). */
   private started = false;
 
   constructor(parts: TrapEngineParts) {
     this.p = parts;
+    this.watch = new SensitiveWatch(parts.guestMem);
     this.tables = { gdt: parts.gdt, ldt: parts.ldt };
     this.meter = new ExitMeter(parts.real, parts.work, parts.profile);
     this.exits = this.meter.exits;
@@ -87,9 +89,17 @@ export class TrapEngine implements VmEngine {
 
   /** The chipset's INTR output. */
   setIntr(level: boolean): void {
-    if (level && !this.intr) this.intrSince = this.p.real.cycles;
     this.intr = level;
-    this.p.real.setIrq(level);
+    this.updateRealIrq();
+  }
+
+  /**
+   * The VM's interrupt reaches the real CPU (as an 'interrupt' exit) only while the guest's
+   * virtual IF is set: with it clear, the VMM holds the interrupt until an STI or IRET (which
+   * trap) sets it. The real IF itself is always 1 (vcpu.ts).
+   */
+  private updateRealIrq(): void {
+    this.p.real.setIrq(this.intr && (this.p.vcpu.flags & Eflags.IF) !== 0);
   }
 
   /** A device asked the run to stop (debug exit, keyboard-controller reset). */
@@ -117,7 +127,7 @@ export class TrapEngine implements VmEngine {
     const { real, vcpu, mmu, chipset } = this.p;
     syncOut(vcpu, real, this.tables);
     real.loadCr3(mmu.active!.frame * 4096);
-    real.setIrq(this.intr);
+    this.updateRealIrq();
     real.deadline = chipset.clock.next();
   }
 
@@ -132,8 +142,8 @@ export class TrapEngine implements VmEngine {
     for (;;) {
       if (this.stopRequested) {
         this.stopRequested = false;
-        if (chipset.exitStatus >= 0) return { kind: 'exit', status: chipset.exitStatus };
-        if (chipset.resetRequested) return { kind: 'reset-requested' };
+        const stop = chipset.stopExit();
+        if (stop !== null) return stop;
       }
       if (this.failure !== null) return { kind: 'not-virtualizable', ...this.failure };
       const left = maxInstructions - real.instructions;
@@ -143,16 +153,19 @@ export class TrapEngine implements VmEngine {
         if (exit !== null) return exit;
         continue;
       }
-      if (this.intr && !this.popfWatch.armed && (real.flags & Eflags.IF) === 0 && real.cycles - this.intrSince > STUCK_CYCLES) {
-        this.popfWatch.armStuck();
-        this.intrSince = real.cycles;
+      chipset.pollInputEvery(real.instructions);
+      // With the guest's virtual IF clear, PUSHF and POPF would differ from the bare machine:
+      // run only as far as the VMM has looked (sensitive-watch.ts).
+      let budget = Math.min(left, SLICE);
+      if ((this.p.vcpu.flags & Eflags.IF) === 0 && real.cpl === 1) {
+        const look = this.watch.inspect(real, this.p.vcpu);
+        if (typeof look !== 'number') {
+          this.failure = look;
+          continue;
+        }
+        budget = Math.min(budget, look);
       }
-      if (this.popfWatch.armed) {
-        syncIn(real, this.p.vcpu);
-        this.failure = this.popfWatch.check(this.p.vcpu, real.cpl === 1);
-        if (this.failure !== null) continue;
-      }
-      const exit = real.run(this.popfWatch.armed ? 1 : Math.min(left, SLICE));
+      const exit = real.run(budget);
       const end = this.dispatch(exit);
       if (end !== null) return end;
     }
@@ -163,12 +176,8 @@ export class TrapEngine implements VmEngine {
   private dispatch(exit: CpuExit): VmExit | null {
     switch (exit.kind) {
       case 'budget':
-        // Not an exit of the guest's: the loop's own look at host input.
-        this.p.chipset.pollInput();
-        if (this.canInject()) {
-          this.begin();
-          return this.finish(ExitCategory.EXTERNAL_INTERRUPT, 'device input');
-        }
+        // Not an exit of the guest's: the loop's own slice ended (or the sensitive-instruction
+        // watch let only a block run).
         return null;
       case 'deadline':
         this.begin();
@@ -250,14 +259,13 @@ export class TrapEngine implements VmEngine {
     const insn = peekInstruction(v);
     const name = insn === null ? '' : specOf(insn).name;
     const before = { cr0: v.cr0, cr3: v.cr3, cr4: v.cr4, gdtBase: v.gdtBase, gdtLimit: v.gdtLimit, ldtSel: v.ldtSel, ldtBase: v.ldtBase, ldtLimit: v.ldtLimit };
-    const ifBefore = (v.flags & Eflags.IF) !== 0;
-    const eipBefore = v.eip;
     const invlpgAt = name === 'invlpg' && insn !== null ? this.linearOperand(insn) : 0;
     const exit = this.meter.step(v);
     if (exit.kind === 'reset') return { kind: 'triple-fault', vector: exit.vector };
     if (exit.kind === 'unsupported') return { kind: 'unsupported', feature: exit.feature, eip: exit.eip };
     if (exit.kind === 'halt') this.halted = true;
     syncOut(v, real, this.tables);
+    this.updateRealIrq();
     // What the instruction changed of the guest's system state, the shadows must follow.
     if (v.gdtBase !== before.gdtBase || v.gdtLimit !== before.gdtLimit) gdt.load(v.gdtBase, v.gdtLimit);
     if (v.ldtSel !== before.ldtSel || v.ldtBase !== before.ldtBase || v.ldtLimit !== before.ldtLimit) ldt.load(v.ldtBase, v.ldtSel & 0xfffc ? v.ldtLimit : -1);
@@ -266,9 +274,6 @@ export class TrapEngine implements VmEngine {
       ldt.refresh();
     }
     if (name === 'invlpg') mmu.invalidatePage(invlpgAt);
-    const ifAfter = (v.flags & Eflags.IF) !== 0;
-    if (name === 'cli' && ifBefore && !ifAfter && v.cpl === 0) this.popfWatch.onCli(v, eipBefore);
-    if (ifAfter) this.popfWatch.disarm();
     const exitName = emulationExit(category, insn);
     return this.finish(exitName.category, exitName.detail);
   }
@@ -291,6 +296,7 @@ export class TrapEngine implements VmEngine {
     const exit = this.meter.deliver(v, vector, errorCode, source, length);
     if (exit !== null && exit.kind === 'reset') return { kind: 'triple-fault', vector: exit.vector };
     syncOut(v, real, this.tables);
+    this.updateRealIrq();
     return null;
   }
 
@@ -308,9 +314,9 @@ export class TrapEngine implements VmEngine {
     const exit = this.meter.deliver(v, vector, -1, 'external', 0);
     this.injections++;
     this.halted = false;
-    this.popfWatch.disarm();
     if (exit !== null && exit.kind === 'reset') return { kind: 'triple-fault', vector: exit.vector };
     syncOut(v, real, this.tables);
+    this.updateRealIrq();
     return null;
   }
 

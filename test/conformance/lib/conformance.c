@@ -27,11 +27,11 @@ void report_summary(void)
 }
 
 /*
- * The context catch_fault resumes when fn faults: callee-saved registers, ESP and EFLAGS as they
- * were inside catch_fault (see fault_resume in conformance-entry.S), and where to put the fault.
+ * The context catch_fault resumes when fn faults: callee-saved registers and ESP as they were
+ * inside catch_fault (see fault_resume in conformance-entry.S).
  */
 struct catch_context {
-	u32 ebx, esi, edi, ebp, esp, eflags;
+	u32 ebx, esi, edi, ebp, esp;
 };
 struct catch_context catch_ctx;
 static struct fault *catching;

@@ -31,7 +31,8 @@ struct fault {
  * Runs fn(arg) at ring 0. If it returns, *f gets vector NO_FAULT and the result is 0. If it
  * raises an exception 0-31 (at any ring, including ring-3 code it runs with ring3_call), the
  * exception's vector, error code and EIP go to *f, fn is abandoned (its stack frame with it)
- * and the result is 1. IF is as it was before the call.
+ * and the result is 1, with IF=0 (the exception's interrupt gate cleared it; a guest that runs
+ * with interrupts on sets IF again itself).
  */
 int catch_fault(void (*fn)(void *), void *arg, struct fault *f);
 
@@ -44,6 +45,11 @@ static inline void cpuid(u32 leaf, u32 regs[4])
 	__asm__ volatile("cpuid" : "=a"(regs[0]), "=b"(regs[1]), "=c"(regs[2]), "=d"(regs[3]) : "a"(leaf), "c"(0));
 }
 
+/*
+ * EFLAGS through PUSHF. Under trap-and-emulate, PUSHF with interrupts off is the sensitive,
+ * unprivileged instruction the VMM cannot virtualize (it shows the real IF): a guest that must
+ * pass in every mode reads EFLAGS only with interrupts on, or not at all.
+ */
 static inline u32 read_eflags(void) { u32 v; __asm__ volatile("pushf; pop %0" : "=r"(v)); return v; }
 
 #endif
