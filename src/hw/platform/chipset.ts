@@ -15,17 +15,22 @@ import type { BlockBackend, ByteSink, ByteSource, IrqLine } from '../devices/dev
 import { CgaText } from '../devices/cga.ts';
 import { CmosRtc } from '../devices/cmos-rtc.ts';
 import { DebugExit } from '../devices/debug-exit.ts';
+import { FW_CFG_DMA_PORT, FW_CFG_PORT, FwCfg } from '../devices/fw-cfg.ts';
 import { IdeChannel } from '../devices/ide.ts';
 import { IoApic } from '../devices/io-apic.ts';
 import { ApicReg, LocalApic } from '../devices/local-apic.ts';
 import { PicPair } from '../devices/pic-8259.ts';
 import { Pit8254 } from '../devices/pit-8254.ts';
 import { SystemControlPortB } from '../devices/port-61.ts';
+import { SystemControlPortA } from '../devices/port-92.ts';
 import { Ps2Controller } from '../devices/ps2-controller.ts';
 import { Uart16550 } from '../devices/uart-16550.ts';
 import type { PlatformMemory } from '../memory/physical-memory.ts';
 import { SimulatedClock } from './clock.ts';
 import { IO_APIC_BASE, IO_APIC_ID, LOCAL_APIC_BASE, isaIrqToIoApicPin, writeFirmware } from './firmware.ts';
+import { boardFwCfgItems, multibootFwCfgItems } from './fw-cfg-items.ts';
+import type { MultibootLoad } from './multiboot.ts';
+import { postDevices } from './post.ts';
 import { IoPortBus } from './port-bus.ts';
 
 export const DEFAULT_RAM = 128 << 20;
@@ -100,6 +105,8 @@ export class PcChipset {
   readonly lapic: LocalApic;
   readonly ioapic: IoApic;
   readonly ide: IdeChannel;
+  /** QEMU's firmware configuration device (ports 0x510-0x511, DMA at 0x514). */
+  readonly fwCfg: FwCfg;
   /** The status the guest wrote to the debug-exit port ((value << 1) | 1), or -1. */
   exitStatus = -1;
   /** The keyboard controller's reset line was pulsed. */
@@ -107,8 +114,10 @@ export class PcChipset {
   /** Interrupt requests by source, counted on the device side (rising edges). */
   private readonly sources = new Map<string, CountedLine>();
   private readonly waitForInput: () => boolean;
+  private readonly mem: PlatformMemory;
 
   constructor(mem: PlatformMemory, cpu: ChipsetCpu, options: ChipsetOptions) {
+    this.mem = mem;
     this.waitForInput = options.waitForInput ?? (() => false);
     const ram = mem.ramSize;
     const clock = new SimulatedClock(cpu.cycles);
@@ -135,7 +144,7 @@ export class PcChipset {
     mem.unmap(0xa0000, 0x18000);
     this.cga = new CgaText(clock, options.cgaMirror);
     mem.mapMmio(0xb8000, 0x8000, this.cga);
-    writeFirmware(mem);
+    writeFirmware(mem, { hardDisks: (options.disks ?? []).length, secondsOfDay: BOARD_EPOCH_SECONDS % 86400 });
     mem.setReadOnly(0xc0000, 0x40000);
     mem.mapMmio(IO_APIC_BASE, 0x1000, this.ioapic);
     mem.mapMmio(LOCAL_APIC_BASE, 0x1000, this.lapic);
@@ -181,6 +190,21 @@ export class PcChipset {
     );
     // POST diagnostic port: QEMU accepts and ignores writes (kernels use it for I/O delays).
     this.ports.claim(0x80, 1, 'POST port', { read: () => 0xff, write: () => {} });
+    const portA = new SystemControlPortA(() => {
+      this.resetRequested = true;
+      cpu.requestStop('system control port A reset');
+    });
+    this.ports.claim(0x92, 1, 'system control port A', portA);
+    this.fwCfg = new FwCfg(mem, { dma: true });
+    boardFwCfgItems(this.fwCfg, ram);
+    this.ports.claim(FW_CFG_PORT, 2, 'fw_cfg', this.fwCfg);
+    this.ports.claim(FW_CFG_DMA_PORT, 8, 'fw_cfg DMA', this.fwCfg);
+    postDevices({ pic: this.pic, pit: this.pit, com1: this.uart, portA });
+  }
+
+  /** A kernel was loaded: the fw_cfg items QEMU sets for it (the image, its entry, the information). */
+  multibootLoaded(load: MultibootLoad): void {
+    multibootFwCfgItems(this.fwCfg, load, this.mem);
   }
 
   /** The line of ISA IRQ `irq`: to the PIC input and the I/O APIC pin, counted under `name`. */
