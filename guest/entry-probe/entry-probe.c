@@ -311,14 +311,6 @@ static void probe_bda(void)
 	/* 0x4B0-0x4BF: SeaVGABIOS keeps fields of its own there; the rest of the BDA is zero. */
 	print("bda.vgabios_fields.crc32: 0x%08x\n", crc32(0x4b0, 0x10));
 	print("bda.rest.crc32: 0x%08x\n", crc32(0x4ac, 4) ^ crc32(0x4c0, 0x40));
-#ifdef DUMP_BDA
-	for (u32 a = 0x400; a < 0x500; a += 16) {
-		print("bda %03x:", a);
-		for (u32 k = 0; k < 16; k++)
-			print(" %02x", rd8(a + k));
-		print("\n");
-	}
-#endif
 
 	u32 ebda = (u32)rd16(0x40e) << 4;
 	print("ebda.address: 0x%08x\n", ebda);
@@ -493,19 +485,25 @@ static void snapshot_devices(void)
 	dev.rtc_d = cmos(0x0d);
 }
 
-/* The highest PIT count seen while the counter wraps twice: 0xffff-ish for a reload of 65536. */
-static u32 pit0_highest(void)
+/*
+ * Whether channel 0 reloads from 65536: a count of 0xFF00 or more is seen (a sample within 256
+ * input clocks of the reload). Up to 20 wraps, so that a host that preempts QEMU at the wrong
+ * moment does not hide it; a counter that does not count is not sampled.
+ */
+static int pit0_reloads_65536(void)
 {
-	u32 high = 0, wraps = 0, prev = pit0_latch();
-	for (u32 k = 0; k < 2000000 && wraps < 2; k++) {
+	if (dev.pit0_count[0] == dev.pit0_count[1])
+		return 0;
+	u32 wraps = 0, prev = pit0_latch();
+	for (u32 k = 0; k < 50000000 && wraps < 20; k++) {
 		u32 c = pit0_latch();
+		if (c >= 0xff00)
+			return 1;
 		if (c > prev)
 			wraps++;
-		if (c > high)
-			high = c;
 		prev = c;
 	}
-	return wraps >= 2 ? high : 0;
+	return 0;
 }
 
 static volatile u32 *lapic(u32 reg) { return (volatile u32 *)phys(0xfee00000u + reg); }
@@ -522,8 +520,7 @@ static void print_devices(void)
 	/* Bit 7 is the counter's OUT pin, which toggles with time. */
 	print("pit0.status: 0x%02x\n", dev.pit0_status & 0x7f);
 	print("pit0.counting: %s\n", dev.pit0_count[0] != dev.pit0_count[1] ? "yes" : "no");
-	u32 high = pit0_highest();
-	print("pit0.reload_65536: %s\n", high >= 0xff00 ? "yes" : "no");
+	print("pit0.reload_65536: %s\n", pit0_reloads_65536() ? "yes" : "no");
 	print("pic.imr_master: 0x%02x\npic.imr_slave: 0x%02x\n", dev.pic_imr_master, dev.pic_imr_slave);
 	print("pic.elcr: 0x%02x 0x%02x\n", dev.elcr0, dev.elcr1);
 	/* 0x61: bits 4 (refresh) and 5 (PIT channel 2 output) change with time. */
