@@ -101,7 +101,7 @@ export class FwCfg implements PortHandler {
   constructor(mem: PhysicalAccess, options: { dma: boolean }) {
     this.mem = mem;
     this.dma = options.dma;
-    this.set(FwCfgKey.SIGNATURE, new TextEncoder().encode('QEMU'));
+    this.set(FwCfgKey.SIGNATURE, Uint8Array.of(0x51, 0x45, 0x4d, 0x55)); // "QEMU"
     this.set(FwCfgKey.ID, le(FwCfgId.TRADITIONAL | (options.dma ? FwCfgId.DMA : 0), 4));
     this.rebuildDirectory();
   }

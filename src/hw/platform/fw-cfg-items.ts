@@ -11,7 +11,7 @@
  * "bootorder", "bios-geometry", "etc/boot-fail-wait", "etc/system-states", "etc/tpm/log" and the
  * option ROMs under "genroms/" — firmware's business, for devices shadowvisor does not have.
  */
-import { FwCfg, FwCfgKey, le } from '../devices/fw-cfg.ts';
+import { type FwCfg, FwCfgKey, le } from '../devices/fw-cfg.ts';
 import type { PhysicalAccess } from '../memory/physical-memory.ts';
 import type { MultibootLoad } from './multiboot.ts';
 
