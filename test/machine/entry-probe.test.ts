@@ -17,6 +17,7 @@ import { describe, it } from 'node:test';
 import { ROOT } from '../../bench/programs.ts';
 import { MODES } from '../../src/api/index.ts';
 import { runGuest } from './boot.ts';
+import { kernelFile } from './fixtures.ts';
 
 const DIR = 'guest/entry-probe';
 const IMAGE = `${DIR}/entry-probe.elf`;
@@ -125,6 +126,30 @@ describe('the entry probe against its QEMU transcript', () => {
       assert.ok(native.includes(want), `shadowvisor printed ${want}`);
     }
   });
+});
+
+it('a kernel that calls and pushes before loading a stack of its own runs, as under QEMU (ESP was 0: a triple fault)', () => {
+  const path = kernelFile(
+    'early-call.bin',
+    `
+    call print              # on the loader's stack
+    push $0
+    pop %eax
+    out %al, $0xf4          # debug exit, code 0
+    hlt
+print:
+    mov $0x3f8, %dx
+    mov $'k', %al
+    out %al, (%dx)
+    mov $0x0a, %al
+    out %al, (%dx)
+    ret`,
+  );
+  for (const mode of MODES) {
+    const run = runGuest(path, { mode });
+    assert.equal(run.output, 'k\n', mode);
+    assert.equal(run.status, 1, `${mode}: ${JSON.stringify(run.exit)}`);
+  }
 });
 
 describe('the entry probe against QEMU, live', { skip: hasQemu ? false : `${QEMU} is not installed: the live comparison is skipped` }, () => {
