@@ -66,6 +66,13 @@ function shadowvisor(mode: (typeof MODES)[number], ramBytes = 128 * MIB, withMod
   });
 }
 
+/** The native run with the transcript's arguments, shared by the tests that only read it. */
+let nativeLines: string[] | null = null;
+function native(): string[] {
+  nativeLines ??= probeLines(shadowvisor('native').output);
+  return nativeLines;
+}
+
 function qemu(ramMiB: number, withModule: boolean): string {
   const args = ['-kernel', IMAGE, '-nographic', '-no-reboot', '-m', String(ramMiB), '-device', 'isa-debug-exit,iobase=0xf4,iosize=0x04', '-append', APPEND];
   if (withModule) args.push('-initrd', MODULE);
@@ -78,10 +85,10 @@ const transcript = probeLines(readFileSync(join(ROOT, DIR, 'expected-qemu.txt'),
 
 describe('the entry probe against its QEMU transcript', () => {
   it('the documented differences are few, and each still differs from QEMU natively', () => {
-    const native = probeLines(shadowvisor('native').output);
+    const lines = native();
     assert.ok(BY_DESIGN.length > 0 && BY_DESIGN.length <= 16, `${BY_DESIGN.length} lines differ by design`);
     for (const key of BY_DESIGN) {
-      const ours = native.filter((l) => keyOf(l) === key);
+      const ours = lines.filter((l) => keyOf(l) === key);
       const theirs = transcript.filter((l) => keyOf(l) === key);
       assert.ok(ours.length > 0 && theirs.length > 0, `${key}: printed by both`);
       assert.notDeepEqual(ours, theirs, `${key} is the same as QEMU's now: take it out of README.md's table`);
@@ -108,7 +115,7 @@ describe('the entry probe against its QEMU transcript', () => {
 
   it('the board leaves a stack below 0x7C00, no structure over the kernel or module, and every kernel-visible device as SeaBIOS does', () => {
     // Spot checks of what kernels rely on, with the transcript's values (QEMU's, not ours).
-    const native = probeLines(shadowvisor('native').output);
+    const lines = native();
     for (const want of [
       'esp: 0x00006f08',
       'esp.below_0x7c00: yes',
@@ -123,7 +130,7 @@ describe('the entry probe against its QEMU transcript', () => {
       'fw_cfg.nb_cpus: 0x0001',
     ]) {
       assert.ok(transcript.includes(want), `QEMU printed ${want}`);
-      assert.ok(native.includes(want), `shadowvisor printed ${want}`);
+      assert.ok(lines.includes(want), `shadowvisor printed ${want}`);
     }
   });
 });
@@ -156,7 +163,7 @@ describe('the entry probe against QEMU, live', { skip: hasQemu ? false : `${QEMU
   it('128 MiB with the module: QEMU prints the transcript, shadowvisor the same but for the documented lines', () => {
     const live = probeLines(qemu(128, true));
     assert.deepEqual(without(live, BY_DESIGN), without(transcript, BY_DESIGN), 'QEMU no longer prints the transcript: regenerate it (make -C guest/entry-probe transcript)');
-    assert.deepEqual(without(probeLines(shadowvisor('native').output), BY_DESIGN), without(live, BY_DESIGN));
+    assert.deepEqual(without(native(), BY_DESIGN), without(live, BY_DESIGN));
   });
 
   it('32 MiB and no module: the same', () => {

@@ -1,12 +1,14 @@
 /**
- * The PC's chipset: every device of QEMU's `pc` board, the interrupt wiring, the legacy memory
- * map and the firmware tables, around whatever memory and CPU input it is given:
+ * The PC's chipset: the devices of QEMU's `pc` board that shadowvisor models, the interrupt
+ * wiring, the legacy memory map, the firmware tables and the devices as SeaBIOS's POST leaves
+ * them (post.ts), QEMU's fw_cfg, around whatever memory and CPU input it is given:
  *
  *   ISA IRQ n ──┬──> 8259 pair ── INTR ──> LAPIC LINT0 (ExtINT) ──┐
  *               └──> I/O APIC pin (n, IRQ 0 on pin 2) ──> LAPIC ──┴──> CPU INTR / INTA
  *
  * Physical memory: RAM from 0; 0xA0000-0xB7FFF unbacked; CGA text at 0xB8000-0xBFFFF;
- * 0xC0000-0xFFFFF read-only (BIOS area: MP tables); RAM from 1 MiB; I/O APIC at 0xFEC00000,
+ * 0xC0000-0xFFFFF read-only (option ROM area: the multiboot ROM's GDT; BIOS area: MP tables);
+ * RAM from 1 MiB; I/O APIC at 0xFEC00000,
  * local APIC at 0xFEE00000. Unclaimed ports read all ones.
  * The board wires it to a CPU running natively; a hypervisor wires it to a virtual CPU and a
  * guest-physical address space (that is how each VM gets devices of its own).
