@@ -53,6 +53,11 @@ export interface BootOptions {
   readonly kernel: Uint8Array;
   /** The kernel's name for messages. */
   readonly kernelName: string;
+  /**
+   * The kernel's file name as the boot loader puts it before the command line (QEMU passes
+   * "<-kernel argument> <-append>"); default kernelName.
+   */
+  readonly kernelPath?: string;
   readonly cmdline?: string;
   readonly modules?: readonly BootModule[];
   readonly ramBytes?: number;
@@ -211,7 +216,7 @@ export function runMachine(options: MachineOptions): MachineRun {
   const mode = options.mode ?? 'native';
   if (mode === 'native') {
     const board = new Board({ ...chipsetOptions, ramBytes: options.ramBytes ?? DEFAULT_RAM, costs: profile.hardware });
-    bootMultiboot(board.cpu, board.mem, image, options.kernelName, cmdline, modules);
+    board.chipset.multibootLoaded(bootMultiboot(board.cpu, board.mem, image, options.kernelName, cmdline, modules, options.kernelPath));
     const exit = board.run(maxInstructions);
     const cpu = board.cpu;
     const seconds = timed();
@@ -237,7 +242,7 @@ export function runMachine(options: MachineOptions): MachineRun {
     profile,
     ...trapOptions(options),
   });
-  vm.boot(image, options.kernelName, cmdline, modules);
+  vm.boot(image, options.kernelName, cmdline, modules, options.kernelPath);
   options.onVm?.(vm);
   const exit = vm.run(maxInstructions);
   return vmRun(vm, exit, timed());
@@ -318,7 +323,7 @@ export function runMachines(options: MultiMachineOptions): MachineRun[] {
   const start = Date.now();
   const entries: ScheduledVm[] = specs.map(({ o, image, vmOptions }) => {
     const vm = createVm(mode, { ...vmOptions, host });
-    vm.boot(image, o.kernelName, o.cmdline ?? '', o.modules ?? []);
+    vm.boot(image, o.kernelName, o.cmdline ?? '', o.modules ?? [], o.kernelPath);
     options.onVm?.(vm);
     return { vm, maxInstructions: o.maxInstructions ?? 10e9, exit: null };
   });

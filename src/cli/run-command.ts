@@ -243,7 +243,7 @@ export function runCommand(kernelPath: string, opts: RunCommandOptions): number 
   const serial = new StdoutSink();
   const stdin = stdinSource();
   const input = countingSource(stdin);
-  const common = { kernel, kernelName: basename(kernelPath), cmdline: opts.append, modules, ramBytes, profile, ...(maxInstructions !== undefined ? { maxInstructions } : {}) };
+  const common = { kernel, kernelName: basename(kernelPath), kernelPath, cmdline: opts.append, modules, ramBytes, profile, ...(maxInstructions !== undefined ? { maxInstructions } : {}) };
   let run: MachineRun;
   try {
     run = runMachine({

@@ -67,6 +67,7 @@ export function vmsCommand(specTexts: readonly string[], profile: Profile, opts:
       return {
         kernel: readProgram(s.kernel),
         kernelName: basename(s.kernel),
+        kernelPath: s.kernel,
         name: names[k]!,
         cmdline: s.append,
         serial,

@@ -256,9 +256,9 @@ export abstract class Vm implements RealCpuTenant {
   }
 
   /** Loads a multiboot kernel into guest memory as QEMU's -kernel does, and readies the guest to run. */
-  boot(image: MultibootImage, name: string, cmdline: string, modules: readonly BootModule[]): void {
+  boot(image: MultibootImage, name: string, cmdline: string, modules: readonly BootModule[], path = name): void {
     this.host.switchTo(this);
-    bootMultiboot(this.vcpu, this.guestMem, image, name, cmdline, modules);
+    this.chipset.multibootLoaded(bootMultiboot(this.vcpu, this.guestMem, image, name, cmdline, modules, path));
     this.engine.start();
     // Building the first shadows (the physical-mode table, the boot GDT's copy) is part of
     // creating the VM, before the guest's time starts, like loading its kernel: not charged.

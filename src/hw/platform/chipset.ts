@@ -1,12 +1,14 @@
 /**
- * The PC's chipset: every device of QEMU's `pc` board, the interrupt wiring, the legacy memory
- * map and the firmware tables, around whatever memory and CPU input it is given:
+ * The PC's chipset: the devices of QEMU's `pc` board that shadowvisor models, the interrupt
+ * wiring, the legacy memory map, the firmware tables and the devices as SeaBIOS's POST leaves
+ * them (post.ts), QEMU's fw_cfg, around whatever memory and CPU input it is given:
  *
  *   ISA IRQ n ──┬──> 8259 pair ── INTR ──> LAPIC LINT0 (ExtINT) ──┐
  *               └──> I/O APIC pin (n, IRQ 0 on pin 2) ──> LAPIC ──┴──> CPU INTR / INTA
  *
  * Physical memory: RAM from 0; 0xA0000-0xB7FFF unbacked; CGA text at 0xB8000-0xBFFFF;
- * 0xC0000-0xFFFFF read-only (BIOS area: MP tables); RAM from 1 MiB; I/O APIC at 0xFEC00000,
+ * 0xC0000-0xFFFFF read-only (option ROM area: the multiboot ROM's GDT; BIOS area: MP tables);
+ * RAM from 1 MiB; I/O APIC at 0xFEC00000,
  * local APIC at 0xFEE00000. Unclaimed ports read all ones.
  * The board wires it to a CPU running natively; a hypervisor wires it to a virtual CPU and a
  * guest-physical address space (that is how each VM gets devices of its own).
@@ -21,17 +23,22 @@ const NO_INPUT: ByteSource = { read: () => -1, ready: () => false };
 import { CgaText } from '../devices/cga.ts';
 import { CmosRtc } from '../devices/cmos-rtc.ts';
 import { DebugExit } from '../devices/debug-exit.ts';
+import { FW_CFG_DMA_PORT, FW_CFG_PORT, FwCfg } from '../devices/fw-cfg.ts';
 import { IdeChannel } from '../devices/ide.ts';
 import { IoApic } from '../devices/io-apic.ts';
 import { ApicReg, LocalApic } from '../devices/local-apic.ts';
 import { PicPair } from '../devices/pic-8259.ts';
 import { Pit8254 } from '../devices/pit-8254.ts';
 import { SystemControlPortB } from '../devices/port-61.ts';
+import { SystemControlPortA } from '../devices/port-92.ts';
 import { Ps2Controller } from '../devices/ps2-controller.ts';
 import { Uart16550 } from '../devices/uart-16550.ts';
 import type { PlatformMemory } from '../memory/physical-memory.ts';
 import { SimulatedClock } from './clock.ts';
 import { IO_APIC_BASE, IO_APIC_ID, LOCAL_APIC_BASE, isaIrqToIoApicPin, writeFirmware } from './firmware.ts';
+import { boardFwCfgItems, multibootFwCfgItems } from './fw-cfg-items.ts';
+import type { MultibootLoad } from './multiboot.ts';
+import { postDevices } from './post.ts';
 import { IoPortBus } from './port-bus.ts';
 
 export const DEFAULT_RAM = 128 << 20;
@@ -132,6 +139,8 @@ export class PcChipset {
   readonly lapic: LocalApic;
   readonly ioapic: IoApic;
   readonly ide: IdeChannel;
+  /** QEMU's firmware configuration device (ports 0x510-0x511, DMA at 0x514). */
+  readonly fwCfg: FwCfg;
   /** The status the guest wrote to the debug-exit port ((value << 1) | 1), or -1. */
   exitStatus = -1;
   /** The keyboard controller's reset line was pulsed. */
@@ -145,8 +154,10 @@ export class PcChipset {
   private readonly waitForInput: () => boolean;
   private readonly hostStop: () => string | null;
   private readonly requestStop: (reason: string) => void;
+  private readonly mem: PlatformMemory;
 
   constructor(mem: PlatformMemory, cpu: ChipsetCpu, options: ChipsetOptions) {
+    this.mem = mem;
     this.waitForInput = options.waitForInput ?? (() => false);
     this.hostStop = options.hostStop ?? (() => null);
     this.requestStop = cpu.requestStop;
@@ -177,7 +188,7 @@ export class PcChipset {
     mem.unmap(0xa0000, 0x18000);
     this.cga = new CgaText(clock, options.cgaMirror);
     mem.mapMmio(0xb8000, 0x8000, this.cga);
-    writeFirmware(mem);
+    writeFirmware(mem, { hardDisks: (options.disks ?? []).length, secondsOfDay: BOARD_EPOCH_SECONDS % 86400 });
     mem.setReadOnly(0xc0000, 0x40000);
     mem.mapMmio(IO_APIC_BASE, 0x1000, this.ioapic);
     mem.mapMmio(LOCAL_APIC_BASE, 0x1000, this.lapic);
@@ -223,6 +234,21 @@ export class PcChipset {
     );
     // POST diagnostic port: QEMU accepts and ignores writes (kernels use it for I/O delays).
     this.ports.claim(0x80, 1, 'POST port', { read: () => 0xff, write: () => {} });
+    const portA = new SystemControlPortA(() => {
+      this.resetRequested = true;
+      cpu.requestStop('system control port A reset');
+    });
+    this.ports.claim(0x92, 1, 'system control port A', portA);
+    this.fwCfg = new FwCfg(mem, { dma: true });
+    boardFwCfgItems(this.fwCfg, ram);
+    this.ports.claim(FW_CFG_PORT, 2, 'fw_cfg', this.fwCfg);
+    this.ports.claim(FW_CFG_DMA_PORT, 8, 'fw_cfg DMA', this.fwCfg);
+    postDevices({ pic: this.pic, pit: this.pit, com1: this.uart, portA });
+  }
+
+  /** A kernel was loaded: the fw_cfg items QEMU sets for it (the image, its entry, the information). */
+  multibootLoaded(load: MultibootLoad): void {
+    multibootFwCfgItems(this.fwCfg, load, this.mem);
   }
 
   /** The line of ISA IRQ `irq`: to the PIC input and the I/O APIC pin, counted under `name`. */
