@@ -8,7 +8,7 @@
  * vectors or services are provided. Not modelled: ACPI tables, SMBIOS, E820 services.
  */
 import type { PhysicalAccess } from '../memory/physical-memory.ts';
-import { CPUID_FEATURES, CPUID_APIC } from '../cpu/system.ts';
+import { type CpuModel, DEFAULT_CPU_MODEL, FeatureWord, signature } from '../cpu/cpu-model.ts';
 
 export const BDA = 0x400;
 /** Extended BIOS data area: the last KiB below 640 KiB (segment 0x9FC0). */
@@ -59,12 +59,15 @@ class Bytes {
   }
 }
 
-/** The MP configuration table (MP spec 1.4, chapter 4). */
-export function mpConfigurationTable(): Uint8Array {
+/**
+ * The MP configuration table (MP spec 1.4, chapter 4) of a board whose processor is `model`: its
+ * processor entry carries the model's CPUID signature and leaf-1 EDX flags, as SeaBIOS copies them.
+ */
+export function mpConfigurationTable(model: CpuModel = DEFAULT_CPU_MODEL): Uint8Array {
   const entries = new Bytes();
   let count = 0;
-  // Processor entry: the bootstrap processor, local APIC ID 0, version 0x14.
-  entries.u8(0).u8(0).u8(0x14).u8(0x03).u32(0x610).u32(CPUID_FEATURES | CPUID_APIC).zeros(8);
+  // Processor entry: the bootstrap processor, local APIC ID 0, version 0x14, enabled and BSP.
+  entries.u8(0).u8(0).u8(0x14).u8(0x03).u32(signature(model)).u32(model.features[FeatureWord.LEAF1_EDX]!).zeros(8);
   count++;
   // Bus entry: bus 0 is ISA.
   entries.u8(1).u8(0).text('ISA', 6);
@@ -109,7 +112,7 @@ export function mpFloatingPointer(): Uint8Array {
 }
 
 /** The BIOS data area fields kernels read (IBM PC/AT technical reference; Ralf Brown's list). */
-export function writeFirmware(mem: PhysicalAccess): void {
+export function writeFirmware(mem: PhysicalAccess, model: CpuModel = DEFAULT_CPU_MODEL): void {
   const bda = new Bytes().u16(0x3f8).u16(0).u16(0).u16(0).u16(0).u16(0).u16(0).u16(EBDA >>> 4);
   mem.writeBytes(BDA, bda.bytes());
   // Equipment word: 80x25 colour video, one serial port, no FPU, no floppy.
@@ -122,7 +125,7 @@ export function writeFirmware(mem: PhysicalAccess): void {
   // EBDA: its first word is its size in KiB.
   mem.writeBytes(EBDA, new Bytes().u16(1).bytes());
   mem.writeBytes(MP_FLOATING_POINTER, mpFloatingPointer());
-  mem.writeBytes(MP_CONFIG_TABLE, mpConfigurationTable());
+  mem.writeBytes(MP_CONFIG_TABLE, mpConfigurationTable(model));
 }
 
 /** The multiboot memory map of a board with `ramBytes` of RAM (type 1 usable, 2 reserved). */
