@@ -14,6 +14,13 @@
 int report(int ok, const char *what);
 /* A check with the value seen and the value expected, both printed on failure. */
 int report_eq(u32 seen, u32 expected, const char *what);
+/*
+ * A check of a rule QEMU's TCG does not follow (the guest's header says which): reported as
+ * report() does, except under QEMU's TCG, where it prints "SKIP: what" and counts nothing.
+ */
+int report_sdm(int ok, const char *what);
+/* Running under QEMU's TCG: CPUID's hypervisor bit and the "TCGTCGTCGTCG" leaf 0x40000000. */
+int qemu_tcg(void);
 /* Prints "SUMMARY: N tests, M failures" and exits: code 0 if M == 0, else 1. */
 void __attribute__((noreturn)) report_summary(void);
 
