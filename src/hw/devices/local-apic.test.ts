@@ -436,3 +436,88 @@ describe('local APIC timer (SDM vol. 3, 10.5.4)', () => {
     assert.equal(rd(ApicReg.TIMER_CURRENT), 600);
   });
 });
+
+describe('local APIC NMI sources (SDM vol. 3, 10.5.1, 10.6.1)', () => {
+  it('LINT1 in NMI mode (as SeaBIOS leaves it): one NMI per rising edge; masked, none', () => {
+    const { wr, enable, apic, nmi } = rig();
+    enable();
+    wr(ApicReg.LVT_LINT1, 0x400);
+    apic.setLint1(true);
+    apic.setLint1(true);
+    apic.setLint1(false);
+    assert.equal(nmi.count, 1);
+    wr(ApicReg.LVT_LINT1, 0x10400);
+    apic.setLint1(true);
+    apic.setLint1(false);
+    assert.equal(nmi.count, 1);
+  });
+
+  it('LINT0 in NMI mode: an NMI on the 8259 output rising edge', () => {
+    const { wr, enable, apic, nmi } = rig();
+    enable();
+    wr(ApicReg.LVT_LINT0, 0x400);
+    apic.setLint0(true);
+    apic.setLint0(false);
+    apic.setLint0(true);
+    assert.equal(nmi.count, 2);
+  });
+
+  it('an NMI IPI to its own APIC ID, and to all including self; the vector is ignored', () => {
+    const { wr, enable, nmi, intr } = rig();
+    enable();
+    wr(ApicReg.ICR_HIGH, 0);
+    wr(ApicReg.ICR_LOW, 0x400);
+    wr(ApicReg.ICR_LOW, (2 << 18) | 0x4ff);
+    assert.equal(nmi.count, 2);
+    wr(ApicReg.ICR_LOW, (3 << 18) | 0x400); // all excluding self
+    assert.equal(nmi.count, 2);
+    assert.equal(intr.level, false);
+  });
+});
+
+describe('IA32_APIC_BASE.EN: the APIC globally disabled (SDM vol. 3, 10.4.3)', () => {
+  it('hides the window (reads all ones, writes ignored) and drops messages and IPIs', () => {
+    const { apic, rd, wr, enable, intr, nmi } = rig();
+    enable();
+    apic.setGlobalEnable(false);
+    assert.equal(rd(ApicReg.VERSION), 0xffffffff);
+    assert.equal(apic.read(ApicReg.SVR, 1), 0xff);
+    wr(ApicReg.TPR, 0x20);
+    apic.deliver(0x40, 'fixed', 'edge');
+    apic.deliver(0, 'nmi', 'edge');
+    assert.equal(intr.level, false);
+    assert.equal(nmi.count, 0);
+  });
+
+  it('LINT0 and LINT1 become the processor INTR and NMI pins; the 8259 answers INTA itself', () => {
+    const { apic, intr, nmi, pic } = rig();
+    apic.setGlobalEnable(false);
+    pic.vector = 0x21;
+    apic.setLint0(true);
+    assert.equal(intr.level, true);
+    assert.equal(apic.acknowledge(), 0x21);
+    assert.equal(pic.inta, 1);
+    apic.setLint0(false);
+    assert.equal(intr.level, false);
+    apic.setLint1(true);
+    assert.equal(nmi.count, 1);
+  });
+
+  it('stops the timer; enabled again, the APIC is in its power-up state', () => {
+    const { apic, rd, wr, enable, runTo, intr } = rig();
+    enable();
+    wr(ApicReg.TPR, 0x30);
+    wr(ApicReg.TIMER_DIVIDE, 0xb);
+    wr(ApicReg.LVT_TIMER, 0x40);
+    wr(ApicReg.TIMER_INITIAL, 100);
+    apic.setGlobalEnable(false);
+    runTo(1000);
+    assert.equal(intr.level, false);
+    apic.setGlobalEnable(true);
+    assert.equal(rd(ApicReg.SVR), 0xff);
+    assert.equal(rd(ApicReg.TPR), 0);
+    assert.equal(rd(ApicReg.TIMER_INITIAL), 0);
+    assert.equal(rd(ApicReg.LVT_TIMER), 0x10000);
+    assert.equal(rd(ApicReg.LVT_LINT0), 0x700);
+  });
+});
