@@ -48,22 +48,4 @@ export class ModelSpecificRegisters {
     this.mtrrVariable.fill(0);
     this.tscAux = 0;
   }
-
-  /** Copies every register from `o` (a VMM moving a guest's MSRs between CPUs). */
-  copyFrom(o: ModelSpecificRegisters): void {
-    this.tscOffsetLo = o.tscOffsetLo;
-    this.tscOffsetHi = o.tscOffsetHi;
-    this.apicBase = o.apicBase;
-    this.sysenterCs = o.sysenterCs;
-    this.sysenterEsp = o.sysenterEsp;
-    this.sysenterEip = o.sysenterEip;
-    this.miscEnableLo = o.miscEnableLo;
-    this.miscEnableHi = o.miscEnableHi;
-    this.patLo = o.patLo;
-    this.patHi = o.patHi;
-    this.mtrrDefType = o.mtrrDefType;
-    this.mtrrFixed.set(o.mtrrFixed);
-    this.mtrrVariable.set(o.mtrrVariable);
-    this.tscAux = o.tscAux;
-  }
 }
