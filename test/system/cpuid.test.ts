@@ -8,10 +8,14 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Cr4 } from '../../src/hw/x86/control-registers.ts';
+import { Cr4, Efer } from '../../src/hw/x86/control-registers.ts';
 import { Vector } from '../../src/hw/x86/vectors.ts';
 import { ALL_SPECS } from '../../src/hw/cpu/opcodes.ts';
-import { CPU_MODELS, type CpuModel, DEFAULT_CPU_MODEL, type FeatureName, featureNames, findCpuModel } from '../../src/hw/cpu/cpu-model.ts';
+import { CPU_MODELS, type CpuModel, DEFAULT_CPU_MODEL, type FeatureName, FeatureWord, featureNames, findCpuModel } from '../../src/hw/cpu/cpu-model.ts';
+import { Cpu } from '../../src/hw/cpu/cpu.ts';
+import { cpuidLeaf } from '../../src/hw/cpu/cpuid.ts';
+import { readMsr, writeMsr } from '../../src/hw/cpu/msr.ts';
+import { PhysicalMemory } from '../../src/hw/memory/physical-memory.ts';
 import { Machine, SCRATCH, symbol } from './machine.ts';
 
 const QEMU32 = findCpuModel('qemu32')!;
@@ -261,5 +265,52 @@ describe('RDTSC (SDM vol. 2, RDTSC; vol. 3, 17.17)', () => {
     m.load('rdtsc\n out %al, $DONE_PORT');
     m.runToDone();
     assert.ok(m.eax > 0);
+  });
+});
+
+describe('a model with a leaf-7 feature and NX (as SMEP, SMAP and NX will make max)', () => {
+  // A model like max with one leaf-7 flag (SMEP's bit) and NX, built as buildModel would build it.
+  const features = [...MAX.features];
+  features[FeatureWord.LEAF7_EBX] = bit(7);
+  features[FeatureWord.EXT1_EDX] = features[FeatureWord.EXT1_EDX]! | bit(20);
+  const LEAF7: CpuModel = { ...MAX, name: 'leaf7', features, maxBasicLeaf: 7 };
+  const regs = (c: Cpu, leaf: number, subleaf = 0): number[] => {
+    const r = new Int32Array(4);
+    cpuidLeaf(c, leaf, subleaf, r);
+    return [...r].map((v) => v >>> 0); // EAX ECX EDX EBX
+  };
+
+  it('highest basic leaf 7; leaf 7.0 has the flag; leaves 2-6 report nothing (leaf 2 AL = 1); other subleaves 0', () => {
+    const c = new Cpu(new PhysicalMemory(2 << 20), { read: () => 0, write: () => {} }, { model: LEAF7 });
+    assert.equal(regs(c, 0)[0], 7);
+    assert.deepEqual(regs(c, 7), [0, 0, 0, bit(7)]);
+    assert.deepEqual(regs(c, 7, 1), [0, 0, 0, 0]);
+    assert.deepEqual(regs(c, 2), [1, 0, 0, 0]);
+    for (const leaf of [3, 4, 5, 6]) assert.deepEqual(regs(c, leaf), [0, 0, 0, 0], `leaf ${leaf}`);
+    assert.deepEqual(regs(c, 8), regs(c, 7), 'above the highest: leaf 7');
+  });
+
+  it('IA32_MISC_ENABLE.LIMIT_CPUID_MAXVAL becomes writable and caps leaf 0 at 2 (SDM vol. 4, table 2-2)', () => {
+    const c = new Cpu(new PhysicalMemory(2 << 20), { read: () => 0, write: () => {} }, { model: LEAF7 });
+    assert.ok(writeMsr(c, 0x1a0, 1 | (1 << 22), 0));
+    assert.equal(regs(c, 0)[0], 2);
+    assert.deepEqual(regs(c, 7), regs(c, 2), 'leaf 7 is above the highest now');
+    assert.ok(writeMsr(c, 0x1a0, 1, 0));
+    assert.equal(regs(c, 0)[0], 7);
+  });
+
+  it('NX brings IA32_EFER with NXE (other bits #GP); IA32_MISC_ENABLE.XD_DISABLE hides NX, EFER and NXE', () => {
+    const c = new Cpu(new PhysicalMemory(2 << 20), { read: () => 0, write: () => {} }, { model: LEAF7 });
+    const out = new Int32Array(3);
+    assert.ok(readMsr(c, 0xc0000080, out));
+    assert.ok(writeMsr(c, 0xc0000080, Efer.NXE, 0));
+    assert.equal(c.efer, Efer.NXE);
+    assert.equal(writeMsr(c, 0xc0000080, Efer.NXE | 1, 0), false, 'SCE: no SYSCALL here');
+    assert.equal(writeMsr(c, 0xc0000080, 1 << 8, 0), false, 'LME: no long mode');
+    assert.equal(regs(c, 0x80000001)[2]! & bit(20), bit(20));
+    assert.ok(writeMsr(c, 0x1a0, 1, 1 << 2));
+    assert.equal(regs(c, 0x80000001)[2]! & bit(20), 0, 'CPUID hides NX');
+    assert.equal(readMsr(c, 0xc0000080, out), false, 'EFER gone');
+    assert.equal(c.efer, 0, 'NXE cleared');
   });
 });
