@@ -173,7 +173,7 @@ export abstract class Vm implements RealCpuTenant {
     // Trap: CPUID, RDTSCP and SYSENTER run natively at ring 1 and 3; hw: SYSENTER, SYSEXIT and
     // RDTSCP run natively in guest mode. The real CPU must be the guest's model.
     if (technique !== 'interpret' && host.real.model !== model) {
-      throw new RangeError(`VM ${options.name ?? ''}: the host's CPU is ${host.real.model.name}; a ${technique} VM runs on a CPU of its own model (${model.name})`);
+      throw new RangeError(`a ${technique} VM of CPU model ${model.name} needs a host CPU of that model; this host's is ${host.real.model.name}`);
     }
     this.host = host;
     host.vmsCreated++;

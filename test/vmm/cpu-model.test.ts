@@ -8,7 +8,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { MODES, type Mode, type Vm, findCpuModel } from '../../src/api/index.ts';
+import { DEFAULT_PROFILE, HwVm, InterpretVm, MODES, type Mode, NO_INPUT, TrapVm, type Vm, findCpuModel } from '../../src/api/index.ts';
+import { Host } from '../../src/vmm/host.ts';
 import { runGuest } from '../machine/boot.ts';
 import { kernelFile } from '../machine/fixtures.ts';
 
@@ -127,4 +128,14 @@ describe("IA32_APIC_BASE.EN and CPUID's APIC flag", () => {
       assert.deepEqual(run.exit, { kind: 'exit', status: (expected[mode] << 1) | 1 });
     });
   }
+});
+
+describe('a host runs VMs of its own CPU model', () => {
+  it('a trap or hw VM of another model than the host CPU is refused (parts of the guest run natively)', () => {
+    const host = new Host(64 << 20, DEFAULT_PROFILE, findCpuModel('qemu32')!);
+    const options = { ramBytes: 4 << 20, input: NO_INPUT, serial: { write: () => {} }, host, cpuModel: MAX };
+    assert.throws(() => new TrapVm(options), /a trap VM of CPU model max needs a host CPU of that model; this host's is qemu32/);
+    assert.throws(() => new HwVm(options), /a hw VM of CPU model max/);
+    assert.doesNotThrow(() => new InterpretVm(options), 'an interpreter does not run the guest on the real CPU');
+  });
 });
