@@ -19,11 +19,13 @@ import { type LectureStep, replayLecture } from '../vmm/lecture-replay.ts';
 import { Host, hostBytesFor } from '../vmm/host.ts';
 import { QUANTUM, type ScheduledVm, runRoundRobin } from '../vmm/scheduler.ts';
 import type { BackingStore } from '../vmm/memory/backing-store.ts';
+import { type CpuModel, DEFAULT_CPU_MODEL } from '../hw/cpu/cpu-model.ts';
 
 export { MultibootError, parseMultibootKernel, type BootModule, type MachineExit, type VmExit, type VmmReport, type Vm, TrapVm, HwVm, InterpretVm };
 export type { BlockBackend, ByteSink, ByteSource, InputDevice };
 export { DEFAULT_RAM, MAX_RAM } from '../hw/platform/board.ts';
 export { DEFAULT_PROFILE, PROFILES, type Profile, findProfile } from '../vmm/profiles.ts';
+export { CPU_MODELS, type CpuModel, DEFAULT_CPU_MODEL, featureNames, findCpuModel } from '../hw/cpu/cpu-model.ts';
 export { DEFAULT_SHADOW_PAGES, MIN_RESIDENT_FRAMES, minimumShadowPages } from '../vmm/vm.ts';
 export type { ShadowAuditFinding } from '../vmm/shadow/audit.ts';
 export { type BackingStore, BackingStoreError, MemoryBackingStore } from '../vmm/memory/backing-store.ts';
@@ -76,6 +78,12 @@ export interface BootOptions {
    * stop the machine there (a 'stopped' exit) — a person quitting, a test's watchdog — or null.
    */
   readonly hostStop?: () => string | null;
+  /**
+   * The processor (CPUID, MSRs, SYSENTER, RDTSCP; default qemu32) — in every mode: natively the
+   * board's CPU, under the hypervisor the vCPU and the real CPU both (parts of the guest run
+   * natively on it, so it must be the guest's model).
+   */
+  readonly cpuModel?: CpuModel;
 }
 
 export interface MachineOptions extends BootOptions {
@@ -207,6 +215,7 @@ export function runMachine(options: MachineOptions): MachineRun {
     ...(options.cgaMirror !== undefined ? { cgaMirror: options.cgaMirror } : {}),
     ...(options.waitForInput !== undefined ? { waitForInput: options.waitForInput } : {}),
     ...(options.hostStop !== undefined ? { hostStop: options.hostStop } : {}),
+    ...(options.cpuModel !== undefined ? { cpuModel: options.cpuModel } : {}),
   };
   const cmdline = options.cmdline ?? '';
   const modules = options.modules ?? [];
@@ -281,13 +290,16 @@ function vmRun(vm: Vm, exit: VmExit, seconds: number): MachineRun {
 }
 
 /** One VM of several on one host (runMachines). */
-export interface VmOptions extends Omit<MachineOptions, 'mode' | 'profile' | 'waitForInput' | 'onVm'> {
+export interface VmOptions extends Omit<MachineOptions, 'mode' | 'profile' | 'waitForInput' | 'onVm' | 'cpuModel'> {
   /** The VM's name (default vm1, vm2, ...). */
   readonly name?: string;
 }
 
 export interface MultiMachineOptions {
+  /** The VMs, each with the host's processor (cpuModel below). */
   readonly vms: readonly VmOptions[];
+  /** The host's processor, and so every VM's (default qemu32). */
+  readonly cpuModel?: CpuModel;
   /** The technique every VM runs under (default trap). */
   readonly mode?: Technique;
   readonly profile?: Profile;
@@ -313,13 +325,14 @@ export function runMachines(options: MultiMachineOptions): MachineRun[] {
       ...(o.cgaMirror !== undefined ? { cgaMirror: o.cgaMirror } : {}),
       ramBytes: o.ramBytes ?? DEFAULT_RAM,
       profile,
+      cpuModel: options.cpuModel ?? DEFAULT_CPU_MODEL,
       name: o.name ?? `vm${k + 1}`,
       ...trapOptions(o),
     };
     return { o, image, vmOptions };
   });
   const mode = options.mode ?? 'trap';
-  const host = new Host(hostBytesFor(specs.reduce((n, s) => n + hostFramesFor(s.vmOptions, mode), 0)), profile);
+  const host = new Host(hostBytesFor(specs.reduce((n, s) => n + hostFramesFor(s.vmOptions, mode), 0)), profile, options.cpuModel ?? DEFAULT_CPU_MODEL);
   const start = Date.now();
   const entries: ScheduledVm[] = specs.map(({ o, image, vmOptions }) => {
     const vm = createVm(mode, { ...vmOptions, host });

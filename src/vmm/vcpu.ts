@@ -14,6 +14,19 @@
  * virtual, kept in the vCPU, and device interrupts are injected only when it is set. Real IOPL is
  * 0, so CLI, STI, IN and OUT trap — but PUSHF at ring 1 shows the real IF, not the guest's
  * (sensitive-watch.ts catches that).
+ * NMIs are not masked by IF: the real CPU's NMI blocking is the guest's, so the real CPU exits for
+ * the VM's NMI exactly when the guest may take it, and a guest IRET that runs natively at ring 1
+ * ends the blocking on the real CPU as it would natively.
+ *
+ * MSRs: RDMSR and WRMSR trap at ring 1 and act on the vCPU's MSRs; no guest value ever reaches a
+ * real MSR. Instructions that read MSR state without trapping are made to trap when the guest's
+ * state differs from the real CPU's: once the guest has moved its TSC or set IA32_TSC_AUX, the
+ * real CR4.TSD is set, so RDTSC and RDTSCP raise #GP at ring 1 and 3 and are emulated with the
+ * guest's TSC (as VMware virtualized the TSC); the real IA32_SYSENTER_CS stays 0, so SYSENTER and
+ * SYSEXIT raise #GP(0) and are emulated with the guest's SYSENTER MSRs — natively, SYSENTER would
+ * enter the real ring 0 at an address of the guest's choosing. CPUID cannot be made to trap: the
+ * real CPU answers it, so the real CPU is the guest's model (vm.ts), and a guest that disables its
+ * local APIC through IA32_APIC_BASE still sees CPUID's APIC flag (a known leak, like SGDT's).
  */
 import type { Cpu } from '../hw/cpu/cpu.ts';
 import { Lazy, readEflags } from '../hw/cpu/flags.ts';
@@ -48,6 +61,7 @@ export function syncIn(real: Cpu, v: Cpu): void {
   }
   v.setCpl(guestCpl(real.cpl));
   v.inhibit = real.inhibit;
+  v.nmiBlocked = real.nmiBlocked;
   v.holdSingleStep = false;
   v.halted = false;
   v.cycles = real.cycles;
@@ -76,11 +90,12 @@ export function syncOut(v: Cpu, real: Cpu, tables: RealTables): void {
     real.loadSegmentCache(s, sel, v.segBase[s]!, v.segLimit[s]!, compressAttr(v.segAttr[s]!));
   }
   real.inhibit = v.inhibit;
+  real.nmiBlocked = v.nmiBlocked;
   real.holdSingleStep = v.holdSingleStep;
   real.halted = false;
   const cr0 = REAL_CR0 | (v.cr0 & MIRRORED_CR0);
   real.cr0 = cr0;
-  real.cr4 = v.cr4 & Cr4.TSD;
+  real.cr4 = (v.cr4 & Cr4.TSD) | (ownTsc(v) ? Cr4.TSD : 0);
   real.gdtBase = tables.gdt.base;
   real.gdtLimit = v.gdtLimit;
   real.idtBase = v.idtBase;
@@ -95,4 +110,10 @@ export function syncOut(v: Cpu, real: Cpu, tables: RealTables): void {
   real.trLimit = 0;
   real.trAttr = 0;
   real.setCpl(cpl);
+}
+
+/** The guest's TSC or IA32_TSC_AUX is not the real CPU's (which stay at their reset values): RDTSC and RDTSCP must trap. */
+function ownTsc(v: Cpu): boolean {
+  const m = v.msr;
+  return (m.tscOffsetLo | m.tscOffsetHi | m.tscAux) !== 0;
 }

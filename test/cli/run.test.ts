@@ -137,6 +137,18 @@ describe('shadowvisor run: a backing store that fills up', () => {
 
 describe('shadowvisor run: bad input is one line and status 2', () => {
   it('an unknown mode', () => assertUsageError(shadowvisor('run', '--mode', 'fast', kernel('m1.elf', [0xf4])), /--mode must be one of native, interpret, trap, hw, got "fast"/));
+  it('an unknown CPU model', () => assertUsageError(shadowvisor('run', '--cpu', 'pentium', kernel('m3.elf', [0xf4])), /--cpu must be one of qemu32, max \(or help\), got "pentium"/));
+  it('--cpu help lists the models, one a line, as QEMU\'s -cpu help does', () => {
+    const r = shadowvisor('run', '--cpu', 'help');
+    assert.equal(r.status, 0);
+    assert.match(r.stdout, /^Available CPUs:\nx86 qemu32 +\S.*\nx86 max +\S.*\n$/);
+  });
+  it('--cpu selects the model the guest sees: IA32_SYSENTER_CS exists on max only', () => {
+    // mov ecx, 0x174; xor eax, eax; xor edx, edx; wrmsr; mov al, 7; out 0xf4, al
+    const k = kernel('sep.elf', [0xb9, 0x74, 0x01, 0x00, 0x00, 0x31, 0xc0, 0x31, 0xd2, 0x0f, 0x30, 0xb0, 0x07, 0xe6, 0xf4]);
+    assert.equal(shadowvisor('run', k).status, 125, 'qemu32: WRMSR of a SYSENTER MSR is #GP, no IDT: triple fault');
+    assert.equal(shadowvisor('run', '--cpu', 'max', k).status, 15, 'max: the MSR exists');
+  });
   it('an unknown profile', () => assertUsageError(shadowvisor('run', '--profile', 'pentium', kernel('m2.elf', [0xf4])), /--profile must be one of nehalem, sandybridge/));
   it('--shadow-pages without shadow paging', () => {
     assertUsageError(shadowvisor('run', '--shadow-pages', '100', kernel('m3.elf', [0xf4])), /--shadow-pages applies to --mode trap and hw only/);

@@ -30,7 +30,10 @@ export class Board {
     checkRamSize(ram);
     const mem = new PhysicalMemory(ram);
     this.mem = mem;
-    const cpu = new Cpu(mem, { read: () => 0, write: () => {} }, options.costs !== undefined ? { costs: options.costs } : {});
+    const cpu = new Cpu(mem, { read: () => 0, write: () => {} }, {
+      ...(options.costs !== undefined ? { costs: options.costs } : {}),
+      ...(options.cpuModel !== undefined ? { model: options.cpuModel } : {}),
+    });
     this.cpu = cpu;
     cpu.hasApic = true;
     this.chipset = new PcChipset(
@@ -38,6 +41,7 @@ export class Board {
       {
         cycles: () => cpu.cycles,
         intr: { set: (level) => cpu.setIrq(level) },
+        nmi: () => cpu.raiseNmi(),
         requestStop: (reason) => cpu.requestExit(reason),
         setDeadline: (cycles) => {
           cpu.deadline = cycles;
@@ -47,6 +51,8 @@ export class Board {
     );
     cpu.io = this.chipset.ports;
     cpu.intAck = this.chipset.lapic;
+    const lapic = this.chipset.lapic;
+    cpu.onApicEnable = (enabled) => lapic.setGlobalEnable(enabled);
   }
 
   /** Interrupt requests raised by each source so far. */
@@ -84,9 +90,8 @@ export function runPc(cpu: Cpu, chipset: PcChipset, maxInstructions: number): Ma
       case 'budget':
         break;
       case 'halt': {
-        if ((cpu.flags & Eflags.IF) === 0) return { kind: 'halted' };
-        const wakeup = chipset.waitForWakeup(() => cpu.irq, cpu);
-        if (wakeup === 'idle-forever') return { kind: 'idle-forever' };
+        const wakeup = waitWhileHalted(cpu, chipset);
+        if (wakeup !== null) return wakeup;
         break;
       }
       case 'request': {
@@ -100,6 +105,7 @@ export function runPc(cpu: Cpu, chipset: PcChipset, maxInstructions: number): Ma
         return { kind: 'unsupported', feature: exit.feature, eip: exit.eip };
       case 'trap':
       case 'interrupt':
+      case 'nmi':
       case 'vmexit':
         throw new Error(`board: a native CPU returned a monitor-mode exit (${exit.kind})`);
       default: {
@@ -108,4 +114,19 @@ export function runPc(cpu: Cpu, chipset: PcChipset, maxInstructions: number): Ma
       }
     }
   }
+}
+
+/**
+ * The CPU halted. With IF=1 it sleeps until an interrupt or an NMI; with IF=0 only an NMI can wake
+ * it (SDM vol. 3, 6.7: NMIs are not masked by IF), so it stops for good ('halted') unless an NMI
+ * is pending or a device can still raise one — and then sleeps until it does. Returns the exit
+ * that ends the run, or null to go on.
+ */
+export function waitWhileHalted(cpu: Cpu, chipset: PcChipset): MachineExit | null {
+  const nmi = (): boolean => cpu.nmiPending && !cpu.nmiBlocked;
+  if ((cpu.flags & Eflags.IF) === 0) {
+    if (!nmi() && (cpu.nmiBlocked || !chipset.nmiArmed())) return { kind: 'halted' };
+    return chipset.waitForWakeup(nmi, cpu) === 'idle-forever' ? { kind: 'halted' } : null;
+  }
+  return chipset.waitForWakeup(() => cpu.irq || nmi(), cpu) === 'idle-forever' ? { kind: 'idle-forever' } : null;
 }

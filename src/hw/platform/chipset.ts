@@ -5,6 +5,11 @@
  *
  *   ISA IRQ n ──┬──> 8259 pair ── INTR ──> LAPIC LINT0 (ExtINT) ──┐
  *               └──> I/O APIC pin (n, IRQ 0 on pin 2) ──> LAPIC ──┴──> CPU INTR / INTA
+ *   external NMI (QEMU's monitor `nmi`) ──> LAPIC LINT1 (NMI) ──────────> CPU NMI
+ *
+ * The chipset's own NMI sources — parity and channel-check errors, reported in port 0x61 bits 7
+ * and 6 and gated by port 0x70 bit 7 — never fire here (no such errors are modelled, nor in QEMU,
+ * whose pc board reads those bits as 0 and ignores the gate), so that gate changes nothing.
  *
  * Physical memory: RAM from 0; 0xA0000-0xB7FFF unbacked; CGA text at 0xB8000-0xBFFFF;
  * 0xC0000-0xFFFFF read-only (option ROM area: the multiboot ROM's GDT; BIOS area: MP tables);
@@ -26,7 +31,7 @@ import { DebugExit } from '../devices/debug-exit.ts';
 import { FW_CFG_DMA_PORT, FW_CFG_PORT, FwCfg } from '../devices/fw-cfg.ts';
 import { IdeChannel } from '../devices/ide.ts';
 import { IoApic } from '../devices/io-apic.ts';
-import { ApicReg, LocalApic } from '../devices/local-apic.ts';
+import { ApicReg, DeliveryMode, LocalApic, Lvt } from '../devices/local-apic.ts';
 import { PicPair } from '../devices/pic-8259.ts';
 import { Pit8254 } from '../devices/pit-8254.ts';
 import { SystemControlPortB } from '../devices/port-61.ts';
@@ -34,6 +39,8 @@ import { SystemControlPortA } from '../devices/port-92.ts';
 import { Ps2Controller } from '../devices/ps2-controller.ts';
 import { Uart16550 } from '../devices/uart-16550.ts';
 import type { PlatformMemory } from '../memory/physical-memory.ts';
+import type { CpuModel } from '../cpu/cpu-model.ts';
+import { Redir } from '../devices/io-apic.ts';
 import { SimulatedClock } from './clock.ts';
 import { IO_APIC_BASE, IO_APIC_ID, LOCAL_APIC_BASE, isaIrqToIoApicPin, writeFirmware } from './firmware.ts';
 import { boardFwCfgItems, multibootFwCfgItems } from './fw-cfg-items.ts';
@@ -95,6 +102,8 @@ export interface ChipsetOptions {
    * input can ever come.
    */
   readonly waitForInput?: () => boolean;
+  /** The processor the firmware tables describe (default qemu32). */
+  readonly cpuModel?: CpuModel;
 }
 
 /** The processor side of the chipset: time, the INTR line, and a way to stop the run loop. */
@@ -103,6 +112,8 @@ export interface ChipsetCpu {
   readonly cycles: () => number;
   /** The processor's INTR input (driven by the local APIC). */
   readonly intr: IrqLine;
+  /** An edge on the processor's NMI input (from the local APIC). */
+  readonly nmi: () => void;
   /** Stop running after the current instruction (the debug-exit port, a keyboard-controller reset). */
   readonly requestStop: (reason: string) => void;
   /** The earliest device timer moved: the run loop must stop at `cycles` to run it. */
@@ -170,6 +181,7 @@ export class PcChipset {
 
     // Interrupt controllers: the local APIC fronts the CPU; the PIC reaches it on LINT0.
     this.lapic = new LocalApic(clock, cpu.intr, () => this.pic.acknowledge());
+    this.lapic.onNmi = cpu.nmi;
     this.pic = new PicPair({ set: (level) => this.lapic.setLint0(level) });
     this.ioapic = new IoApic(
       (vector, mode, trigger) => this.lapic.deliver(vector, mode, trigger),
@@ -188,7 +200,7 @@ export class PcChipset {
     mem.unmap(0xa0000, 0x18000);
     this.cga = new CgaText(clock, options.cgaMirror);
     mem.mapMmio(0xb8000, 0x8000, this.cga);
-    writeFirmware(mem, { hardDisks: (options.disks ?? []).length, secondsOfDay: BOARD_EPOCH_SECONDS % 86400 });
+    writeFirmware(mem, { hardDisks: (options.disks ?? []).length, secondsOfDay: BOARD_EPOCH_SECONDS % 86400, ...(options.cpuModel !== undefined ? { cpuModel: options.cpuModel } : {}) });
     mem.setReadOnly(0xc0000, 0x40000);
     mem.mapMmio(IO_APIC_BASE, 0x1000, this.ioapic);
     mem.mapMmio(LOCAL_APIC_BASE, 0x1000, this.lapic);
@@ -264,6 +276,27 @@ export class PcChipset {
     for (const [name, line] of this.sources) out[name] = line.edges;
     out['local APIC timer'] = this.lapic.timerInterrupts;
     return out;
+  }
+
+  /**
+   * An NMI from outside the processor, as QEMU's monitor command `nmi` injects one: a pulse on
+   * LINT1, which SeaBIOS leaves in NMI mode (with the APIC disabled, the processor's NMI pin).
+   */
+  externalNmi(): void {
+    this.lapic.setLint1(true);
+    this.lapic.setLint1(false);
+  }
+
+  /**
+   * Whether a device can still raise an NMI by itself: LINT0 or an I/O APIC entry in NMI mode and
+   * unmasked. A processor halted with IF=0 sleeps for ever only when this is false.
+   */
+  nmiArmed(): boolean {
+    const apic = this.lapic.state;
+    if (!apic.globalEnable) return false;
+    // LVT and redirection entries share the layout of mask (bit 16) and delivery mode (10:8).
+    const nmiMode = (low: number): boolean => (low & Redir.MASKED) === 0 && ((low >>> 8) & 7) === DeliveryMode.NMI;
+    return nmiMode(apic.lvt[Lvt.LINT0]!) || this.ioapic.state.redirLow.some(nmiMode);
   }
 
   /**

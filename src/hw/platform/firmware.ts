@@ -12,7 +12,7 @@
  * SMBIOS, the PCI IRQ routing table ($PIR) and the BIOS32 directory (there is no PCI bus).
  */
 import type { PhysicalAccess } from '../memory/physical-memory.ts';
-import { CPUID_APIC, CPUID_FEATURES } from '../cpu/system.ts';
+import { type CpuModel, DEFAULT_CPU_MODEL, FeatureWord, signature } from '../cpu/cpu-model.ts';
 import { IO_APIC_VERSION } from '../devices/io-apic.ts';
 
 export const BDA = 0x400;
@@ -80,12 +80,15 @@ class Bytes {
   }
 }
 
-/** The MP configuration table (MP spec 1.4, chapter 4). */
-export function mpConfigurationTable(): Uint8Array {
+/**
+ * The MP configuration table (MP spec 1.4, chapter 4) of a board whose processor is `model`: its
+ * processor entry carries the model's CPUID signature and leaf-1 EDX flags, as SeaBIOS copies them.
+ */
+export function mpConfigurationTable(model: CpuModel = DEFAULT_CPU_MODEL): Uint8Array {
   const entries = new Bytes();
   let count = 0;
-  // Processor entry: the bootstrap processor, local APIC ID 0, version 0x14.
-  entries.u8(0).u8(0).u8(0x14).u8(0x03).u32(0x610).u32(CPUID_FEATURES | CPUID_APIC).zeros(8);
+  // Processor entry: the bootstrap processor, local APIC ID 0, version 0x14, enabled and BSP.
+  entries.u8(0).u8(0).u8(0x14).u8(0x03).u32(signature(model)).u32(model.features[FeatureWord.LEAF1_EDX]!).zeros(8);
   count++;
   // Bus entry: bus 0 is ISA.
   entries.u8(1).u8(0).text('ISA', 6);
@@ -133,6 +136,8 @@ export interface FirmwareOptions {
   readonly hardDisks: number;
   /** Seconds since midnight on the RTC at power-on: the BDA tick count starts there. */
   readonly secondsOfDay: number;
+  /** The processor (the equipment word's x87 bit, the MP table's processor entry); default qemu32. */
+  readonly cpuModel?: CpuModel;
 }
 
 /**
@@ -147,7 +152,7 @@ export function biosDataArea(options: FirmwareOptions): Uint8Array {
   v.setUint16(0x0e, EBDA >>> 4, true);
   // Equipment word: bits 9-11 one serial port, bits 4-5 80x25 colour video; bit 1 an x87 when
   // the CPU has one (CPUID.1:EDX.FPU); no diskette drive (bit 0), no pointing device (bit 2).
-  v.setUint16(0x10, 0x0200 | 0x0020 | ((CPUID_FEATURES & CPUID_FPU) !== 0 ? 0x0002 : 0), true);
+  v.setUint16(0x10, 0x0200 | 0x0020 | (((options.cpuModel ?? DEFAULT_CPU_MODEL).features[FeatureWord.LEAF1_EDX]! & CPUID_FPU) !== 0 ? 0x0002 : 0), true);
   v.setUint16(0x13, BASE_MEMORY_KIB, true);
   // Keyboard: an empty 16-key buffer at 0x41E-0x43D (head = tail); an enhanced 101/102-key keyboard.
   v.setUint16(0x1a, 0x1e, true);
@@ -179,11 +184,12 @@ export function biosDataArea(options: FirmwareOptions): Uint8Array {
 
 /** Writes the BIOS data area, the EBDA and the MP tables (see the file header). */
 export function writeFirmware(mem: PhysicalAccess, options: FirmwareOptions): void {
+  const model = options.cpuModel ?? DEFAULT_CPU_MODEL;
   mem.writeBytes(BDA, biosDataArea(options));
   // EBDA: its first byte is its size in KiB.
   mem.writeBytes(EBDA, new Bytes().u16(1).bytes());
   mem.writeBytes(MP_FLOATING_POINTER, mpFloatingPointer());
-  mem.writeBytes(MP_CONFIG_TABLE, mpConfigurationTable());
+  mem.writeBytes(MP_CONFIG_TABLE, mpConfigurationTable(model));
 }
 
 /**

@@ -11,8 +11,11 @@
  *                   trace fault or MMIO (emulated);
  *   anything else   the guest's own exception or INT n: reflected through its IDT;
  *   deadline        the host timer: the VM's devices run, and may raise an interrupt;
- *   interrupt       the VM's interrupt line while the guest's IF is on.
- * Before the guest runs again, a pending interrupt is injected if the virtual IF allows it.
+ *   interrupt       the VM's interrupt line while the guest's IF is on;
+ *   nmi             the VM's NMI line (wired to the real CPU's NMI input) while the guest's NMIs
+ *                   are not blocked — the real CPU's blocking is the guest's (vcpu.ts).
+ * Before the guest runs again, a pending NMI is injected if the guest's NMIs are not blocked,
+ * else a pending interrupt if the virtual IF allows it (SDM vol. 3, 6.9: NMI before INTR).
  * Every exit costs the profile's round trip plus the VMM's work (work.ts), added to simulated
  * time, so the guest's clocks see the VMM's overhead as they would on real hardware.
  */
@@ -71,6 +74,8 @@ export class TrapEngine implements VmEngine {
   private readonly tables: RealTables;
   /** The VM's INTR line (from its local APIC). */
   private intr = false;
+  /** The VM's NMI, latched until the guest takes it (on the real CPU's NMI input while the VM runs there). */
+  private nmi = false;
   /** The guest executed HLT and waits for an interrupt. */
   private halted = false;
   private stopRequested = false;
@@ -102,6 +107,12 @@ export class TrapEngine implements VmEngine {
     this.p.real.setIrq(this.intr && (this.p.vcpu.flags & Eflags.IF) !== 0);
   }
 
+  /** The chipset's NMI output: latched on the real CPU's NMI input, which exits when the guest can take it. */
+  raiseNmi(): void {
+    this.nmi = true;
+    this.p.real.raiseNmi();
+  }
+
   /** A device asked the run to stop (debug exit, keyboard-controller reset). */
   requestStop(): void {
     this.stopRequested = true;
@@ -128,12 +139,14 @@ export class TrapEngine implements VmEngine {
     syncOut(vcpu, real, this.tables);
     real.loadCr3(mmu.active!.frame * 4096);
     this.updateRealIrq();
+    real.nmiPending = this.nmi;
     real.deadline = chipset.clock.next();
   }
 
   /** Takes the guest's state off the real CPU into the vCPU. */
   suspend(): void {
     if (this.started) syncIn(this.p.real, this.p.vcpu);
+    this.p.real.nmiPending = false;
   }
 
   run(maxInstructions: number): VmExit {
@@ -186,6 +199,11 @@ export class TrapEngine implements VmEngine {
       case 'interrupt':
         this.begin();
         return this.finish(ExitCategory.EXTERNAL_INTERRUPT, 'device');
+      case 'nmi':
+        // The real CPU took the NMI off its input: it is the guest's, now deliverable.
+        this.begin();
+        this.p.real.nmiPending = true;
+        return this.finish(ExitCategory.EXTERNAL_INTERRUPT, 'NMI');
       case 'trap':
         this.begin();
         return this.onTrap(exit.vector, exit.errorCode, exit.cr2, exit.source, exit.length);
@@ -306,6 +324,26 @@ export class TrapEngine implements VmEngine {
     return this.intr && (this.p.vcpu.flags & Eflags.IF) !== 0 && !this.p.real.inhibit;
   }
 
+  /** The VM's NMI waits and the guest's NMIs are not blocked (the real CPU holds the guest's blocking). */
+  private canInjectNmi(): boolean {
+    const real = this.p.real;
+    return this.nmi && !real.nmiBlocked && !real.inhibit;
+  }
+
+  /** Delivers the VM's NMI into the guest: vector 2 through its IDT, NMIs blocked until its IRET. */
+  private injectNmi(): VmExit | null {
+    const { real, vcpu: v } = this.p;
+    syncIn(real, v);
+    this.nmi = false;
+    real.nmiPending = false;
+    const exit = this.meter.deliver(v, Vector.NMI, -1, 'nmi', 0);
+    this.injections++;
+    this.halted = false;
+    if (exit !== null && exit.kind === 'reset') return { kind: 'triple-fault', vector: exit.vector };
+    syncOut(v, real, this.tables);
+    return null;
+  }
+
   /** Delivers the VM's pending interrupt into the guest (its IF allows it). */
   private inject(): VmExit | null {
     const { real, vcpu: v, chipset } = this.p;
@@ -320,15 +358,21 @@ export class TrapEngine implements VmEngine {
     return null;
   }
 
-  /** The guest halted: as a PC would, wait for an interrupt (skipping idle time). */
+  /**
+   * The guest halted: as a PC would, wait for an interrupt or an NMI (skipping idle time). With
+   * its IF off only an NMI can wake it (board.ts, waitWhileHalted).
+   */
   private idle(): VmExit | null {
     const { real, vcpu: v, chipset } = this.p;
-    if ((v.flags & Eflags.IF) === 0) return { kind: 'halted' };
-    const wakeup = chipset.waitForWakeup(() => this.intr, real);
-    if (wakeup === 'idle-forever') return { kind: 'idle-forever' };
-    if (!this.canInject()) return null;
+    const nmi = (): boolean => this.nmi && !real.nmiBlocked;
+    if ((v.flags & Eflags.IF) === 0) {
+      if (!nmi() && (real.nmiBlocked || !chipset.nmiArmed())) return { kind: 'halted' };
+      if (chipset.waitForWakeup(nmi, real) === 'idle-forever') return { kind: 'halted' };
+    } else if (chipset.waitForWakeup(() => this.intr || nmi(), real) === 'idle-forever') return { kind: 'idle-forever' };
+    const wakeNmi = this.canInjectNmi();
+    if (!wakeNmi && !this.canInject()) return null;
     this.begin();
-    const end = this.inject();
+    const end = wakeNmi ? this.injectNmi() : this.inject();
     this.record(ExitCategory.EXTERNAL_INTERRUPT, 'wake-up from halt');
     return end;
   }
@@ -340,9 +384,9 @@ export class TrapEngine implements VmEngine {
     this.meter.begin(real.eip, guestCpl(real.cpl));
   }
 
-  /** Ends an exit: injects a pending interrupt if it can, then charges and records the exit. */
+  /** Ends an exit: injects a pending NMI, else interrupt, if it can, then charges and records the exit. */
   private finish(category: ExitCategoryName, detail: string): VmExit | null {
-    const end = !this.halted && this.canInject() ? this.inject() : null;
+    const end = this.halted ? null : this.canInjectNmi() ? this.injectNmi() : this.canInject() ? this.inject() : null;
     this.record(category, detail);
     return end;
   }

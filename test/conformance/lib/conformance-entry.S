@@ -40,4 +40,10 @@ fault_resume:
 	mov $1, %eax
 	ret
 
+/* INT 0x7F (read_eflags in conformance.h): EAX = the EFLAGS the processor pushed (at 8(%esp) from any ring). */
+	.globl eflags_isr
+eflags_isr:
+	mov 8(%esp), %eax
+	iret
+
 	.section .note.GNU-stack, "", @progbits
