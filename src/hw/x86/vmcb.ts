@@ -98,6 +98,7 @@ export const InterceptMisc1 = {
   INVLPG: 1 << 25,
   INVLPGA: 1 << 26,
   IOIO: 1 << 27,
+  TASK_SWITCH: 1 << 29,
   SHUTDOWN: 1 << 31,
 } as const;
 
@@ -130,6 +131,7 @@ export const SvmExit = {
   INVLPG: 0x79,
   INVLPGA: 0x7a,
   IOIO: 0x7b,
+  TASK_SWITCH: 0x7d,
   SHUTDOWN: 0x7f,
   VMRUN: 0x80,
   VMMCALL: 0x81,
@@ -177,6 +179,16 @@ export const IoioInfo = {
   ADDR16: 1 << 7,
   ADDR32: 1 << 8,
   PORT_SHIFT: 16,
+} as const;
+
+/** EXITINFO2 of a task-switch exit, high dword (APM vol. 2, 15.14 / KVM's SVM_EXITINFOSHIFT_TS_*): the low dword holds the error code. */
+export const TaskSwitchInfo = {
+  /** Bit 36: started by IRET. */
+  IRET: 1 << 4,
+  /** Bit 38: started by a far JMP. */
+  JMP: 1 << 6,
+  /** Bit 44: the error code in the low dword is valid (an exception through a task gate). */
+  HAS_ERROR: 1 << 12,
 } as const;
 
 /** V_IRQ in the VINTR field. */
