@@ -11,13 +11,19 @@
  * rings on the way (ring-compression.ts). Real IF mirrors the virtual IF (so device interrupts
  * reach the guest only when it allows them, and PUSHF at ring 1 shows the guest's IF); real IOPL
  * is 0 (so CLI, STI, IN and OUT trap).
+ *
+ * A guest in real mode runs on the real CPU in virtual-8086 mode when its segments are what V86
+ * can express (real-mode-v86.ts): the real CPU holds its selectors and bases, the vCPU the hidden
+ * limits and attributes real mode keeps, and EFLAGS.VM, IOPL and AC are the VMM's. A guest's own
+ * virtual-8086 tasks run in virtual-8086 mode on the real CPU as they are.
  */
 import type { Cpu } from '../hw/cpu/cpu.ts';
 import { Lazy, readEflags } from '../hw/cpu/flags.ts';
 import { Cr0, Cr4 } from '../hw/x86/control-registers.ts';
-import { Seg } from '../hw/x86/descriptors.ts';
+import { Seg, SegAttr, SysType } from '../hw/x86/descriptors.ts';
 import { Eflags } from '../hw/x86/eflags.ts';
 import { compressAttr, expandAttr, guestCpl, realCpl } from './ring-compression.ts';
+import { REAL_MODE_HELD, inRealMode, v86FlagsOut, v86SegmentsIn, v86SegmentsOut } from './real-mode-v86.ts';
 import type { ShadowDescriptorTable } from './shadow/descriptor-tables.ts';
 
 /** EFLAGS bits only the vCPU holds. */
@@ -36,7 +42,14 @@ function setEflags(c: Cpu, value: number): void {
 export function syncIn(real: Cpu, v: Cpu): void {
   v.regs.set(real.regs);
   v.eip = real.eip;
-  setEflags(v, (readEflags(real) & ~VIRTUAL_FLAGS) | (v.flags & VIRTUAL_FLAGS));
+  const realMode = inRealMode(v);
+  const held = realMode ? VIRTUAL_FLAGS | REAL_MODE_HELD : VIRTUAL_FLAGS;
+  setEflags(v, (readEflags(real) & ~held) | (v.flags & held));
+  v.inhibit = real.inhibit;
+  v.holdSingleStep = false;
+  v.halted = false;
+  v.cycles = real.cycles;
+  if (realMode) return v86SegmentsIn(real, v);
   const kernel = real.cpl === 1;
   for (let s = 0; s < 6; s++) {
     let sel = real.segSel[s]!;
@@ -44,16 +57,28 @@ export function syncIn(real: Cpu, v: Cpu): void {
     v.loadSegmentCache(s, sel, real.segBase[s]!, real.segLimit[s]!, expandAttr(real.segAttr[s]!));
   }
   v.setCpl(guestCpl(real.cpl));
-  v.inhibit = real.inhibit;
-  v.holdSingleStep = false;
-  v.halted = false;
-  v.cycles = real.cycles;
 }
 
 /** The tables the real CPU uses for the guest. */
 export interface RealTables {
   readonly gdt: ShadowDescriptorTable;
   readonly ldt: ShadowDescriptorTable;
+  /** Host-physical address of the real CPU's own TSS (realTssInit): no I/O bitmap, a null back link. */
+  readonly tss: number;
+}
+
+/** The real TSS's limit: a 32-bit TSS without an I/O permission bitmap. */
+const REAL_TSS_LIMIT = 0x67;
+
+/**
+ * Prepares the VMM's TSS for the real CPU at `at` in `mem`: every I/O permission check fails (the
+ * bitmap offset is beyond the limit), so IN and OUT at ring 1 and 3 and in virtual-8086 mode trap;
+ * and a guest IRET with NT=1 finds a null back link (#TS), so it traps and the vCPU returns to the
+ * guest's previous task. The real CPU never switches tasks with it (monitor mode delivers nothing).
+ */
+export function realTssInit(mem: { fill(pa: number, length: number, value: number): void; write16(pa: number, v: number): void }, at: number): void {
+  mem.fill(at, REAL_TSS_LIMIT + 1, 0);
+  mem.write16(at + 102, REAL_TSS_LIMIT + 1);
 }
 
 /**
@@ -65,12 +90,18 @@ export interface RealTables {
 export function syncOut(v: Cpu, real: Cpu, tables: RealTables): void {
   real.regs.set(v.regs);
   real.eip = v.eip;
-  setEflags(real, readEflags(v) & ~Eflags.IOPL);
-  const cpl = realCpl(v.cpl);
-  for (let s = 0; s < 6; s++) {
-    let sel = v.segSel[s]!;
-    if (cpl === 1 && (s === Seg.CS || s === Seg.SS)) sel = (sel & ~3) | 1;
-    real.loadSegmentCache(s, sel, v.segBase[s]!, v.segLimit[s]!, compressAttr(v.segAttr[s]!));
+  const realMode = inRealMode(v);
+  const cpl = realMode ? 3 : realCpl(v.cpl);
+  if (realMode) {
+    setEflags(real, v86FlagsOut(readEflags(v)));
+    v86SegmentsOut(v, real);
+  } else {
+    setEflags(real, readEflags(v) & ~Eflags.IOPL);
+    for (let s = 0; s < 6; s++) {
+      let sel = v.segSel[s]!;
+      if (cpl === 1 && (s === Seg.CS || s === Seg.SS)) sel = (sel & ~3) | 1;
+      real.loadSegmentCache(s, sel, v.segBase[s]!, v.segLimit[s]!, compressAttr(v.segAttr[s]!));
+    }
   }
   real.inhibit = v.inhibit;
   real.holdSingleStep = v.holdSingleStep;
@@ -87,9 +118,8 @@ export function syncOut(v: Cpu, real: Cpu, tables: RealTables): void {
   real.ldtLimit = v.ldtLimit;
   real.ldtAttr = v.ldtAttr;
   real.trSel = v.trSel;
-  // No TSS on the real CPU: any I/O permission check fails, so IN/OUT at ring 1 and 3 trap.
-  real.trBase = 0;
-  real.trLimit = 0;
-  real.trAttr = 0;
+  real.trBase = tables.tss;
+  real.trLimit = REAL_TSS_LIMIT;
+  real.trAttr = SegAttr.P | SysType.TSS32_BUSY;
   real.setCpl(cpl);
 }

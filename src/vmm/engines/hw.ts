@@ -13,6 +13,9 @@
  *   port I/O (every port)           the VM's devices are the VMM's
  *   HLT                             idle until the VM's next interrupt
  *   CPUID                           the guest sees a CPU without the extension
+ *   task switches                   the vCPU switches (JMP, CALL, IRET, a task gate in the IDT):
+ *                                   the new task's CR3 must go through the shadow MMU, which the
+ *                                   hardware's own switch would bypass (it loads the VMCB's CR3)
  *   VMRUN and its family            #UD: no nested virtualization on offer
  *   INTR, VINTR, shutdown           host interrupts; the interrupt window; a triple fault
  *
@@ -143,7 +146,7 @@ export class HwEngine implements VmEngine {
     m.write16(vmcb + C.CR_READ, (1 << 0) | (1 << 3) | (1 << 4));
     m.write16(vmcb + C.CR_WRITE, (1 << 0) | (1 << 3) | (1 << 4));
     m.write32(vmcb + C.EXCEPTIONS, 1 << Vector.PF);
-    const misc1 = InterceptMisc1.INTR | InterceptMisc1.VINTR | InterceptMisc1.CPUID | InterceptMisc1.HLT | InterceptMisc1.INVLPG;
+    const misc1 = InterceptMisc1.INTR | InterceptMisc1.VINTR | InterceptMisc1.CPUID | InterceptMisc1.HLT | InterceptMisc1.INVLPG | InterceptMisc1.TASK_SWITCH;
     m.write32(vmcb + C.MISC1, misc1 | InterceptMisc1.INVLPGA | InterceptMisc1.IOIO | InterceptMisc1.SHUTDOWN);
     m.write32(vmcb + C.MISC2, Object.values(InterceptMisc2).reduce((a, b) => a | b, 0));
     // Every port is the VM's own device, emulated by the VMM.
@@ -258,6 +261,7 @@ export class HwEngine implements VmEngine {
       return this.finish(ExitCategory.INSTRUCTION, svmExitName(code).toLowerCase());
     }
     if (code === SvmExit.IOIO || code === SvmExit.HLT || code === SvmExit.CPUID || code === SvmExit.INVLPG) return this.emulate(null);
+    if (code === SvmExit.TASK_SWITCH) return this.onTaskSwitch();
     if (code >= SvmExit.CR0_READ && code < SvmExit.CR0_WRITE + 16) return this.emulate(null);
     throw new Error(`hw engine: exit ${svmExitName(code)}, which the VMM does not intercept`);
   }
@@ -284,6 +288,20 @@ export class HwEngine implements VmEngine {
         return this.emulate(category);
       }
     }
+  }
+
+  /**
+   * A task switch, intercepted before it began (APM vol. 2, 15.14): by an event through a task gate
+   * in the IDT (in EXITINTINFO), delivered again on the vCPU; or by JMP, CALL or IRET, emulated.
+   * Either way the vCPU switches with the guest's tables, and its new CR3 goes to the shadow MMU.
+   */
+  private onTaskSwitch(): VmExit | null {
+    const { hostMem: m, vmcb } = this.p;
+    const interrupted = m.read32(vmcb + C.EXITINTINFO);
+    if ((interrupted & EventInfo.VALID) === 0) return this.emulate(null);
+    const type = (interrupted >>> EventInfo.TYPE_SHIFT) & 7;
+    const category = type === EventInfo.TYPE_SOFT_INT ? ExitCategory.SOFTWARE_INTERRUPT : type === EventInfo.TYPE_EXCEPTION ? ExitCategory.EXCEPTION : ExitCategory.EXTERNAL_INTERRUPT;
+    return this.deliverInSoftware(interrupted, m.read32(vmcb + C.EXITINTINFO + 4), category);
   }
 
   /** After a hidden fault: the event the CPU was delivering is delivered again (INT n re-executes by itself). */
@@ -320,6 +338,7 @@ export class HwEngine implements VmEngine {
   private deliverInSoftware(info: number, errorCode: number, category: ExitCategoryName): VmExit | null {
     const v = this.p.vcpu;
     this.syncIn();
+    const before = { cr0: v.cr0, cr3: v.cr3, cr4: v.cr4 };
     const type = (info >>> EventInfo.TYPE_SHIFT) & 7;
     const source = type === EventInfo.TYPE_SOFT_INT ? 'software' : type === EventInfo.TYPE_EXCEPTION ? 'exception' : 'external';
     const nrip = this.p.hostMem.read32(this.p.vmcb + C.NRIP);
@@ -328,6 +347,8 @@ export class HwEngine implements VmEngine {
     const exit = this.meter.deliver(v, info & 0xff, (info & EventInfo.ERROR_VALID) !== 0 ? errorCode : -1, source, length);
     if (exit !== null && exit.kind === 'reset') return { kind: 'triple-fault', vector: exit.vector };
     this.syncOut();
+    // Through a task gate the delivery switched tasks: the new task's CR3 (APM vol. 2, 15.14).
+    followPaging(this.p.mmu, v, before, null);
     return this.finish(category, 'event delivery');
   }
 
