@@ -7,7 +7,8 @@
  * shadow page tables (there is no MMU virtualization yet), so the VMM intercepts:
  *
  *   CR0, CR3, CR4 reads and writes  the guest sees its own values (the vCPU's); the hardware runs
- *                                   on the shadow in the VMCB's CR3, with paging and WP on
+ *                                   on the shadow in the VMCB's CR3, with paging and WP on — in
+ *                                   real mode too ("paged real mode": CR0.PE=0, PG=1)
  *   #PF                             hidden, true, trace and MMIO faults, as under trap
  *   INVLPG                          the shadow entry goes with the guest's TLB entry
  *   port I/O (every port)           the VM's devices are the VMM's
@@ -395,7 +396,9 @@ export class HwEngine implements VmEngine {
   private syncOut(): void {
     const { vcpu: v, hostMem: m, vmcb, paging } = this.p;
     storeState(v, m, vmcb);
-    m.write32(vmcb + S.CR0, REAL_CR0 | (v.cr0 & MIRRORED_CR0));
+    // A real-mode guest runs in "paged real mode" (APM vol. 2, 15.19): PE clear, paging on the
+    // physical-mode shadow, which VMRUN allows.
+    m.write32(vmcb + S.CR0, (REAL_CR0 & ~(Cr0.PE & ~v.cr0)) | (v.cr0 & MIRRORED_CR0));
     m.write32(vmcb + S.CR3, paging.root);
     m.write32(vmcb + S.CR4, v.cr4 & Cr4.TSD);
     m.write32(vmcb + C.INTERRUPT_SHADOW, v.inhibit ? 1 : 0);
