@@ -49,7 +49,7 @@ export function syncIn(real: Cpu, v: Cpu): void {
   v.holdSingleStep = false;
   v.halted = false;
   v.cycles = real.cycles;
-  if (realMode) return v86SegmentsIn(real, v);
+  if (realMode) return void v86SegmentsIn(real, v);
   const kernel = real.cpl === 1;
   for (let s = 0; s < 6; s++) {
     let sel = real.segSel[s]!;

@@ -280,7 +280,7 @@ export class Cpu {
 
   /**
    * Puts the CPU in the state a multiboot loader leaves it in (Multiboot 0.6.96, 3.2): protected
-   * mode, paging off, flat 4 GiB ring-0 segments, interrupts disabled. There is no real mode.
+   * mode, paging off, flat 4 GiB ring-0 segments, interrupts disabled (powerOn() gives RESET).
    */
   reset(): void {
     this.regs.fill(0);
