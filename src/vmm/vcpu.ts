@@ -19,6 +19,7 @@
  */
 import type { Cpu } from '../hw/cpu/cpu.ts';
 import { Lazy, readEflags } from '../hw/cpu/flags.ts';
+import type { PhysicalAccess } from '../hw/memory/physical-memory.ts';
 import { Cr0, Cr4 } from '../hw/x86/control-registers.ts';
 import { Seg, SegAttr, SysType } from '../hw/x86/descriptors.ts';
 import { Eflags } from '../hw/x86/eflags.ts';
@@ -76,13 +77,14 @@ const REAL_TSS_LIMIT = 0x67;
  * and a guest IRET with NT=1 finds a null back link (#TS), so it traps and the vCPU returns to the
  * guest's previous task. The real CPU never switches tasks with it (monitor mode delivers nothing).
  */
-export function realTssInit(mem: { fill(pa: number, length: number, value: number): void; write16(pa: number, v: number): void }, at: number): void {
+export function realTssInit(mem: Pick<PhysicalAccess, 'fill' | 'write16'>, at: number): void {
   mem.fill(at, REAL_TSS_LIMIT + 1, 0);
   mem.write16(at + 102, REAL_TSS_LIMIT + 1);
 }
 
 /**
- * Copies the guest's state back to the real CPU (ring 0 runs at ring 1), and gives the real CPU
+ * Copies the guest's state back to the real CPU (ring 0 runs at ring 1; real mode in virtual-8086
+ * mode, which the caller has checked it fits: real-mode-v86.ts), and gives the real CPU
  * the guest's system state in the form it can run with: the shadow GDT and LDT, the guest's
  * selectors and IDT register (so SLDT, STR and SIDT read what the guest expects), the CR0 and
  * CR4 bits that act at every CPL. The real CR3 belongs to the shadow MMU.

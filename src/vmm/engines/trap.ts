@@ -361,7 +361,6 @@ export class TrapEngine implements VmEngine {
     const { vcpu: v, real } = this.p;
     this.begin();
     v.cycles = real.cycles;
-    let end: VmExit | null = null;
     for (let n = 0; n < INTERPRET_SLICE && n < left; n++) {
       this.noteSystemState();
       const exit = this.meter.step(v);
@@ -374,9 +373,10 @@ export class TrapEngine implements VmEngine {
       }
       if (!this.onVcpu || this.stopRequested || this.canInject() || v.cycles >= real.deadline) break;
     }
-    end = this.finish(ExitCategory.INSTRUCTION, 'interpreted (real mode)');
-    if (real.cycles >= real.deadline) this.p.chipset.clock.runDue();
-    return end;
+    const end = this.finish(ExitCategory.INSTRUCTION, 'interpreted (real mode)');
+    if (end !== null) return end;
+    // The host timer came due while the VMM interpreted: as if the real CPU had returned for it.
+    return real.cycles >= real.deadline ? this.dispatch({ kind: 'deadline' }) : null;
   }
 
   /** Guest-linear address of an instruction's memory operand (INVLPG's page). */
