@@ -261,6 +261,8 @@ export interface MachineOptions {
   compileThreshold?: number;
   /** Bytes of I/O bitmap inside the TSS limit (default 8192: all 65536 ports). */
   ioBitmapBytes?: number;
+  /** Offer the virtualization extension (VMRUN, guest mode). */
+  virtualization?: boolean;
 }
 
 /** An exception/interrupt frame as a handler stub found it. */
@@ -296,6 +298,7 @@ export class Machine {
     this.mem = new PhysicalMemory(RAM_BYTES);
     this.cpu = new Cpu(this.mem, this.ports, {
       monitor: options.monitor ?? false,
+      virtualization: options.virtualization ?? false,
       ...(options.compileThreshold !== undefined ? { compileThreshold: options.compileThreshold } : {}),
     });
     this.ports.cpu = this.cpu;
