@@ -1,7 +1,7 @@
 /**
  * CPUID and RDTSC (Intel SDM vol. 2): identification as system.ts documents it — vendor
- * "ShadowVisor ", a family-6 integer core with PSE, TSC, CX8, PGE and CMOV and without FPU, MMX or
- * SSE — and the time-stamp counter derived from simulated cycles, monotonic, with CR4.TSD making
+ * "ShadowVisor ", a family-6 integer core with PSE, TSC, PAE, CX8, PGE and CMOV, NX, SMEP and SMAP,
+ * and without FPU, MMX or SSE — and the time-stamp counter derived from simulated cycles, monotonic, with CR4.TSD making
  * RDTSC privileged (#GP(0) above CPL 0).
  */
 import assert from 'node:assert/strict';
@@ -11,11 +11,11 @@ import { Vector } from '../../src/hw/x86/vectors.ts';
 import { ALL_SPECS } from '../../src/hw/cpu/opcodes.ts';
 import { Machine, SCRATCH, symbol } from './machine.ts';
 
-function cpuid(leaf: number, cpl = 3): { eax: number; ebx: number; ecx: number; edx: number } {
+function cpuid(leaf: number, cpl = 3, subleaf = 0x55): { eax: number; ebx: number; ecx: number; edx: number } {
   const m = new Machine({ cpl });
   m.load(`
     mov $${leaf}, %eax
-    mov $0x55, %ecx
+    mov $${subleaf}, %ecx
     cpuid
     out %al, $DONE_PORT`);
   m.runToDone();
@@ -27,19 +27,35 @@ function text(...words: number[]): string {
 }
 
 describe('CPUID (SDM vol. 2, CPUID), at any CPL', () => {
-  it('leaf 0: highest basic leaf 1, vendor string in EBX, EDX, ECX', () => {
+  it('leaf 0: highest basic leaf 7, vendor string in EBX, EDX, ECX', () => {
     const r = cpuid(0);
-    assert.equal(r.eax, 1);
+    assert.equal(r.eax, 7);
     assert.equal(text(r.ebx, r.edx, r.ecx), 'ShadowVisor ');
   });
 
-  it('leaf 1: family 6; EDX has PSE, TSC, CX8, PGE, CMOV and no FPU, MMX, FXSR, SSE, SSE2 or APIC', () => {
+  it('leaf 1: family 6; EDX has PSE, TSC, PAE, CX8, PGE, CMOV and no FPU, MMX, FXSR, SSE, SSE2 or APIC', () => {
     const r = cpuid(1);
     assert.equal((r.eax >>> 8) & 0xf, 6, 'family');
-    const bits = { FPU: 0, PSE: 3, TSC: 4, MSR: 5, CX8: 8, APIC: 9, PGE: 13, CMOV: 15, MMX: 23, FXSR: 24, SSE: 25, SSE2: 26 };
-    const want = new Set(['PSE', 'TSC', 'CX8', 'PGE', 'CMOV']);
+    const bits = { FPU: 0, PSE: 3, TSC: 4, MSR: 5, PAE: 6, CX8: 8, APIC: 9, PGE: 13, CMOV: 15, MMX: 23, FXSR: 24, SSE: 25, SSE2: 26 };
+    const want = new Set(['PSE', 'TSC', 'PAE', 'CX8', 'PGE', 'CMOV']);
     for (const [name, b] of Object.entries(bits)) assert.equal(((r.edx >>> b) & 1) === 1, want.has(name), name);
     assert.equal(r.ecx, 0, 'no SSE3 and later features');
+  });
+
+  it('leaf 7 subleaf 0: EBX has SMEP (bit 7) and SMAP (bit 20) and nothing else; EAX (highest subleaf) 0', () => {
+    const r = cpuid(7, 3, 0);
+    assert.equal(r.ebx, (1 << 7) | (1 << 20));
+    assert.equal(r.eax, 0);
+    assert.equal(r.ecx, 0);
+    assert.equal(r.edx, 0);
+    const other = cpuid(7, 3, 1);
+    assert.deepEqual(other, { eax: 0, ebx: 0, ecx: 0, edx: 0 }, 'an invalid subleaf returns zeros');
+  });
+
+  it('leaf 0x80000001: EDX has NX (bit 20) only', () => {
+    const r = cpuid(0x80000001);
+    assert.equal(r.edx, 1 << 20);
+    assert.equal(r.ecx, 0);
   });
 
   it('the brand string leaves 0x80000000-0x80000004', () => {

@@ -119,6 +119,10 @@ export function writeCr0(c: Cpu, value: number): boolean {
     return false;
   }
   const changed = c.cr0 ^ v;
+  // PAE paging after the write, and CD, NW or PG changes: the PDPTEs are loaded from CR3 (SDM vol. 3, 4.4.1).
+  if ((v & Cr0.PG) !== 0 && (c.cr4 & Cr4.PAE) !== 0 && (changed & (Cr0.CD | Cr0.NW | Cr0.PG)) !== 0 && !c.loadPdptes(c.cr3)) {
+    return !!c.fault(Vector.GP, 0);
+  }
   c.cr0 = v | 0;
   c.refreshAccessChecks();
   if ((changed & (Cr0.PG | Cr0.WP | Cr0.PE)) !== 0) c.flushTlb();
@@ -150,14 +154,22 @@ export function movCdRd(c: Cpu, i: Insn): void {
       c.cr2 = v;
       return;
     case 3:
-      c.loadCr3(v);
+      // Under PAE paging a present PDPTE with a reserved bit set: #GP(0), CR3 unchanged (SDM vol. 3, 4.4.1).
+      if (!c.loadCr3(v)) return void c.fault(Vector.GP, 0);
       c.stop |= Stop.STATE;
       return;
     default: {
       if ((v & ~CR4_SUPPORTED) !== 0) return void c.fault(Vector.GP, 0);
       const changed = c.cr4 ^ v;
+      // PAE paging after the write, and PAE, PGE, PSE or SMEP changes: the PDPTEs are loaded (SDM vol. 3, 4.4.1).
+      const reload = Cr4.PAE | Cr4.PGE | Cr4.PSE | Cr4.SMEP;
+      if ((c.cr0 & Cr0.PG) !== 0 && (v & Cr4.PAE) !== 0 && (changed & reload) !== 0 && !c.loadPdptes(c.cr3)) {
+        return void c.fault(Vector.GP, 0);
+      }
       c.cr4 = v;
-      if ((changed & (Cr4.PSE | Cr4.PGE)) !== 0) c.flushTlb();
+      // The TLB's rights bake in PSE, PGE, PAE and SMEP (SDM vol. 3, 4.10.4.1 lists these); SMAP only changes the masks.
+      if ((changed & reload) !== 0) c.flushTlb();
+      c.refreshAccessChecks();
       c.stop |= Stop.STATE;
     }
   }
@@ -222,6 +234,16 @@ export function invlpg(c: Cpu, i: Insn): void {
   }
   c.tlb.invalidate(vpn);
   c.stop |= Stop.STATE;
+}
+
+/**
+ * clac / stac (0F 01 CA / CB): clear or set EFLAGS.AC, which lifts SMAP for explicit supervisor
+ * accesses (SDM vol. 2, STAC). #UD at CPL > 0, and where CPUID does not report SMAP. sub: 0 CLAC, 1 STAC.
+ */
+export function clacStac(c: Cpu, i: Insn): void {
+  if ((CPUID7_EBX & CPUID7_SMAP) === 0 || c.cpl !== 0) return void c.fault(Vector.UD, -1);
+  c.flags = i.sub === 1 ? c.flags | Eflags.AC : c.flags & ~Eflags.AC;
+  c.refreshAccessChecks();
 }
 
 /** wbinvd / invd (0F 09 / 0F 08): privileged; there are no caches to write back. */
@@ -300,9 +322,17 @@ export function arpl(c: Cpu, i: Insn): void {
 const VENDOR = 'ShadowVisor ';
 const BRAND = 'shadowvisor simulated i686 (no FPU)';
 
-/** CPUID leaf 1 EDX: PSE, TSC, CX8, PGE, CMOV (and APIC when the board has one). No FPU, no MSR. */
-export const CPUID_FEATURES = (1 << 3) | (1 << 4) | (1 << 8) | (1 << 13) | (1 << 15);
+/** CPUID leaf 1 EDX: PSE, TSC, PAE, CX8, PGE, CMOV (and APIC when the board has one). No FPU, no MSR. */
+export const CPUID_FEATURES = (1 << 3) | (1 << 4) | (1 << 6) | (1 << 8) | (1 << 13) | (1 << 15);
 export const CPUID_APIC = 1 << 9;
+/** CPUID leaf 7 (subleaf 0) EBX: SMEP (bit 7) and SMAP (bit 20). */
+export const CPUID7_SMEP = 1 << 7;
+export const CPUID7_SMAP = 1 << 20;
+export const CPUID7_EBX = CPUID7_SMEP | CPUID7_SMAP;
+/** CPUID leaf 0x80000001 EDX: NX (bit 20), execute-disable with IA32_EFER.NXE. */
+export const CPUID_EXT_NX = 1 << 20;
+/** The highest basic leaf. */
+const MAX_BASIC_LEAF = 7;
 
 function dword(s: string, at: number): number {
   let v = 0;
@@ -322,12 +352,17 @@ export function cpuid(c: Cpu, _i: Insn): void {
  */
 export function cpuidLeaf(c: Cpu, leafIn: number, r: Int32Array): void {
   let leaf = leafIn;
+  const subleaf = r[1]!;
+  // A leaf above the highest one returns the highest basic leaf's data (SDM vol. 2, CPUID).
   if (leaf >= 0x80000000) {
-    if (leaf > 0x80000004) leaf = 1;
+    if (leaf > 0x80000004) leaf = MAX_BASIC_LEAF;
     else {
       if (leaf === 0x80000000) {
         r[0] = 0x80000004 | 0;
         r[1] = r[2] = r[3] = 0;
+      } else if (leaf === 0x80000001) {
+        r[0] = r[1] = r[3] = 0;
+        r[2] = CPUID_EXT_NX;
       } else {
         const at = (leaf - 0x80000002) * 16;
         const brand = BRAND.padEnd(48, '\0');
@@ -339,14 +374,26 @@ export function cpuidLeaf(c: Cpu, leafIn: number, r: Int32Array): void {
       return;
     }
   }
+  if (leaf > MAX_BASIC_LEAF) leaf = MAX_BASIC_LEAF;
+  if (leaf === 7) {
+    r[0] = 0;
+    r[1] = r[2] = 0;
+    r[3] = subleaf === 0 ? CPUID7_EBX : 0;
+    return;
+  }
+  if (leaf >= 2) {
+    // Leaves 2-6 (caches, MONITOR, power management): nothing to report.
+    r[0] = r[1] = r[2] = r[3] = 0;
+    return;
+  }
   if (leaf === 0) {
-    r[0] = 1;
+    r[0] = MAX_BASIC_LEAF;
     r[3] = dword(VENDOR, 0);
     r[2] = dword(VENDOR, 4);
     r[1] = dword(VENDOR, 8);
     return;
   }
-  // Leaf 1 (and any leaf above the maximum, which returns the highest basic leaf).
+  // Leaf 1.
   r[0] = 0x610;
   r[3] = 0;
   r[1] = 0;

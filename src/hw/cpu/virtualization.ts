@@ -19,7 +19,8 @@
  * The instructions of the SVM family, when a guest executes them, exit if intercepted (VMRUN's
  * intercept is required) and otherwise raise #UD, as on a CPU that does not offer SVM.
  */
-import { CR4_SUPPORTED, Cr0 } from '../x86/control-registers.ts';
+import { CR4_SUPPORTED, Cr0, Cr4 } from '../x86/control-registers.ts';
+import { Pae, Pte } from '../x86/paging.ts';
 import { Eflags } from '../x86/eflags.ts';
 import { Vector } from '../x86/vectors.ts';
 import {
@@ -91,6 +92,7 @@ export function storeState(c: Cpu, m: PhysicalAccess, at: number): void {
   write64(m, at + S.CR2, c.cr2);
   write64(m, at + S.CR3, c.cr3);
   write64(m, at + S.CR4, c.cr4);
+  write64(m, at + S.EFER, c.efer);
   write64(m, at + S.DR6, c.dr[6]!);
   write64(m, at + S.DR7, c.dr[7]!);
   for (let k = 0; k < 4; k++) write64(m, at + S.GUEST_DR0 + 8 * k, c.dr[k]!);
@@ -123,6 +125,7 @@ export function loadState(c: Cpu, m: PhysicalAccess, at: number): void {
   c.cr2 = read64lo(m, at + S.CR2);
   c.cr3 = read64lo(m, at + S.CR3);
   c.cr4 = read64lo(m, at + S.CR4);
+  c.efer = read64lo(m, at + S.EFER);
   c.dr[6] = read64lo(m, at + S.DR6);
   c.dr[7] = read64lo(m, at + S.DR7);
   for (let k = 0; k < 4; k++) c.dr[k] = read64lo(m, at + S.GUEST_DR0 + 8 * k);
@@ -145,7 +148,16 @@ function inconsistency(c: Cpu, vmcb: number): string {
   const cr0 = m.read32(vmcb + S.CR0);
   if ((cr0 & Cr0.PG) !== 0 && (cr0 & Cr0.PE) === 0) return 'CR0.PG without CR0.PE';
   if ((cr0 & Cr0.NW) !== 0 && (cr0 & Cr0.CD) === 0) return 'CR0.NW without CR0.CD';
-  if ((m.read32(vmcb + S.CR4) & ~CR4_SUPPORTED) !== 0) return 'reserved CR4 bits';
+  const cr4 = m.read32(vmcb + S.CR4);
+  if ((cr4 & ~CR4_SUPPORTED) !== 0) return 'reserved CR4 bits';
+  // PAE paging: VMRUN loads the PDPTE registers from the guest's CR3, which must hold valid ones.
+  if ((cr0 & Cr0.PG) !== 0 && (cr4 & Cr4.PAE) !== 0) {
+    const pdpt = (m.read32(vmcb + S.CR3) & ~0x1f) >>> 0;
+    for (let k = 0; k < 4; k++) {
+      const lo = m.read32(pdpt + 8 * k);
+      if ((lo & Pte.P) !== 0 && ((lo & Pae.PDPTE_RSVD_LO) !== 0 || (m.read32(pdpt + 8 * k + 4) & ~Pae.ADDR_HI) !== 0)) return 'reserved bits in a PDPTE';
+    }
+  }
   return '';
 }
 
@@ -173,6 +185,7 @@ export function vmrun(c: Cpu, vmcb: number, budget: number): CpuExit {
   c.hostMonitor = c.monitor;
   c.monitor = false;
   loadState(c, m, vmcb);
+  if (c.paePaging) c.loadPdptes(c.cr3);
   c.inhibit = (m.read32(vmcb + C.INTERRUPT_SHADOW) & 1) !== 0;
   c.vmcbAddress = vmcb;
   c.icptCrRead = m.read16(vmcb + C.CR_READ);
@@ -250,6 +263,7 @@ function leaveGuest(c: Cpu, exit: CpuExit): CpuExit {
   c.stop &= Stop.REQUEST;
   c.ctr[Counter.VMEXIT]!++;
   loadState(c, m, c.hostSaveArea);
+  if (c.paePaging) c.loadPdptes(c.cr3);
   c.monitor = c.hostMonitor;
   c.inhibit = false;
   c.exitCode = code;

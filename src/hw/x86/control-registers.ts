@@ -13,7 +13,7 @@ export const Cr0 = {
   PG: 1 << 31,
 } as const;
 
-/** CR4: only PSE (4 MiB pages), PGE (global pages), TSD and DE are implemented. */
+/** CR4: PSE (4 MiB pages), PAE, PGE (global pages), SMEP, SMAP, TSD and DE are implemented. */
 export const Cr4 = {
   VME: 1 << 0,
   PVI: 1 << 1,
@@ -23,10 +23,17 @@ export const Cr4 = {
   PAE: 1 << 5,
   MCE: 1 << 6,
   PGE: 1 << 7,
+  /** Supervisor-mode execution prevention (SDM vol. 3, 4.6). */
+  SMEP: 1 << 20,
+  /** Supervisor-mode access prevention (SDM vol. 3, 4.6). */
+  SMAP: 1 << 21,
 } as const;
 
 /** CR4 bits a MOV to CR4 may set; setting any other bit raises #GP(0) (SDM vol. 3, 2.5). */
-export const CR4_SUPPORTED = Cr4.TSD | Cr4.DE | Cr4.PSE | Cr4.PGE;
+export const CR4_SUPPORTED = Cr4.TSD | Cr4.DE | Cr4.PSE | Cr4.PAE | Cr4.PGE | Cr4.SMEP | Cr4.SMAP;
+
+/** IA32_EFER (MSR 0xC0000080): NXE enables execute-disable (XD) in PAE entries (SDM vol. 3, 4.1.1). */
+export const Efer = { NXE: 1 << 11 } as const;
 
 /** CR0 bits that are architecturally fixed or reserved are kept as the i686 keeps them: ET reads 1. */
 export const CR0_WRITABLE =
