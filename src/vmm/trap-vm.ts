@@ -7,7 +7,7 @@
 import { TrapEngine } from './engines/trap.ts';
 import { type ShadowAuditFinding, auditShadows } from './shadow/audit.ts';
 import { ShadowDescriptorTable } from './shadow/descriptor-tables.ts';
-import type { ShadowMmu } from './shadow/shadow-mmu.ts';
+import { CpuPaging, type ShadowMmu } from './shadow/shadow-mmu.ts';
 import type { Tracer } from './shadow/tracer.ts';
 import { Vm, type VmOptions, shadowPaging } from './vm.ts';
 
@@ -20,7 +20,7 @@ export class TrapVm extends Vm {
 
   constructor(options: VmOptions) {
     super(options, 'trap');
-    const { tracer, mmu } = shadowPaging(this, options.shadowPages, this.real);
+    const { tracer, mmu } = shadowPaging(this, options.shadowPages, new CpuPaging(this.real));
     this.tracer = tracer;
     this.mmu = mmu;
     if (options.layout !== undefined) mmu.placement = options.layout.shadowFrame;

@@ -116,7 +116,7 @@ export class TrapEngine implements VmEngine {
     if (!this.started) return;
     const { real, vcpu, mmu, chipset } = this.p;
     syncOut(vcpu, real, this.tables);
-    real.loadCr3(mmu.active!.frame * 4096);
+    mmu.reload();
     real.setIrq(this.intr);
     real.deadline = chipset.clock.next();
   }
@@ -196,6 +196,8 @@ export class TrapEngine implements VmEngine {
   }
 
   private onTrap(vector: number, errorCode: number, cr2: number, source: EventSource, length: number): VmExit | null {
+    // STAC and CLAC are #UD above CPL 0: the guest kernel's (at ring 1) are emulated.
+    if (vector === Vector.UD && this.p.real.cpl === 1 && this.isStacClac()) return this.emulate(null);
     switch (vector) {
       case Vector.GP:
       case Vector.NP:
@@ -218,9 +220,18 @@ export class TrapEngine implements VmEngine {
     }
   }
 
+  /** The instruction at the guest's CS:EIP is STAC or CLAC. */
+  private isStacClac(): boolean {
+    syncIn(this.p.real, this.p.vcpu);
+    const insn = peekInstruction(this.p.vcpu);
+    const name = insn === null ? '' : specOf(insn).name;
+    return name === 'stac' || name === 'clac';
+  }
+
   private onPageFault(gva: number, errorCode: number): VmExit | null {
     this.lastExit.gva = gva >>> 0;
-    const kind = this.p.mmu.handlePageFault(gva, errorCode);
+    // The real EFLAGS.AC is the guest's (SMAP); the real CPU makes no implicit linear accesses in monitor mode.
+    const kind = this.p.mmu.handlePageFault(gva, errorCode, this.p.real.flags);
     switch (kind) {
       case FaultKind.HIDDEN:
         this.faults.hidden++;
@@ -249,7 +260,7 @@ export class TrapEngine implements VmEngine {
     syncIn(real, v);
     const insn = peekInstruction(v);
     const name = insn === null ? '' : specOf(insn).name;
-    const before = { cr0: v.cr0, cr3: v.cr3, cr4: v.cr4, gdtBase: v.gdtBase, gdtLimit: v.gdtLimit, ldtSel: v.ldtSel, ldtBase: v.ldtBase, ldtLimit: v.ldtLimit };
+    const before = { cr0: v.cr0, cr3: v.cr3, cr4: v.cr4, efer: v.efer, gdtBase: v.gdtBase, gdtLimit: v.gdtLimit, ldtSel: v.ldtSel, ldtBase: v.ldtBase, ldtLimit: v.ldtLimit };
     const ifBefore = (v.flags & Eflags.IF) !== 0;
     const eipBefore = v.eip;
     const invlpgAt = name === 'invlpg' && insn !== null ? this.linearOperand(insn) : 0;

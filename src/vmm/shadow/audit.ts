@@ -26,11 +26,18 @@
  * - the physical-mode table maps GPA -> pmap(GPA) for resident frames, read-only where traced
  *   or ROM;
  * - the shadow GDT and LDT hold the guest's descriptors in their ring-compressed form.
+ * PAE shadows (8-byte entries) follow the same rules, and:
+ * - the active PDPT's entries are exactly the guest's PDPTE registers: present where theirs
+ *   are, each pointing at the shadow of the directory it names under the guest's NXE, P only;
+ * - a PAE entry's high half is XD where the guest entry at the same level has XD (under NXE),
+ *   else 0; the guest entries a shadow is derived from have no reserved bit set;
+ * - a 2 MiB page's shadow entries map its frames one by one, their directory entry carrying its
+ *   U/S, R/W and XD.
  */
 import type { Cpu } from '../../hw/cpu/cpu.ts';
 import { PageKind, type PhysicalMemory } from '../../hw/memory/physical-memory.ts';
-import { Cr0 } from '../../hw/x86/control-registers.ts';
-import { LARGE_PAGE_MASK, Pte } from '../../hw/x86/paging.ts';
+import { Cr0, Cr4, Efer } from '../../hw/x86/control-registers.ts';
+import { LARGE_PAGE_MASK, Pae, Pte } from '../../hw/x86/paging.ts';
 import { FrameOwner, type HostFrames } from '../memory/host-frames.ts';
 import type { GuestPhysicalMemory } from '../memory/guest-memory.ts';
 import type { Pmap } from '../memory/pmap.ts';
@@ -89,7 +96,9 @@ type Report = (finding: string) => void;
 
 // Entry names for findings (built only when something is wrong: the audit visits every entry).
 const pdeName = (dir: ShadowPage, i: number) => `shadow PDE ${i} of guest directory ${hex(dir.gfn * 4096)}`;
-const pteName = (table: ShadowPage, i: number) => `shadow PTE ${i} of ${table.role === ShadowRole.LARGE ? 'the 4 MiB page at GPA' : 'guest table'} ${hex(table.gfn * 4096)}`;
+const pteName = (table: ShadowPage, i: number) =>
+  `shadow ${table.pae ? 'PAE ' : ''}PTE ${i} of ${table.role === ShadowRole.LARGE ? 'the 4 MiB page at GPA' : table.role === ShadowRole.PAE_LARGE ? 'the 2 MiB page at GPA' : 'guest table'} ${hex(table.gfn * 4096)}`;
+const PAE_XD = Pae.XD_HI;
 const physName = (gfn: number) => `physical-mode entry for GPA ${hex(gfn * 4096)}`;
 
 function auditOwnership(vm: AuditedVm, report: Report): void {
@@ -124,9 +133,28 @@ function auditActive(vm: AuditedVm, report: Report): void {
   }
   if (realCr3 >>> 12 !== active.frame) report(`real CR3 ${hex(realCr3)} is not the active shadow at ${hex(active.frame * 4096)}`);
   const paging = (vcpu.cr0 & Cr0.PG) !== 0;
+  const pae = paging && (vcpu.cr4 & Cr4.PAE) !== 0;
   if (!paging && active.role !== ShadowRole.PHYS_DIRECTORY) report('guest paging is off but the active shadow is not the physical-mode table');
-  if (paging && (active.role !== ShadowRole.DIRECTORY || active.gfn !== vcpu.cr3 >>> 12)) {
+  if (paging && !pae && (active.role !== ShadowRole.DIRECTORY || active.gfn !== vcpu.cr3 >>> 12)) {
     report(`the active shadow does not shadow the guest's CR3 ${hex(vcpu.cr3)}`);
+  }
+  if (pae) {
+    if (active.role !== ShadowRole.PDPT) {
+      report('guest PAE paging is on but the active shadow is not a PDPT');
+      return;
+    }
+    const nxe = (vcpu.efer & Efer.NXE) !== 0;
+    for (let k = 0; k < 4; k++) {
+      const lo = vcpu.pdpte[2 * k]!;
+      const child = active.children![k]!;
+      if ((lo & PTE_P) === 0) {
+        if (child !== null) report(`shadow PDPTE ${k} is present but the guest's PDPTE register ${k} is not`);
+        continue;
+      }
+      if (child === null || child.role !== ShadowRole.PAE_DIRECTORY || child.gfn !== lo >>> 12 || child.nxe !== nxe) {
+        report(`shadow PDPTE ${k} does not point at the shadow of guest directory ${hex(lo & ~0xfff)} (NXE ${+nxe})`);
+      }
+    }
   }
 }
 
@@ -162,6 +190,22 @@ function auditPages(vm: AuditedVm, counts: EntryCounts, report: Report): void {
         break;
       case ShadowRole.PHYS_TABLE:
         auditPhysTable(vm, sp, counts, report);
+        break;
+      case ShadowRole.PDPT:
+        if (mmu.pdpt !== sp) report('a second shadow PDPT exists');
+        auditPdpt(vm, sp, report);
+        break;
+      case ShadowRole.PAE_DIRECTORY:
+        if (mmu.paeDirectories.get(ShadowMmu.paeKey(sp.gfn, sp.nxe)) !== sp) report(`PAE shadow directory for GPA ${hex(sp.gfn * 4096)} is not in the cache`);
+        auditPaeDirectory(vm, sp, report);
+        break;
+      case ShadowRole.PAE_TABLE:
+        if (mmu.paeTables.get(ShadowMmu.paeKey(sp.gfn, sp.nxe)) !== sp) report(`PAE shadow table for GPA ${hex(sp.gfn * 4096)} is not in the cache`);
+        auditTable(vm, sp, counts, report);
+        break;
+      case ShadowRole.PAE_LARGE:
+        if (sp.parents.length !== 1) report(`2 MiB-page shadow at HPA ${hex(sp.frame * 4096)} has ${sp.parents.length} directory entries (one expected)`);
+        auditTable(vm, sp, counts, report);
         break;
     }
   }
@@ -219,17 +263,29 @@ function auditDirectory(vm: AuditedVm, dir: ShadowPage, pse: boolean, report: Re
   }
 }
 
-/** A table or large-page shadow. */
+/** Reserved bits of a PAE entry's high half (bit 63 too without NXE). */
+const paeRsvdHi = (nxe: boolean) => (nxe ? Pae.RSVD_HI : Pae.RSVD_HI | Pae.XD_HI);
+
+/** A table or large-page shadow (32-bit or PAE). */
 function auditTable(vm: AuditedVm, table: ShadowPage, counts: EntryCounts, report: Report): void {
   const { hostMem, pmap, frames, tracer, mmu, guestMem } = vm;
   const i32 = hostMem.i32;
-  const large = table.role === ShadowRole.LARGE;
-  for (let i = 0; i < 1024; i++) {
+  const large = table.role === ShadowRole.LARGE || table.role === ShadowRole.PAE_LARGE;
+  const pae = table.pae;
+  const stride = pae ? 8 : 4;
+  for (let i = 0; i < table.size; i++) {
     const addr = table.entryAddress(i);
     const e = i32[addr >>> 2]!;
+    const hi = pae ? i32[(addr >>> 2) + 1]! : 0;
+    // PAE: the high half is the guest leaf's XD (a large page's XD is on its directory entry).
+    if (pae && e !== 0) {
+      const pteHi = large ? 0 : guestDword(vm, table.gfn * 4096 + i * 8 + 4);
+      const expectedHi = table.nxe && pteHi !== null && pteHi < 0 ? PAE_XD : 0;
+      if (hi !== expectedHi) report(`${pteName(table, i)} has high half ${hex(hi)}, expected ${hex(expectedHi)}`);
+    } else if (pae && hi !== 0) report(`empty ${pteName(table, i)} has high half ${hex(hi)}`);
     if ((e & PTE_P) === 0) {
       if (e === 0) continue;
-      const pte = large ? null : guestDword(vm, table.gfn * 4096 + i * 4);
+      const pte = large ? null : guestDword(vm, table.gfn * 4096 + i * stride);
       const gfn = large ? table.gfn + i : pte === null ? -1 : pte >>> 12;
       counts.parked += auditNotPresent(vm, e, addr, gfn, () => pteName(table, i), report);
       continue;
@@ -242,7 +298,7 @@ function auditTable(vm: AuditedVm, table: ShadowPage, counts: EntryCounts, repor
     if (large) {
       gfn = table.gfn + i;
       const parent = table.parents[0];
-      const pde = parent === undefined ? null : guestDword(vm, parent.directory.gfn * 4096 + parent.index * 4);
+      const pde = parent === undefined ? null : guestDword(vm, parent.directory.gfn * 4096 + parent.index * stride);
       if (pde === null) {
         report(`${pteName(table, i)} has no guest directory entry`);
         continue;
@@ -250,12 +306,17 @@ function auditTable(vm: AuditedVm, table: ShadowPage, counts: EntryCounts, repor
       leafWritable = true; // the directory entry's R/W is checked on the shadow PDE
       leafDirty = (pde & PTE_D) !== 0;
       user = true;
-      if ((pde & PTE_A) === 0) report(`${pteName(table, i)} is present but the guest's 4 MiB entry is not accessed`);
+      if ((pde & PTE_A) === 0) report(`${pteName(table, i)} is present but the guest's large-page entry is not accessed`);
     } else {
-      const pte = guestDword(vm, table.gfn * 4096 + i * 4);
+      const pte = guestDword(vm, table.gfn * 4096 + i * stride);
       if (pte === null || (pte & PTE_P) === 0) {
         report(`${pteName(table, i)} is present but the guest entry is not`);
         continue;
+      }
+      if (pae) {
+        const pteHi = guestDword(vm, table.gfn * 4096 + i * 8 + 4) ?? 0;
+        if ((pteHi & paeRsvdHi(table.nxe)) !== 0) report(`${pteName(table, i)} is present but the guest entry has reserved bits (${hex(pteHi)}:${hex(pte)})`);
+        if ((pteHi & Pae.ADDR_HI) !== 0) report(`${pteName(table, i)} is present but the guest entry maps above 4 GiB`);
       }
       if ((pte & PTE_A) === 0) report(`${pteName(table, i)} is present but the guest entry's accessed bit is clear`);
       gfn = pte >>> 12;
@@ -301,6 +362,56 @@ function auditPhysTable(vm: AuditedVm, table: ShadowPage, counts: EntryCounts, r
   }
 }
 
+/** A shadow PDPT: each entry P and its PAE directory's frame, or empty (the active one is checked against the guest in auditActive). */
+function auditPdpt(vm: AuditedVm, pdpt: ShadowPage, report: Report): void {
+  const i32 = vm.hostMem.i32;
+  for (let k = 0; k < 4; k++) {
+    const child = pdpt.children![k]!;
+    const lo = i32[pdpt.entryAddress(k) >>> 2]!;
+    const hi = i32[(pdpt.entryAddress(k) >>> 2) + 1]!;
+    const expected = child === null ? 0 : (child.frame << 12) | PTE_P;
+    if (lo !== expected || hi !== 0) report(`shadow PDPTE ${k} is ${hex(hi)}:${hex(lo)}, expected 0:${hex(expected)}`);
+    if (child !== null && !child.parents.some((p) => p.directory === pdpt && p.index === k)) report(`shadow PDPTE ${k}: its directory does not list it as a parent`);
+  }
+}
+
+/** A PAE shadow directory against the guest's 64-bit PDEs. */
+function auditPaeDirectory(vm: AuditedVm, dir: ShadowPage, report: Report): void {
+  const i32 = vm.hostMem.i32;
+  const name = (i: number) => `shadow PAE PDE ${i} of guest directory ${hex(dir.gfn * 4096)}`;
+  for (let i = 0; i < 512; i++) {
+    const addr = dir.entryAddress(i);
+    const e = i32[addr >>> 2]!;
+    const hi = i32[(addr >>> 2) + 1]!;
+    const child = dir.children![i]!;
+    if (child === null) {
+      if (e !== 0 || hi !== 0) report(`${name(i)} is ${hex(hi)}:${hex(e)} with no shadow table`);
+      continue;
+    }
+    if (!child.parents.some((p) => p.directory === dir && p.index === i)) report(`${name(i)}: its table does not list it as a parent`);
+    const pde = guestDword(vm, dir.gfn * 4096 + i * 8);
+    const pdeHi = guestDword(vm, dir.gfn * 4096 + i * 8 + 4) ?? 0;
+    if (pde === null || (pde & PTE_P) === 0) {
+      report(`${name(i)} is present but the guest entry is not`);
+      continue;
+    }
+    if ((pde & PTE_A) === 0) report(`${name(i)} is present but the guest entry's accessed bit is clear`);
+    const large = (pde & PTE_PS) !== 0;
+    if ((pdeHi & paeRsvdHi(dir.nxe)) !== 0 || (pdeHi & Pae.ADDR_HI) !== 0 || (large && (pde & Pae.LARGE_RSVD_LO) !== 0)) {
+      report(`${name(i)} is present but the guest entry has reserved bits or an address above 4 GiB (${hex(pdeHi)}:${hex(pde)})`);
+    }
+    const expected = (child.frame << 12) | PTE_P | PTE_A | (pde & (PTE_US | PTE_RW));
+    const expectedHi = dir.nxe && pdeHi < 0 ? PAE_XD : 0;
+    if (e !== expected || hi !== expectedHi) report(`${name(i)} is ${hex(hi)}:${hex(e)}, expected ${hex(expectedHi)}:${hex(expected)} (guest ${hex(pdeHi)}:${hex(pde)})`);
+    if (child.nxe !== dir.nxe) report(`${name(i)} points at a shadow built for another NXE`);
+    if (large) {
+      if (child.role !== ShadowRole.PAE_LARGE || child.gfn !== (pde & Pae.LARGE_PAGE_MASK) >>> 12) report(`${name(i)} does not point at the shadow of the guest's 2 MiB page`);
+    } else if (child.role !== ShadowRole.PAE_TABLE || child.gfn !== pde >>> 12) {
+      report(`${name(i)} does not point at the shadow of guest table ${hex(pde & ~0xfff)}`);
+    }
+  }
+}
+
 function auditReverseMap(vm: AuditedVm, counts: EntryCounts, report: Report): void {
   const { mmu, hostMem } = vm;
   if (mmu.rmap.size !== counts.present) report(`the backward map lists ${mmu.rmap.size} entries, the shadows hold ${counts.present} present entries`);
@@ -324,6 +435,8 @@ function auditTracing(vm: AuditedVm, report: Report): void {
   const expected = new Int32Array(tracer.count.length);
   for (const dir of mmu.directories.values()) expected[dir.gfn]!++;
   for (const gfn of mmu.tables.keys()) expected[gfn]!++;
+  for (const dir of mmu.paeDirectories.values()) expected[dir.gfn]!++;
+  for (const table of mmu.paeTables.values()) expected[table.gfn]!++;
   for (const table of vm.descriptorTables) for (const gfn of table.tracedFrames) if (gfn >= 0 && gfn < expected.length) expected[gfn]!++;
   for (let gfn = 0; gfn < tracer.count.length; gfn++) {
     const count = tracer.count[gfn]!;

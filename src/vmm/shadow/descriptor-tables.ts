@@ -19,8 +19,8 @@
  * natively are set in the shadow only.
  */
 import type { PhysicalMemory } from '../../hw/memory/physical-memory.ts';
-import { WalkRecord, walk } from '../../hw/mmu/walk.ts';
-import { Cr0, Cr4 } from '../../hw/x86/control-registers.ts';
+import { WalkRecord, walkPaging } from '../../hw/mmu/walk.ts';
+import { Cr0 } from '../../hw/x86/control-registers.ts';
 import { SegAttr, attrDpl, descriptorAttr } from '../../hw/x86/descriptors.ts';
 import type { Cpu } from '../../hw/cpu/cpu.ts';
 import type { GuestPhysicalMemory } from '../memory/guest-memory.ts';
@@ -120,9 +120,9 @@ export class ShadowDescriptorTable {
         out.push(p);
         continue;
       }
-      walk(this.parts.guestMem, g.cr3, (g.cr4 & Cr4.PSE) !== 0, p * 4096, this.rec);
+      walkPaging(this.parts.guestMem, g, p * 4096, this.rec);
       this.parts.work.guestWalkReads += this.rec.reads;
-      out.push(this.rec.present ? this.rec.physical >>> 12 : -1);
+      out.push(this.rec.present && this.rec.physical < 4294967296 ? this.rec.physical >>> 12 : -1);
     }
     return out;
   }
