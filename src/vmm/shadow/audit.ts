@@ -41,7 +41,7 @@ import { LARGE_PAGE_MASK, Pae, Pte } from '../../hw/x86/paging.ts';
 import { FrameOwner, type HostFrames } from '../memory/host-frames.ts';
 import type { GuestPhysicalMemory } from '../memory/guest-memory.ts';
 import type { Pmap } from '../memory/pmap.ts';
-import { type ShadowDescriptorTable, TABLE_FRAMES, shadowDescriptorHigh } from './descriptor-tables.ts';
+import { type ShadowDescriptorTable, TABLE_FRAMES } from './descriptor-tables.ts';
 import { ShadowRole, type ShadowPage } from './shadow-page.ts';
 import { PARKED, ShadowMmu } from './shadow-mmu.ts';
 import type { GuestPager } from '../memory/pager.ts';
@@ -456,7 +456,7 @@ function auditDescriptors(vm: AuditedVm, table: ShadowDescriptorTable, name: str
     const at = table.base + t;
     const slo = host.read32(at);
     const shi = host.read32(at + 4);
-    const expectedHi = lo === null || hi === null ? 0 : shadowDescriptorHigh(hi);
+    const expectedHi = lo === null || hi === null ? 0 : table.shadowHigh(t >>> 3, hi);
     const expectedLo = lo === null || hi === null ? 0 : lo;
     // The accessed bit of a natively loaded descriptor is set in the shadow only (a documented leak).
     if (slo !== expectedLo || (shi | 0x100) !== (expectedHi | 0x100)) {
