@@ -37,6 +37,8 @@ export class TrapVm extends Vm {
     this.attach(this.engine);
   }
 
+  readonly realPdptesLoaded = true;
+
   get realCr3(): number {
     return this.real.cr3;
   }

@@ -66,6 +66,18 @@ export class Tlb {
     }
   }
 
+  /** Calls `f` for every non-empty entry (audits; an entry may be visited twice). */
+  forEachEntry(f: (vpn: number, entry: number) => void): void {
+    if (this.overflowed) {
+      for (let vpn = 0; vpn < this.entries.length; vpn++) if (this.entries[vpn] !== 0) f(vpn, this.entries[vpn]!);
+      return;
+    }
+    for (let i = 0; i < this.touchedCount; i++) {
+      const vpn = this.touched[i]!;
+      if (this.entries[vpn] !== 0) f(vpn, this.entries[vpn]!);
+    }
+  }
+
   /** Drops everything (CR4.PGE toggled, CR0.PG changed, paging structures replaced wholesale). */
   flushAll(): void {
     this.flushes++;

@@ -38,6 +38,8 @@ import type { Cpu } from '../../hw/cpu/cpu.ts';
 import { PageKind, type PhysicalMemory } from '../../hw/memory/physical-memory.ts';
 import { Cr0, Cr4, Efer } from '../../hw/x86/control-registers.ts';
 import { LARGE_PAGE_MASK, Pae, Pte } from '../../hw/x86/paging.ts';
+import { TlbBit } from '../../hw/mmu/tlb.ts';
+import { WalkRecord, walk, walkPae } from '../../hw/mmu/walk.ts';
 import { FrameOwner, type HostFrames } from '../memory/host-frames.ts';
 import type { GuestPhysicalMemory } from '../memory/guest-memory.ts';
 import type { Pmap } from '../memory/pmap.ts';
@@ -68,6 +70,10 @@ export interface AuditedVm {
   readonly realCr3: number;
   /** The shadow GDT and LDT (trap), or none (hw: the CPU reads the guest's own). */
   readonly descriptorTables: readonly ShadowDescriptorTable[];
+  /** The hardware whose TLB holds translations of the active shadow (the host's real CPU). */
+  readonly real: Cpu;
+  /** The real CPU's PDPTE registers hold the active shadow PDPT's (trap; hw loads them at each VMRUN). */
+  readonly realPdptesLoaded: boolean;
 }
 
 /** Stop collecting after this many findings (one broken rule tends to repeat). */
@@ -86,6 +92,7 @@ export function auditShadows(vm: AuditedVm): ShadowAuditFinding[] {
   auditPages(vm, counts, report);
   auditReverseMap(vm, counts, report);
   auditTracing(vm, report);
+  auditRealTlb(vm, report);
   vm.descriptorTables.forEach((table, k) => {
     auditDescriptors(vm, table, k === 0 ? 'GDT' : 'LDT', report);
   });
@@ -410,6 +417,46 @@ function auditPaeDirectory(vm: AuditedVm, dir: ShadowPage, report: Report): void
       report(`${name(i)} does not point at the shadow of guest table ${hex(pde & ~0xfff)}`);
     }
   }
+}
+
+/**
+ * The real CPU's TLB caches only what the active shadow says: every entry's frame is the one
+ * the shadow maps, and it allows no more than the shadow (writes only through writable shadow
+ * entries, user accesses only through user ones, fetches not through XD) — so a shadow entry the
+ * VMM changed took its TLB entries with it. Under trap, the PDPTE registers hold the shadow PDPT.
+ */
+function auditRealTlb(vm: AuditedVm, report: Report): void {
+  const root = vm.mmu.active;
+  if (root === null) return;
+  const mem = vm.hostMem;
+  const pae = root.role === ShadowRole.PDPT;
+  const pdpte = new Int32Array(8);
+  for (let k = 0; k < 8 && pae; k++) pdpte[k] = mem.i32[(root.frame * 4096 + 4 * k) >>> 2]!;
+  if (pae && vm.realPdptesLoaded) {
+    for (let k = 0; k < 8; k++) if (vm.real.pdpte[k] !== pdpte[k]) report(`real PDPTE register ${k >> 1} holds ${hex(vm.real.pdpte[k | 1]!)}:${hex(vm.real.pdpte[k & ~1]!)}, the shadow PDPT another value`);
+  }
+  const rec = new WalkRecord();
+  let found = 0;
+  vm.real.tlb.forEachEntry((vpn, e) => {
+    if (found >= 3) return;
+    const lin = vpn * 4096;
+    if (pae) walkPae(mem, pdpte, true, lin, rec);
+    else walk(mem, root.frame * 4096, false, lin, rec);
+    const problem = !rec.present
+      ? 'the shadow maps nothing there'
+      : rec.physical >>> 12 !== e >>> 12
+        ? `the shadow maps HPA ${hex(rec.physical & ~0xfff)}`
+        : (e & (TlbBit.WS | TlbBit.WU | TlbBit.WSU)) !== 0 && !rec.writable
+          ? 'it allows writes the shadow does not'
+          : (e & (TlbBit.RU | TlbBit.WU | TlbBit.XU | TlbBit.WSU)) !== 0 && !rec.user
+            ? 'it allows user accesses the shadow does not'
+            : (e & (TlbBit.XS | TlbBit.XU)) !== 0 && !rec.executable
+              ? 'it allows fetches the shadow does not'
+              : '';
+    if (problem === '') return;
+    found++;
+    report(`real TLB entry for GVA ${hex(lin)} (${hex(e)}) is stale: ${problem}`);
+  });
 }
 
 function auditReverseMap(vm: AuditedVm, counts: EntryCounts, report: Report): void {

@@ -548,7 +548,7 @@ export class ShadowMmu implements ShadowMappings {
       if ((e & Pte.RW) === 0) continue;
       this.i32[addr >>> 2] = e & ~(Pte.RW | Pte.D);
       this.parts.work.shadowEntryWrites++;
-      this.invalidateEntry(this.byFrame.get(addr >>> 12)!, (addr & 0xfff) >>> 2);
+      this.invalidateEntryAt(addr);
     }
     // Parked entries come back with these rights: they lose write access too (not cached in any TLB).
     for (const addr of this.parked.of(gfn)) this.i32[addr >>> 2] = this.i32[addr >>> 2]! & ~(Pte.RW | Pte.D);
@@ -562,7 +562,7 @@ export class ShadowMmu implements ShadowMappings {
       this.i32[addr >>> 2] = (gfn << 12) | (e & 0xfff & ~Pte.P) | PARKED;
       this.parked.add(gfn, addr);
       this.parts.work.shadowEntryWrites++;
-      this.invalidateEntry(this.byFrame.get(addr >>> 12)!, (addr & 0xfff) >>> 2);
+      this.invalidateEntryAt(addr);
     }
   }
 
@@ -586,7 +586,7 @@ export class ShadowMmu implements ShadowMappings {
       // The real CPU sets A again on its next walk of this entry (SDM vol. 3, 4.8): drop the TLB entry.
       this.i32[addr >>> 2] = e & ~Pte.A;
       this.parts.work.shadowEntryWrites++;
-      this.invalidateEntry(this.byFrame.get(addr >>> 12)!, (addr & 0xfff) >>> 2);
+      this.invalidateEntryAt(addr);
     }
     return used;
   }
@@ -772,6 +772,12 @@ export class ShadowMmu implements ShadowMappings {
   }
 
   // ---------------------------------------------------------------- tearing down
+
+  /** invalidateEntry for the entry at host-physical `addr` (4- or 8-byte entries, by its page's format). */
+  private invalidateEntryAt(addr: number): void {
+    const table = this.byFrame.get(addr >>> 12)!;
+    this.invalidateEntry(table, (addr & 0xfff) >>> (table.pae ? 3 : 2));
+  }
 
   /** Drops the real TLB entries that may hold table entry `index` (only the active shadow's are cached). */
   private invalidateEntry(table: ShadowPage, index: number): void {
