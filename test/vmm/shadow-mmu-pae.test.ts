@@ -234,6 +234,16 @@ describe('shadow MMU, PAE guests', () => {
     assertSound(vm);
   });
 
+  it('a PDPTE naming a directory above 4 GiB gets no shadow: every access through it is a reserved-bit true fault', () => {
+    w64(vm, PDPT + 8, PD | P, 1);
+    assert.equal(vm.vcpu.loadPdptes(PDPT), true, 'bit 32 is an address bit (MAXPHYADDR 36)');
+    vm.mmu.activate();
+    assert.equal(vm.mmu.active!.children![1], null);
+    assert.equal(vm.mmu.handlePageFault(0x40000000, PfError.U), FaultKind.TRUE);
+    assert.equal(vm.mmu.trueFaultError, PfError.P | PfError.RSVD | PfError.U, 'the directory reads as all ones');
+    assertSound(vm);
+  });
+
   it('INVLPG drops the PAE shadow entry', () => {
     vm.mmu.handlePageFault(USER_RW, PfError.U);
     vm.mmu.invalidatePage(USER_RW);

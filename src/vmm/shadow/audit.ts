@@ -154,8 +154,8 @@ function auditActive(vm: AuditedVm, report: Report): void {
     for (let k = 0; k < 4; k++) {
       const lo = vcpu.pdpte[2 * k]!;
       const child = active.children![k]!;
-      if ((lo & PTE_P) === 0) {
-        if (child !== null) report(`shadow PDPTE ${k} is present but the guest's PDPTE register ${k} is not`);
+      if ((lo & PTE_P) === 0 || (vcpu.pdpte[2 * k + 1]! & Pae.ADDR_HI) !== 0) {
+        if (child !== null) report(`shadow PDPTE ${k} is present but the guest's PDPTE register ${k} is not, or names a directory above 4 GiB`);
         continue;
       }
       if (child === null || child.role !== ShadowRole.PAE_DIRECTORY || child.gfn !== lo >>> 12 || child.nxe !== nxe) {

@@ -289,7 +289,8 @@ export class ShadowMmu implements ShadowMappings {
     }
     // From here the PDPT and the directories it keeps are active: nothing evicts them.
     this.active = pdpt;
-    const want = (k: number) => ((g.pdpte[2 * k]! & Pte.P) !== 0 ? paeKey(g.pdpte[2 * k]! >>> 12, nxe) : -1);
+    // A directory above 4 GiB reads as all ones (every walk through it is a reserved-bit fault): no shadow.
+    const want = (k: number) => ((g.pdpte[2 * k]! & Pte.P) !== 0 && (g.pdpte[2 * k + 1]! & Pae.ADDR_HI) === 0 ? paeKey(g.pdpte[2 * k]! >>> 12, nxe) : -1);
     for (let k = 0; k < 4; k++) {
       const child = pdpt.children![k]!;
       if (child !== null && paeKey(child.gfn, child.nxe) !== want(k)) this.clearDirectoryEntry(pdpt, k, child);
