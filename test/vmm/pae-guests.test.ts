@@ -46,7 +46,7 @@ function audited(guest: string, mode: 'trap' | 'hw' | 'interpret', options: { sh
   let trueFaults = 0;
   const run = runGuest(join(OUT, `${guest}.elf`), {
     mode,
-    cmdline: 'nxe=preset',
+    cmdline: 'nxe=preset sdm',
     ramBytes: RAM,
     ...options,
     ...(pageOutEvery > 0 ? { backingStore: new MemoryBackingStore() } : {}),
