@@ -296,6 +296,40 @@ describe('the PDPTE registers (SDM vol. 3, 4.4.1)', () => {
     assert.equal(m.cpu.cr0 & Cr0.PG, 0);
   });
 
+  it('setting CR4.PAE with paging on loads the PDPTEs: a bad one is #GP(0) and CR4 stays', () => {
+    const m = new Machine({ cpl: 0, paging: true });
+    // CR3 (PAGE_DIR, a 32-bit directory) read as a PDPT: entry 0 is PDE 0 (P|RW|US: bits 2:1 reserved).
+    m.load(`
+      mov %cr4, %eax
+      or $0x20, %eax
+    insn:
+      mov %eax, %cr4
+      out %al, $DONE_PORT`);
+    const f = m.runToEvent();
+    assert.equal(f.vector, Vector.GP);
+    assert.equal(f.errorCode, 0);
+    assert.equal(m.cpu.cr4 & Cr4.PAE, 0);
+  });
+
+  it('a global PAE page (PTE.G with CR4.PGE) survives a CR3 load; INVLPG drops it', () => {
+    const m = machine({ cpl: 0, pae: true, cr4: Cr4.PGE });
+    m.setPte(TARGET_LIN, TARGET_PHYS | ALL | Pte.G);
+    m.w32(TARGET_PHYS2 + 0x200, 0xbbbb0002);
+    m.load(`
+      mov TARGET_LIN + 0x200, %esi
+      movl $${TARGET_PHYS2 | ALL | Pte.G}, ${PT_TARGET}
+      mov %cr3, %eax
+      mov %eax, %cr3
+      mov TARGET_LIN + 0x200, %edi
+      invlpg TARGET_LIN
+      mov TARGET_LIN + 0x200, %ebx
+      out %al, $DONE_PORT`);
+    m.runToDone();
+    assert.equal(m.esi, DATA_VALUE);
+    assert.equal(m.edi, DATA_VALUE, 'the global translation survived the CR3 load');
+    assert.equal(m.ebx, 0xbbbb0002, 'INVLPG dropped it');
+  });
+
   it('the walk uses the registers: a PDPT changed in memory counts only after CR3 is reloaded', () => {
     const m = machine({ cpl: 0, pae: true });
     // A second directory mapping TARGET_LIN to TARGET_PHYS2.
