@@ -45,6 +45,11 @@ static u64 pt_high[512] __attribute__((aligned(4096)));
 static u64 pt_win[512] __attribute__((aligned(4096)));
 static u64 pt_win2[512] __attribute__((aligned(4096)));
 static u8 user_stack[4096] __attribute__((aligned(4096)));
+#define SPACES		8
+#define FRAME_SPACE(i)	(0x00310000u + (i) * PAGE)
+static u64 space_pdpt[SPACES][4] __attribute__((aligned(32)));
+static u64 space_pd[SPACES][512] __attribute__((aligned(4096)));
+static u64 space_pt[SPACES][512] __attribute__((aligned(4096)));
 static struct fault f;
 static int sdm;	/* "sdm" on the command line: also check where QEMU's TCG differs from the SDM */
 
@@ -297,6 +302,33 @@ void conformance_main(u32 magic, struct multiboot_info *info)
 		report_eq(peek(WINDOW), 0xdddddddd, "  and so are the PDPTE registers");
 		pdpt2[1] = 0;
 	}
+
+	print("address spaces\n");
+	for (u32 i = 0; i < SPACES; i++) {
+		fill(FRAME_SPACE(i), 0x5a000000u + i);
+		for (u32 k = 0; k < 512; k++) {
+			space_pd[i][k] = pd[k];
+			space_pt[i][k] = 0;
+		}
+		space_pt[i][0] = FRAME_SPACE(i) | PTE_P | PTE_RW | PTE_US;
+		space_pd[i][WINDOW >> 21] = (u32)space_pt[i] | PTE_P | PTE_RW | PTE_US;
+		space_pdpt[i][0] = (u32)space_pd[i] | PTE_P;
+	}
+	int spaces_ok = 1;
+	for (u32 round = 0; round < 3; round++) {
+		for (u32 i = 0; i < SPACES; i++) {
+			write_cr3((u32)space_pdpt[i]);
+			u32 want = 0x5a000000u + (i + round) % SPACES;
+			if (peek(WINDOW) != want)
+				spaces_ok = 0;
+			/* The next round maps the next space's frame: the high half, then the low half. */
+			volatile u32 *half = (volatile u32 *)&space_pt[i][0];
+			half[1] = 0;
+			half[0] = FRAME_SPACE((i + round + 1) % SPACES) | PTE_P | PTE_RW | PTE_US;
+		}
+	}
+	write_cr3((u32)pdpt);
+	report(spaces_ok, "8 address spaces, each its own PDPT, switched round after round, their PTEs rewritten in two halves");
 
 	idt_set(0x80, isr_ring3_exit, 3);
 	if (nx && (msr || preset)) {

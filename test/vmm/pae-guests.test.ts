@@ -97,6 +97,7 @@ describe('PAE and SMEP/SMAP guests under the hypervisor, audited after every exi
         assert.ok(small.audits > 100, `${small.audits} exits audited`);
         assertPassed(small, `${guest} ${mode}, smallest budget`);
         assert.ok(small.run.vmm!.shadow!.evictions > 0, 'shadows were evicted');
+        if (guest === 'pae') assert.ok(small.run.vmm!.shadow!.rebuilds > 0, `evicted PAE shadows were rebuilt: ${small.run.vmm!.shadow!.rebuilds}`);
         if (guest === 'smap') assert.ok(small.trueFaults >= 8, `SMEP/SMAP violations reflected as true faults: ${small.trueFaults}`);
         const paged = audited(guest, mode, {}, 20);
         assert.deepEqual(paged.findings, []);
