@@ -1,7 +1,7 @@
 /**
  * System instructions (SDM vol. 2 and vol. 3, 2.8): LGDT LIDT SGDT SIDT LLDT LTR SLDT STR,
- * MOV to/from control and debug registers, LMSW SMSW CLTS INVLPG WBINVD INVD, LAR LSL VERR
- * VERW ARPL, CPUID, RDTSC, UD2 and the absent x87. Privileged ones raise #GP(0) above CPL 0.
+ * MOV to/from control and debug registers (with the PDPTE loads of PAE paging), LMSW SMSW CLTS
+ * INVLPG STAC CLAC WBINVD INVD, LAR LSL VERR VERW ARPL, CPUID, RDTSC, UD2 and the absent x87. Privileged ones raise #GP(0) above CPL 0.
  * Debug registers hold their values, but breakpoints (DR7 enables, DR7.GD) are not modelled,
  * and CPUID does not advertise DE.
  */
