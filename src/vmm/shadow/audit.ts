@@ -25,7 +25,10 @@
  *   guest frame;
  * - the physical-mode table maps GPA -> pmap(GPA) for resident frames, read-only where traced
  *   or ROM;
- * - the shadow GDT and LDT hold the guest's descriptors in their ring-compressed form.
+ * - the shadow GDT and LDT hold the guest's descriptors in their ring-compressed form (not
+ *   present where the guest's SMAP forbids the hardware's implicit read of them);
+ * - the real TLB holds nothing the active shadow does not give, and (trap) the real PDPTE
+ *   registers hold the active shadow PDPT.
  * PAE shadows (8-byte entries) follow the same rules, and:
  * - the active PDPT's entries are exactly the guest's PDPTE registers: present where theirs
  *   are, each pointing at the shadow of the directory it names under the guest's NXE, P only;
