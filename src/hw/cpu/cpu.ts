@@ -2,7 +2,8 @@
  * The i386 CPU: architectural state, the memory access paths (segmentation, TLB, page walk),
  * fault recording and the run loop. Models a P6-class integer core in protected mode with
  * rings 0-3, 32-bit and PAE paging with NX, SMEP and SMAP (SDM vol. 3, chapters 2-6).
- * Instruction semantics live in the handler modules; decoding and block caching in decoder.ts and blocks.ts.
+ * Instruction semantics live in the handler modules; decoding and block caching in decoder.ts
+ * and blocks.ts.
  * Not modelled: real mode, virtual-8086 mode, hardware task switching, x87/MMX/SSE, SMM.
  */
 import { PageKind, type PhysicalAccess, isMemoryBacked } from '../memory/physical-memory.ts';
