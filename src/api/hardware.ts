@@ -6,9 +6,9 @@
 export { Cpu, type CpuExit, type CpuOptions, type EventSource, type PortBus, Reg } from '../hw/cpu/cpu.ts';
 export { readEflags } from '../hw/cpu/flags.ts';
 export { PhysicalMemory, type MmioHandler, type PhysicalAccess } from '../hw/memory/physical-memory.ts';
-export { Access, WalkRecord, accessFault, walk } from '../hw/mmu/walk.ts';
-export { Cr0, Cr4 } from '../hw/x86/control-registers.ts';
+export { Access, Rule, WalkRecord, accessFault, walk, walkPae, walkPaging } from '../hw/mmu/walk.ts';
+export { Cr0, Cr4, Efer } from '../hw/x86/control-registers.ts';
 export { Seg, SegAttr, SysType, encodeDescriptor } from '../hw/x86/descriptors.ts';
 export { Eflags } from '../hw/x86/eflags.ts';
-export { PfError, Pte } from '../hw/x86/paging.ts';
+export { Pae, PfError, Pte } from '../hw/x86/paging.ts';
 export { Vector, vectorName } from '../hw/x86/vectors.ts';

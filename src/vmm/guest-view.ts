@@ -9,8 +9,8 @@ import { decode } from '../hw/cpu/decoder.ts';
 import type { Insn } from '../hw/cpu/insn.ts';
 import { ALL_SPECS, type OpSpec } from '../hw/cpu/opcodes.ts';
 import { isMemoryBacked } from '../hw/memory/physical-memory.ts';
-import { WalkRecord, walk } from '../hw/mmu/walk.ts';
-import { Cr0, Cr4 } from '../hw/x86/control-registers.ts';
+import { WalkRecord, walkPaging } from '../hw/mmu/walk.ts';
+import { Cr0 } from '../hw/x86/control-registers.ts';
 import { Seg } from '../hw/x86/descriptors.ts';
 import { GuestPhysicalMemory } from './memory/guest-memory.ts';
 
@@ -25,14 +25,15 @@ export function readerOf(v: Cpu): { read32(pa: number): number; read8(pa: number
 /** Guest-physical address of guest-linear `lin` under the vCPU's paging, or -1 when unmapped. */
 export function guestPhysical(v: Cpu, lin: number): number {
   if ((v.cr0 & Cr0.PG) === 0) return lin >>> 0;
-  walk(readerOf(v), v.cr3, (v.cr4 & Cr4.PSE) !== 0, lin, rec);
+  walkPaging(readerOf(v), v, lin, rec);
   return rec.present ? rec.physical : -1;
 }
 
 /** Byte at guest-linear `lin`, or -1 when unmapped or not memory (a device window is never read). */
 export function peekByte(v: Cpu, lin: number): number {
   const pa = guestPhysical(v, lin);
-  return pa < 0 || !isMemoryBacked(v.mem.pageKind[pa >>> 12]!) ? -1 : readerOf(v).read8(pa);
+  // Nothing decodes guest-physical addresses at or above 4 GiB (PAE).
+  return pa < 0 || pa >= 4294967296 || !isMemoryBacked(v.mem.pageKind[pa >>> 12]!) ? -1 : readerOf(v).read8(pa);
 }
 
 /** Dword at guest-linear `lin`, or null when any byte is unmapped. */

@@ -53,6 +53,8 @@ export class HwVm extends Vm {
   }
 
   /** The CR3 the guest runs on (the VMCB's). */
+  readonly realPdptesLoaded = false;
+
   get realCr3(): number {
     return this.paging.root;
   }

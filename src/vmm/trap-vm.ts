@@ -7,7 +7,7 @@
 import { TrapEngine } from './engines/trap.ts';
 import { type ShadowAuditFinding, auditShadows } from './shadow/audit.ts';
 import { ShadowDescriptorTable } from './shadow/descriptor-tables.ts';
-import type { ShadowMmu } from './shadow/shadow-mmu.ts';
+import { CpuPaging, type ShadowMmu } from './shadow/shadow-mmu.ts';
 import type { Tracer } from './shadow/tracer.ts';
 import { realTssInit } from './vcpu.ts';
 import { Vm, type VmOptions, shadowPaging } from './vm.ts';
@@ -21,7 +21,7 @@ export class TrapVm extends Vm {
 
   constructor(options: VmOptions) {
     super(options, 'trap');
-    const { tracer, mmu } = shadowPaging(this, options.shadowPages, this.real);
+    const { tracer, mmu } = shadowPaging(this, options.shadowPages, new CpuPaging(this.real));
     this.tracer = tracer;
     this.mmu = mmu;
     if (options.layout !== undefined) mmu.placement = options.layout.shadowFrame;
@@ -38,6 +38,8 @@ export class TrapVm extends Vm {
     this.engine = new TrapEngine({ real: this.real, vcpu: this.vcpu, guestMem: this.guestMem, chipset: this.chipset, mmu, gdt: this.gdt, ldt: this.ldt, tss: tssFrame * 4096, work: this.work, profile: this.profile });
     this.attach(this.engine);
   }
+
+  readonly realPdptesLoaded = true;
 
   get realCr3(): number {
     return this.real.cr3;

@@ -48,6 +48,8 @@ import type { ShadowDescriptorTable } from './shadow/descriptor-tables.ts';
 const VIRTUAL_FLAGS = Eflags.IF | Eflags.IOPL;
 /** CR0 bits of the guest the real CPU carries: they change what instructions do at any CPL. */
 const MIRRORED_CR0 = Cr0.MP | Cr0.EM | Cr0.TS | Cr0.NE | Cr0.AM;
+/** CR4 bits of the guest the real CPU carries: TSD, SMEP, SMAP. */
+const MIRRORED_CR4 = Cr4.TSD | Cr4.SMEP | Cr4.SMAP;
 /** The real CR0 while a guest runs: protected mode, paging on the shadows, WP so traces fault. */
 const REAL_CR0 = Cr0.PE | Cr0.ET | Cr0.WP | Cr0.PG;
 
@@ -129,7 +131,11 @@ export function syncOut(v: Cpu, real: Cpu, tables: RealTables): void {
   real.halted = false;
   const cr0 = REAL_CR0 | (v.cr0 & MIRRORED_CR0);
   real.cr0 = cr0;
-  real.cr4 = (v.cr4 & Cr4.TSD) | (ownTsc(v) ? Cr4.TSD : 0);
+  // The guest's SMEP and SMAP act on the real CPU's walk of the shadows as on its own tables (its
+  // kernel runs at ring 1, a supervisor ring; real EFLAGS.AC is the guest's); CR4.PAE is the
+  // shadows' format, owned by the shadow MMU (CpuPaging), and kept.
+  // Once the guest owns its TSC, RDTSC and RDTSCP trap (CR4.TSD; see the header).
+  real.cr4 = (v.cr4 & MIRRORED_CR4) | (real.cr4 & Cr4.PAE) | (ownTsc(v) ? Cr4.TSD : 0);
   real.gdtBase = tables.gdt.base;
   real.gdtLimit = v.gdtLimit;
   real.idtBase = v.idtBase;

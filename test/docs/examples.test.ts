@@ -49,6 +49,16 @@ it('paging: walk, TLB miss then hit, A and D bits, a page fault with CR2', () =>
   assert.match(out, /#PF \(vector 14\), error code 0 .* CR2 = 0x801000/);
 });
 
+it('PAE, NX and SMAP: a 64-bit walk with XD, a 2 MiB page, a fetch fault with I/D, SMAP lifted by EFLAGS.AC', () => {
+  const out = example('pae-nx-smap.ts');
+  assert.match(out, /PTE at 0x3028 = 0x80000000:0x9007 -> physical 0x9000, executable: false/);
+  assert.match(out, /a 2 MiB page \(PDE 0x200087, 1 read\) -> physical 0x200010/);
+  assert.match(out, /eax = 0x600dcafe .* ebx = 0x2000beef/);
+  assert.match(out, /call 0x5000: #PF \(vector 14\), error code 0x11 .* CR2 = 0x5000/);
+  assert.match(out, /with CR4.SMAP: .* error code 0x1 /);
+  assert.match(out, /with EFLAGS.AC = 1 .* eax = 0x600dcafe/);
+});
+
 it("the pc-board doc's device-test example: all checks pass, status 1 (debug-exit code 0), interrupts counted", () => {
   const img = join(mkdtempSync(join(tmpdir(), 'shadowvisor-doc-')), 'disk.img');
   writeFileSync(img, new Uint8Array(1 << 20));

@@ -42,13 +42,15 @@ const EDX = { FPU: bit(0), DE: bit(2), PAE: bit(6), APIC: bit(9), SEP: bit(11), 
 /** QEMU 7.2's qemu32 (target/i386/cpu.c: PPRO_FEATURES), as its CPUID reported it. */
 const QEMU_QEMU32_EDX = 0x0781abfd;
 /** What this CPU does not implement of it (README, "Not modelled"), and SEP, left out of qemu32 by choice. */
-const NOT_IN_QEMU32 = EDX.FPU | EDX.DE | EDX.PAE | EDX.SEP | EDX.MMX | EDX.FXSR | EDX.SSE | EDX.SSE2;
+const NOT_IN_QEMU32 = EDX.FPU | EDX.DE | EDX.SEP | EDX.MMX | EDX.FXSR | EDX.SSE | EDX.SSE2;
+/** The highest basic leaf: 7 once a model has a leaf-7 feature (max: SMEP, SMAP), else 1. */
+const highestLeaf = (model: CpuModel): number => (model.name === 'max' ? 7 : 1);
 
 describe('CPUID (SDM vol. 2, CPUID), at any CPL', () => {
   for (const model of CPU_MODELS) {
-    it(`${model.name}: leaf 0: highest basic leaf 1 (no leaf 2/4 cache data, no leaf-7 feature yet), GenuineIntel`, () => {
+    it(`${model.name}: leaf 0: highest basic leaf ${highestLeaf(model)} (no leaf 2/4 cache data; 7 with a leaf-7 feature), GenuineIntel`, () => {
       const r = cpuid(0, model);
-      assert.equal(r.eax, 1);
+      assert.equal(r.eax, highestLeaf(model));
       assert.equal(text(r.ebx, r.edx, r.ecx), 'GenuineIntel');
     });
 
@@ -59,8 +61,9 @@ describe('CPUID (SDM vol. 2, CPUID), at any CPL', () => {
     });
 
     it(`${model.name}: leaves above the highest return the highest basic leaf's data, as Intel's (and QEMU's) do`, () => {
-      const one = cpuid(1, model);
-      for (const leaf of [2, 4, 7, 0x40000000, 0x80000005, 0x8000ffff]) assert.deepEqual(cpuid(leaf, model), one, `leaf 0x${leaf.toString(16)}`);
+      const top = cpuid(highestLeaf(model), model);
+      for (const leaf of [8, 0x40000000, 0x80000005, 0x8000ffff]) assert.deepEqual(cpuid(leaf, model), top, `leaf 0x${leaf.toString(16)}`);
+      if (highestLeaf(model) === 1) for (const leaf of [2, 4, 7]) assert.deepEqual(cpuid(leaf, model), top, `leaf ${leaf}`);
     });
 
     it(`${model.name}: the brand string leaves 0x80000000-0x80000004`, () => {
@@ -75,7 +78,7 @@ describe('CPUID (SDM vol. 2, CPUID), at any CPL', () => {
     });
   }
 
-  it("qemu32: leaf 1 EDX is QEMU's qemu32 less FPU, DE, PAE, SEP, MMX, FXSR, SSE, SSE2; no ECX feature (no SSE3, no hypervisor bit)", () => {
+  it("qemu32: leaf 1 EDX is QEMU's qemu32 less FPU, DE, SEP, MMX, FXSR, SSE, SSE2; no ECX feature (no SSE3, no hypervisor bit)", () => {
     // The bare test machine has no local APIC: CPUID's APIC flag reads 0 (a board's CPU has it).
     const r = cpuid(1, QEMU32);
     assert.equal(r.edx, (QEMU_QEMU32_EDX & ~NOT_IN_QEMU32 & ~EDX.APIC) >>> 0);
@@ -83,11 +86,15 @@ describe('CPUID (SDM vol. 2, CPUID), at any CPL', () => {
     assert.deepEqual(cpuid(0x80000001, QEMU32), { eax: 0, ebx: 0, ecx: 0, edx: 0 });
   });
 
-  it('max: qemu32 plus SEP and MTRR in leaf 1, RDTSCP in 0x80000001 EDX (bit 27); no MCA', () => {
+  it('max: qemu32 plus SEP and MTRR in leaf 1, NX (bit 20) and RDTSCP (bit 27) in 0x80000001 EDX, SMEP and SMAP in leaf 7; no MCA', () => {
     const r = cpuid(1, MAX);
     assert.equal(r.edx, ((QEMU_QEMU32_EDX & ~NOT_IN_QEMU32 & ~EDX.APIC) | EDX.SEP | EDX.MTRR) >>> 0);
     assert.equal(r.edx & EDX.MCA, 0);
-    assert.equal(cpuid(0x80000001, MAX).edx, bit(27));
+    assert.equal(cpuid(0x80000001, MAX).edx, (bit(20) | bit(27)) >>> 0);
+    const l7 = cpuid(7, MAX, 3, 0);
+    assert.deepEqual(l7, { eax: 0, ebx: (bit(7) | bit(20)) >>> 0, ecx: 0, edx: 0 }, 'leaf 7 subleaf 0: SMEP, SMAP; highest subleaf 0');
+    assert.deepEqual(cpuid(7, MAX, 3, 1), { eax: 0, ebx: 0, ecx: 0, edx: 0 }, 'an invalid subleaf of leaf 7 returns zeros');
+    for (const leaf of [2, 4, 5, 6]) assert.equal(cpuid(leaf, MAX).eax & 0xfe, 0, `leaf ${leaf} reports no cache or power feature`);
   });
 
   it('every model is named in the table once; qemu32 is the default', () => {
@@ -155,6 +162,13 @@ const EXERCISE: Partial<Record<FeatureName, { readonly source: string; readonly 
   MTRR: { source: 'mov $0xfe, %ecx\n rdmsr\n cmp $0x508, %eax\n sete %al\n movzx %al, %eax' },
   PGE: { source: `mov %cr4, %eax\n or $${Cr4.PGE}, %eax\n mov %eax, %cr4\n mov %cr4, %eax\n shr $7, %eax\n and $1, %eax` },
   CMOV: { source: 'xor %eax, %eax\n mov $1, %ebx\n stc\n cmovc %ebx, %eax' },
+  // CR4.PAE, SMEP: MOV to CR4 accepts the bit (#GP(0) on a model without it: system.ts).
+  PAE: { source: `mov %cr4, %eax\n or $${Cr4.PAE}, %eax\n mov %eax, %cr4\n mov %cr4, %eax\n shr $5, %eax\n and $1, %eax` },
+  SMEP: { source: `mov %cr4, %eax\n or $${Cr4.SMEP}, %eax\n mov %eax, %cr4\n mov %cr4, %eax\n shr $20, %eax\n and $1, %eax` },
+  // STAC sets EFLAGS.AC (bit 18).
+  SMAP: { source: 'stac\n pushf\n pop %eax\n shr $18, %eax\n and $1, %eax' },
+  // IA32_EFER exists with NX, and its NXE bit (11) sticks.
+  NX: { source: 'mov $0xc0000080, %ecx\n rdmsr\n or $0x800, %eax\n wrmsr\n rdmsr\n shr $11, %eax\n and $1, %eax' },
   PAT: { source: 'mov $0x277, %ecx\n rdmsr\n cmp $0x00070406, %edx\n sete %al\n movzx %al, %eax' },
   RDTSCP: {
     source: `

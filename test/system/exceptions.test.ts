@@ -694,7 +694,7 @@ describe('control registers (SDM vol. 3, 2.5; vol. 2, MOV CRn)', () => {
     const cases: [string, string, string, number][] = [
       ['PG without PE', 'mov $0x80000000, %eax', 'mov %eax, %cr0', Vector.GP],
       ['NW without CD', 'mov %cr0, %eax\n or $0x20000000, %eax\n and $~0x40000000, %eax', 'mov %eax, %cr0', Vector.GP],
-      ['CR4.PAE (not advertised by CPUID)', 'mov $0x20, %eax', 'mov %eax, %cr4', Vector.GP],
+      ['CR4.PKE (not advertised by CPUID)', 'mov $0x400000, %eax', 'mov %eax, %cr4', Vector.GP],
       ['read CR1', '', '.byte 0x0f, 0x20, 0xc8', Vector.UD],
       ['write CR5', '', '.byte 0x0f, 0x22, 0xe8', Vector.UD],
     ];

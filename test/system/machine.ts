@@ -17,8 +17,8 @@ import { type CpuExit, Cpu, type PortBus } from '../../src/hw/cpu/cpu.ts';
 import type { CpuModel } from '../../src/hw/cpu/cpu-model.ts';
 import { readEflags } from '../../src/hw/cpu/flags.ts';
 import { PhysicalMemory } from '../../src/hw/memory/physical-memory.ts';
-import { WalkRecord, walk } from '../../src/hw/mmu/walk.ts';
-import { Cr0, Cr4 } from '../../src/hw/x86/control-registers.ts';
+import { WalkRecord, walkPaging } from '../../src/hw/mmu/walk.ts';
+import { Cr0 } from '../../src/hw/x86/control-registers.ts';
 import { SegAttr, SysType, encodeDescriptor } from '../../src/hw/x86/descriptors.ts';
 import { Eflags } from '../../src/hw/x86/eflags.ts';
 import { Pte } from '../../src/hw/x86/paging.ts';
@@ -51,6 +51,9 @@ export const CODE = 0x10000;
 export const PAGE_DIR = 0x20000;
 export const PT0 = 0x21000;
 export const PT_TARGET = 0x22000;
+/** PAE machines: PAGE_DIR holds the PDPT; its first PDPTE names PAE_PD; PAE_PT1 maps 2-4 MiB. */
+export const PAE_PD = 0x24000;
+export const PAE_PT1 = 0x25000;
 /** A linear page in its own page directory entry (index 2), for paging tests. */
 export const TARGET_LIN = 0x00800000;
 export const TARGET_PHYS = 0x00300000;
@@ -275,6 +278,15 @@ export interface MachineOptions {
   cpuModel?: CpuModel;
   /** Offer the virtualization extension (VMRUN, guest mode). */
   virtualization?: boolean;
+  /**
+   * PAE paging structures instead of 32-bit ones (CR3 = PAGE_DIR holds a PDPT; set Cr4.PAE in
+   * cr4 to use them): the same identity map of 0-4 MiB and TARGET_LIN -> TARGET_PHYS.
+   */
+  pae?: boolean;
+  /** Which identity-mapped 4 KiB pages are user pages (U/S=1 in their PTE); default all. */
+  userPage?: (page: number) => boolean;
+  /** IA32_EFER, set before the boot prologue runs (NXE). */
+  efer?: number;
 }
 
 /** An exception/interrupt frame as a handler stub found it. */
@@ -350,6 +362,7 @@ export class Machine {
     this.w32(P.SS, ds);
     this.w32(P.DS, ds);
     this.cpu.eip = BOOT;
+    this.cpu.efer = options.efer ?? 0;
   }
 
   // ---------------------------------------------------------------- building
@@ -425,9 +438,21 @@ export class Machine {
 
   private buildPageTables(): void {
     const all = Pte.P | Pte.RW | Pte.US;
+    const userPage = this.options.userPage ?? (() => true);
+    if (this.options.pae) {
+      for (let a = PAGE_DIR; a < PAGE_DIR + 0x1000; a += 4) this.w32(a, 0);
+      for (const t of [PAE_PD, PT0, PAE_PT1, PT_TARGET]) for (let a = t; a < t + 0x1000; a += 4) this.w32(a, 0);
+      this.w32(PAGE_DIR, PAE_PD | Pte.P);
+      this.w32(PAE_PD, PT0 | all);
+      this.w32(PAE_PD + 8, PAE_PT1 | all);
+      for (let k = 0; k < 1024; k++) this.w32((k < 512 ? PT0 : PAE_PT1) + (k & 511) * 8, (k << 12) | Pte.P | Pte.RW | (userPage(k) ? Pte.US : 0));
+      this.setPde(TARGET_LIN, PT_TARGET | all);
+      this.setPte(TARGET_LIN, TARGET_PHYS | all);
+      return;
+    }
     for (let k = 0; k < 1024; k++) {
       this.w32(PAGE_DIR + 4 * k, 0);
-      this.w32(PT0 + 4 * k, (k << 12) | all);
+      this.w32(PT0 + 4 * k, (k << 12) | Pte.P | Pte.RW | (userPage(k) ? Pte.US : 0));
       this.w32(PT_TARGET + 4 * k, 0);
     }
     this.w32(PAGE_DIR, PT0 | all);
@@ -571,7 +596,7 @@ export class Machine {
 
   physical(lin: number): number {
     if ((this.cpu.cr0 & Cr0.PG) === 0) return lin >>> 0;
-    if (!walk(this.mem, this.cpu.cr3, (this.cpu.cr4 & Cr4.PSE) !== 0, lin, this.rec)) {
+    if (!walkPaging(this.mem, this.cpu, lin, this.rec)) {
       throw new Error(`linear 0x${(lin >>> 0).toString(16)} is not mapped`);
     }
     return this.rec.physical;
@@ -590,13 +615,22 @@ export class Machine {
     return this.mem.read8(pa);
   }
 
-  /** Physical address of the PDE for `lin` (the page directory is at PAGE_DIR). */
+  /** Physical address of the PDE for `lin` (the page directory is at PAGE_DIR; PAE: PAE_PD, below 1 GiB). The low half under PAE. */
   pdeAddress(lin: number): number {
+    if (this.options.pae) return PAE_PD + ((lin >>> 21) & 0x1ff) * 8;
     return PAGE_DIR + ((lin >>> 22) << 2);
   }
-  /** Physical address of the PTE for `lin` through its PDE. */
+  /** Physical address of the PTE for `lin` through its PDE (the low half under PAE). */
   pteAddress(lin: number): number {
+    if (this.options.pae) return (this.r32(this.pdeAddress(lin)) & ~0xfff) + ((lin >>> 12) & 0x1ff) * 8;
     return (this.r32(this.pdeAddress(lin)) & ~0xfff) + (((lin >>> 12) & 0x3ff) << 2);
+  }
+  /** PAE: the high halves of the PDE and PTE for `lin` (XD is bit 31). */
+  setPdeHi(lin: number, v: number): void {
+    this.w32(this.pdeAddress(lin) + 4, v);
+  }
+  setPteHi(lin: number, v: number): void {
+    this.w32(this.pteAddress(lin) + 4, v);
   }
   pde(lin: number): number {
     return this.r32(this.pdeAddress(lin));

@@ -36,15 +36,16 @@ function wr(c: Cpu, index: number, v: bigint): boolean {
 
 describe('which MSRs exist (#GP(0) for the others)', () => {
   const common = [0x10, 0x17, 0x1b, 0x8b, 0x1a0, 0x277];
-  const maxOnly = [0xfe, 0x174, 0x175, 0x176, 0x200, 0x20f, 0x250, 0x258, 0x259, 0x268, 0x26f, 0x2ff, 0xc0000103];
-  const none = [0x0, 0x1, 0x11, 0x3a, 0x79, 0x179, 0x17a, 0x17b, 0x186, 0x1d9, 0x210, 0x251, 0x257, 0x25a, 0x267, 0x270, 0x400, 0xc0000080, 0xc0000081, 0xc0000100, 0xc0010015, 0x40000000, 0xffffffff];
+  // IA32_EFER exists with NX or long mode (SDM vol. 4, table 2-2): max has NX.
+  const maxOnly = [0xfe, 0x174, 0x175, 0x176, 0x200, 0x20f, 0x250, 0x258, 0x259, 0x268, 0x26f, 0x2ff, 0xc0000080, 0xc0000103];
+  const none = [0x0, 0x1, 0x11, 0x3a, 0x79, 0x179, 0x17a, 0x17b, 0x186, 0x1d9, 0x210, 0x251, 0x257, 0x25a, 0x267, 0x270, 0x400, 0xc0000081, 0xc0000100, 0xc0010015, 0x40000000, 0xffffffff];
   it('qemu32: TSC, PLATFORM_ID, APIC_BASE, BIOS_SIGN_ID, MISC_ENABLE, PAT; no MTRRs, SYSENTER MSRs or TSC_AUX', () => {
     const c = cpu(QEMU32);
     for (const i of common) assert.notEqual(rd(c, i), null, `0x${i.toString(16)}`);
     for (const i of [...maxOnly, ...none]) assert.equal(rd(c, i), null, `0x${i.toString(16)}`);
     for (const i of [...maxOnly, ...none]) assert.equal(wr(c, i, 0n), false, `write 0x${i.toString(16)}`);
   });
-  it('max: those and the MTRRs, SYSENTER MSRs, TSC_AUX; no MCA, no EFER (neither NX nor long mode)', () => {
+  it('max: those and the MTRRs, SYSENTER MSRs, TSC_AUX, EFER (it has NX); no MCA', () => {
     const c = cpu(MAX);
     for (const i of [...common, ...maxOnly]) assert.notEqual(rd(c, i), null, `0x${i.toString(16)}`);
     for (const i of none) assert.equal(rd(c, i), null, `0x${i.toString(16)}`);
@@ -106,13 +107,25 @@ describe('identification and control MSRs', () => {
     assert.ok(wr(c, 0x8b, 0n));
     assert.equal(rd(c, 0x8b), 0x100000000n);
   });
-  it('IA32_MISC_ENABLE: fast strings (1) after reset; only it is writable on these models (no leaf above 2, no NX)', () => {
-    const c = cpu();
+  it('IA32_MISC_ENABLE on qemu32: fast strings (1) after reset; only it is writable (no leaf above 2, no NX)', () => {
+    const c = cpu(QEMU32);
     assert.equal(rd(c, 0x1a0), 1n);
     assert.ok(wr(c, 0x1a0, 0n));
     assert.equal(rd(c, 0x1a0), 0n);
     for (let b = 1n; b < 64n; b++) assert.equal(wr(c, 0x1a0, 1n << b), false, `bit ${b}`);
     assert.equal(rd(c, 0x1a0), 0n);
+  });
+  it('IA32_MISC_ENABLE on max (highest leaf 7, NX): LIMIT_CPUID_MAXVAL (bit 22) and XD_DISABLE (bit 34) are writable too; XD_DISABLE hides NX and clears EFER.NXE', () => {
+    const c = cpu(MAX);
+    assert.ok(wr(c, 0x1a0, 1n | (1n << 22n)));
+    assert.equal(rd(c, 0x1a0), 1n | (1n << 22n));
+    assert.ok(wr(c, 0xc0000080, 1n << 11n));
+    assert.equal(rd(c, 0xc0000080), 1n << 11n, 'EFER.NXE set');
+    assert.ok(wr(c, 0x1a0, 1n | (1n << 34n)));
+    assert.equal(rd(c, 0xc0000080), null, 'with XD_DISABLE, NX is hidden and EFER with it (#GP)');
+    assert.ok(wr(c, 0x1a0, 1n));
+    assert.equal(rd(c, 0xc0000080), 0n, 'back, with NXE cleared');
+    for (const b of [2n, 21n, 23n, 33n, 35n]) assert.equal(wr(c, 0x1a0, 1n | (1n << b)), false, `bit ${b}`);
   });
   it('IA32_SYSENTER_CS/ESP/EIP hold 32 bits; the high dword is ignored and reads 0', () => {
     const c = cpu();

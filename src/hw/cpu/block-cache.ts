@@ -96,7 +96,8 @@ export function createBlockCache(c: Cpu, compileThreshold: number): BlockCache {
         failed = true;
         return -1;
       }
-      return c.mem.read8(pa);
+      // Nothing decodes physical addresses at or above 4 GiB (PAE): they read as all ones.
+      return pa < 4294967296 ? c.mem.read8(pa) : 0xff;
     }, c.cs32);
     if (insn === null || failed) {
       if (!failed && c.pending === 0) c.fault(Vector.GP, 0);
@@ -110,7 +111,7 @@ export function createBlockCache(c: Cpu, compileThreshold: number): BlockCache {
     const page = phys >>> 12;
     // Without direct RAM (a vCPU over translated memory) nothing is cached, unless the CPU is told
     // that every write passes through that memory (CpuOptions.cacheTranslated): decode afresh.
-    if (!(c.direct || c.cacheTranslated) || !isMemoryBacked(c.mem.pageKind[page]!)) return decodeLinear(lin, phys);
+    if (!(c.direct || c.cacheTranslated) || phys >= 4294967296 || !isMemoryBacked(c.mem.pageKind[page]!)) return decodeLinear(lin, phys);
     const u8 = c.u8;
     const mem = c.mem;
     const byteAt = c.direct ? (a: number) => u8[a]! : (a: number) => mem.read8(a);
@@ -162,7 +163,7 @@ export function createBlockCache(c: Cpu, compileThreshold: number): BlockCache {
       const lin = (c.segBase[Seg.CS]! + eip) | 0;
       const e = c.tlbE[lin >>> 12]!;
       let phys: number;
-      if ((e & c.tlbRmask) !== 0) phys = (e & -4096) | (lin & 0xfff);
+      if ((e & c.tlbXmask) !== 0) phys = (e & -4096) | (lin & 0xfff);
       else {
         phys = c.translate(lin, Access.FETCH | (c.cpl === 3 ? Access.USER : 0));
         if (phys < 0) return null;

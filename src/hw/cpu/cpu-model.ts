@@ -6,8 +6,8 @@
  *
  *   qemu32  QEMU's default i386 CPU (target/i386/cpu.c "qemu32": GenuineIntel, family 6 model 6
  *           stepping 3, PPRO_FEATURES) less what is not implemented here — no FPU/MMX/SSE/SSE2/
- *           SSE3/FXSR, no DE, no PAE — and, as chosen for this lab, without SEP, so that one
- *           model shows SYSENTER's #UD.
+ *           SSE3/FXSR, no DE — and, as chosen for this lab, without SEP, so that one model
+ *           shows SYSENTER's #UD.
  *   max     every feature implemented (QEMU's "max" idea; its vendor kept Intel, see below).
  *
  * Not modelled: caches and TLBs (leaves 2 and 4 report none), the hypervisor leaves 0x4000000x
@@ -39,11 +39,11 @@ const W = FeatureWord;
  *    name       word         bit  models        what it gives (SDM vol. 2, CPUID, tables 3-10, 3-11, 3-8)
  */
 const FEATURE_TABLE = [
-  ['FPU', W.LEAF1_EDX, 0, 0], //                 x87 FPU (another helper's work: QEMU32 | MAX)
+  ['FPU', W.LEAF1_EDX, 0, 0], //                 x87 FPU (not yet implemented)
   ['PSE', W.LEAF1_EDX, 3, QEMU32 | MAX], //      4 MiB pages, CR4.PSE
   ['TSC', W.LEAF1_EDX, 4, QEMU32 | MAX], //      RDTSC, CR4.TSD, IA32_TIME_STAMP_COUNTER
   ['MSR', W.LEAF1_EDX, 5, QEMU32 | MAX], //      RDMSR, WRMSR
-  ['PAE', W.LEAF1_EDX, 6, 0], //                 PAE paging (another helper's work: QEMU32 | MAX)
+  ['PAE', W.LEAF1_EDX, 6, QEMU32 | MAX], //      PAE paging, CR4.PAE, 2 MiB pages
   ['MCE', W.LEAF1_EDX, 7, QEMU32 | MAX], //      CR4.MCE (no machine check is ever raised)
   ['CX8', W.LEAF1_EDX, 8, QEMU32 | MAX], //      CMPXCHG8B
   ['APIC', W.LEAF1_EDX, 9, QEMU32 | MAX], //     local APIC, IA32_APIC_BASE (reads 0 while it is disabled)
@@ -52,9 +52,9 @@ const FEATURE_TABLE = [
   ['PGE', W.LEAF1_EDX, 13, QEMU32 | MAX], //     global pages, CR4.PGE
   ['CMOV', W.LEAF1_EDX, 15, QEMU32 | MAX], //    CMOVcc
   ['PAT', W.LEAF1_EDX, 16, QEMU32 | MAX], //     IA32_PAT (kept, no effect on caching)
-  ['SMEP', W.LEAF7_EBX, 7, 0], //                CR4.SMEP (another helper's work: MAX)
-  ['SMAP', W.LEAF7_EBX, 20, 0], //               CR4.SMAP, STAC, CLAC (another helper's work: MAX)
-  ['NX', W.EXT1_EDX, 20, 0], //                  EFER.NXE, the XD bit (another helper's work: MAX)
+  ['SMEP', W.LEAF7_EBX, 7, MAX], //              CR4.SMEP
+  ['SMAP', W.LEAF7_EBX, 20, MAX], //             CR4.SMAP, STAC, CLAC
+  ['NX', W.EXT1_EDX, 20, MAX], //                EFER.NXE, the XD bit
   ['RDTSCP', W.EXT1_EDX, 27, MAX], //            RDTSCP, IA32_TSC_AUX
 ] as const;
 
@@ -101,13 +101,13 @@ const MODEL_SPECS: readonly ModelSpec[] = [
   {
     name: 'qemu32',
     member: QEMU32,
-    summary: "QEMU's default i386 CPU (qemu32) less what is not implemented: no FPU/MMX/SSE, PAE or SYSENTER",
+    summary: "QEMU's default i386 CPU (qemu32) less what is not implemented: no FPU/MMX/SSE, no SYSENTER",
     brand: 'shadowvisor qemu32 (QEMU Virtual CPU 2.5+)',
   },
   {
     name: 'max',
     member: MAX,
-    summary: 'every feature implemented: qemu32 plus SYSENTER/SYSEXIT, MTRRs and RDTSCP',
+    summary: 'every feature implemented: qemu32 plus SYSENTER/SYSEXIT, MTRRs, RDTSCP, NX, SMEP and SMAP',
     brand: 'shadowvisor max: every feature it implements',
   },
 ];

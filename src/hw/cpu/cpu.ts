@@ -1,17 +1,19 @@
 /**
  * The i386 CPU: architectural state, the memory access paths (segmentation, TLB, page walk),
  * fault recording and the run loop. Models a P6-class integer core in real-address mode,
- * protected mode with rings 0-3, virtual-8086 mode, hardware task switching and 32-bit paging
- * (SDM vol. 3, chapters 2-7, 9 and 20). Instruction semantics live in the handler modules;
- * decoding and block caching in decoder.ts and blocks.ts.
- * Which optional features it has (CPUID, MSRs, SYSENTER, RDTSCP) is its model's (cpu-model.ts).
+ * protected mode with rings 0-3, virtual-8086 mode, hardware task switching, 32-bit and PAE
+ * paging with NX, SMEP and SMAP (SDM vol. 3, chapters 2-7, 9 and 20). Instruction semantics live
+ * in the handler modules; decoding and block caching in decoder.ts and blocks.ts.
+ * Which optional features it has (CPUID, MSRs, SYSENTER, RDTSCP, PAE, NX, SMEP, SMAP) is its
+ * model's (cpu-model.ts).
  * NMI: an edge-latched input taken before INTR and blocked from delivery until the next IRET.
  * Not modelled: x87/MMX/SSE, SMM, VME (virtual-8086 mode extensions).
  */
 import { PageKind, type PhysicalAccess, isMemoryBacked } from '../memory/physical-memory.ts';
-import { Access, WalkRecord, accessFault, leafDirty, setAccessedDirty, walk } from '../mmu/walk.ts';
+import { Access, WalkRecord, accessFault, leafDirty, pagingRules, setAccessedDirty, walk, walkPae } from '../mmu/walk.ts';
 import { Tlb, TlbBit } from '../mmu/tlb.ts';
-import { Cr0, Cr4 } from '../x86/control-registers.ts';
+import { Cr0, Cr4, Efer } from '../x86/control-registers.ts';
+import { Pae, Pte } from '../x86/paging.ts';
 import { Seg, SegAttr, SysType } from '../x86/descriptors.ts';
 import { Eflags } from '../x86/eflags.ts';
 import { Vector } from '../x86/vectors.ts';
@@ -115,6 +117,10 @@ export const SEG_FAST_R = 1;
 export const SEG_FAST_W = 2;
 
 const NO_EXIT_REASON = '';
+/** Physical addresses from here up (PAE, up to MAXPHYADDR) decode to nothing on this PC. */
+const TWO32 = 4294967296;
+/** Every TLB write bit (paging off: everything is allowed). */
+const TLB_WRITE_ALL = TlbBit.WS | TlbBit.WU | TlbBit.WSU;
 const NO_DIRECT_RAM = { u8: new Uint8Array(0), view: new DataView(new ArrayBuffer(0)) };
 
 export class Cpu {
@@ -150,8 +156,14 @@ export class Cpu {
   cr2 = 0;
   cr3 = 0;
   cr4 = 0;
-  /** IA32_EFER: exists only on a model with NX (msr.ts). */
+  /** IA32_EFER: exists only on a model with NX (msr.ts); only NXE is implemented (Efer). */
   efer = 0;
+  /**
+   * The PDPTE registers of PAE paging (SDM vol. 3, 4.4.1), entry k's low half at 2k and high half
+   * at 2k+1: loaded from the PDPT at CR3 by MOV to CR3 under PAE paging and by MOV to CR0/CR4
+   * that enables or changes it; walks use them, never the PDPT in memory.
+   */
+  readonly pdpte = new Int32Array(8);
   readonly dr = new Int32Array(8);
   gdtBase = 0;
   gdtLimit = 0xffff;
@@ -179,9 +191,13 @@ export class Cpu {
   readonly u8: Uint8Array;
   readonly tlb = new Tlb();
   readonly tlbE: Int32Array;
-  /** TLB bits that allow a data read / write at the current CPL. */
-  tlbRmask: number = TlbBit.RS;
-  tlbWmask: number = TlbBit.WS;
+  /** TLB bits that allow a data read / write / instruction fetch at the current CPL (0: take the slow path). */
+  tlbRmask: number = TlbBit.RS | TlbBit.RU;
+  tlbWmask: number = TlbBit.WS | TlbBit.WSU;
+  tlbXmask: number = TlbBit.XS;
+  /** TLB bits that allow an explicit supervisor read / write now (CR4.SMAP and EFLAGS.AC applied). */
+  supRmask: number = TlbBit.RS | TlbBit.RU;
+  supWmask: number = TlbBit.WS | TlbBit.WSU;
   /** Misaligned user-mode data accesses raise #AC (then the fast paths are off). */
   alignmentCheck = false;
   io: PortBus;
@@ -194,6 +210,7 @@ export class Cpu {
   readonly ctr = this.counters.values;
   readonly blocks: BlockCache;
   private readonly walkRec = new WalkRecord();
+  private readonly pdptScratch = new Int32Array(8);
 
   // ---- execution control
   /** Nonzero: end the current block after this instruction (Stop bits). */
@@ -327,6 +344,7 @@ export class Cpu {
     this.msr.reset();
     this.nmiPending = false;
     this.nmiBlocked = false;
+    this.pdpte.fill(0);
     this.dr.fill(0);
     this.dr[6] = 0xffff0ff0 | 0;
     this.dr[7] = 0x400;
@@ -401,17 +419,23 @@ export class Cpu {
   }
 
   /**
-   * Recomputes what the fast data paths may assume after CPL, CR0.AM or EFLAGS.AC changed.
-   * Alignment checking (SDM vol. 3, 6.15 #AC: CR0.AM=1, EFLAGS.AC=1, CPL 3) sends every access
-   * to the slow path, which checks alignment; otherwise the TLB bits for the CPL apply.
+   * Recomputes what the fast paths may assume after CPL, CR0.AM, CR4.SMAP or EFLAGS.AC changed.
+   * Alignment checking (SDM vol. 3, 6.15 #AC: CR0.AM=1, EFLAGS.AC=1, CPL 3) sends every data
+   * access to the slow path, which checks alignment; otherwise the TLB bits for the CPL apply.
+   * SMAP (SDM vol. 3, 4.6.1): with CR4.SMAP=1 and EFLAGS.AC=0 a supervisor data access may use
+   * only entries of supervisor-mode pages (RS, WS); otherwise user-mode pages too (RU, WSU).
    */
   refreshAccessChecks(): void {
     const user = this.cpl === 3;
     this.alignmentCheck = user && (this.cr0 & Cr0.AM) !== 0 && (this.flags & Eflags.AC) !== 0;
-    this.tlbRmask = this.alignmentCheck ? 0 : user ? TlbBit.RU : TlbBit.RS;
-    this.tlbWmask = this.alignmentCheck ? 0 : user ? TlbBit.WU : TlbBit.WS;
+    const smap = (this.cr4 & Cr4.SMAP) !== 0 && (this.flags & Eflags.AC) === 0;
+    this.supRmask = smap ? TlbBit.RS : TlbBit.RS | TlbBit.RU;
+    this.supWmask = smap ? TlbBit.WS : TlbBit.WS | TlbBit.WSU;
+    this.tlbRmask = this.alignmentCheck ? 0 : user ? TlbBit.RU : this.supRmask;
+    this.tlbWmask = this.alignmentCheck ? 0 : user ? TlbBit.WU : this.supWmask;
+    this.tlbXmask = user ? TlbBit.XU : TlbBit.XS;
     // Without direct RAM the fast paths cannot index memory: every access takes the slow path.
-    if (!this.direct) this.tlbRmask = this.tlbWmask = 0;
+    if (!this.direct) this.tlbRmask = this.tlbWmask = this.tlbXmask = 0;
   }
 
   /**
@@ -521,16 +545,16 @@ export class Cpu {
       const page = vpn;
       const kind = this.mem.pageKind[page]!;
       if (this.direct && isMemoryBacked(kind)) {
-        const w = kind === PageKind.RAM && this.mem.watched[page] === 0 ? TlbBit.WS | TlbBit.WU : 0;
-        this.tlb.fill(vpn, (lin & ~0xfff) | TlbBit.RS | TlbBit.RU | w);
+        const w = kind === PageKind.RAM && this.mem.watched[page] === 0 ? TLB_WRITE_ALL : 0;
+        this.tlb.fill(vpn, (lin & ~0xfff) | TlbBit.RS | TlbBit.RU | TlbBit.XS | TlbBit.XU | w);
       }
       return lin >>> 0;
     }
     const ctr = this.ctr;
     if (this.cacheTranslated) {
-      // The slow paths' TLB: TlbBit RS RU WS WU are bits 0-3, chosen by the access's WRITE and USER bits.
+      // The slow paths' TLB (an interpreter's GVA -> GPA cache).
       const e = this.tlbE[vpn]!;
-      if ((e & (1 << (((access & Access.WRITE) << 1) | ((access & Access.USER) >>> 1)))) !== 0) {
+      if ((e & this.tlbAllow(access)) !== 0) {
         ctr[Counter.TLB_HIT]!++;
         return (e & -4096) | (lin & 0xfff);
       }
@@ -538,22 +562,26 @@ export class Cpu {
     const rec = this.walkRec;
     ctr[Counter.TLB_MISS]!++;
     ctr[Counter.PAGE_WALK]!++;
-    walk(this.mem, this.cr3, (this.cr4 & Cr4.PSE) !== 0, lin, rec);
+    if ((this.cr4 & Cr4.PAE) !== 0) walkPae(this.mem, this.pdpte, (this.efer & Efer.NXE) !== 0, lin, rec);
+    else walk(this.mem, this.cr3, (this.cr4 & Cr4.PSE) !== 0, lin, rec);
     ctr[Counter.WALK_READ]! += rec.reads;
     this.cycles += rec.reads * this.costs.walkRead;
-    const error = accessFault(rec, access, (this.cr0 & Cr0.WP) !== 0);
+    const error = accessFault(rec, access, (this.cr0 & Cr0.WP) !== 0, pagingRules(this, this.flags));
     if (error >= 0) return this.pageFault(lin, error) - 1;
     const write = (access & Access.WRITE) !== 0;
     ctr[Counter.AD_WRITE]! += setAccessedDirty(this.mem, rec, write);
+    // Nothing decodes physical addresses at or above 4 GiB: never cached (ldLin/stLin read all ones there).
+    if (rec.physical >= TWO32) return rec.physical;
     const frame = rec.physical >>> 12;
     const kind = this.mem.pageKind[frame]!;
     if ((this.direct || this.cacheTranslated) && isMemoryBacked(kind)) {
-      let e = (frame << 12) | TlbBit.RS;
-      if (rec.user) e |= TlbBit.RU;
+      const user = rec.user;
+      let e = (frame << 12) | (user ? TlbBit.RU : TlbBit.RS);
+      if (rec.executable) e |= !user ? TlbBit.XS : (this.cr4 & Cr4.SMEP) !== 0 ? TlbBit.XU : TlbBit.XU | TlbBit.XS;
       // ROM is never writable through the TLB: writes take the slow path and are dropped.
       if (kind === PageKind.RAM && leafDirty(rec) && (this.mem.watched[frame] === 0 || !this.direct)) {
-        if (rec.writable || (this.cr0 & Cr0.WP) === 0) e |= TlbBit.WS;
-        if (rec.writable && rec.user) e |= TlbBit.WU;
+        if (rec.writable || (this.cr0 & Cr0.WP) === 0) e |= user ? TlbBit.WSU : TlbBit.WS;
+        if (rec.writable && user) e |= TlbBit.WU;
       }
       if (rec.global && (this.cr4 & Cr4.PGE) !== 0) e |= TlbBit.G;
       if (rec.large) e |= TlbBit.LARGE;
@@ -747,7 +775,30 @@ export class Cpu {
    * accesses that cross a page and MMIO. Returns 0 after recording a fault. Sizes 1, 2, 4.
    */
   ldLin(lin: number, size: number, user: boolean): number {
-    const access = user ? Access.USER : 0;
+    return user ? this.ldAccess(lin, size, Access.USER, TlbBit.RU) : this.ldAccess(lin, size, 0, this.supRmask);
+  }
+
+  /** The TLB bits that allow an access of kind `access` (Access bits) now: CPL, SMAP, EFLAGS.AC applied. */
+  private tlbAllow(access: number): number {
+    const user = (access & Access.USER) !== 0;
+    if ((access & Access.FETCH) !== 0) return user ? TlbBit.XU : TlbBit.XS;
+    const write = (access & Access.WRITE) !== 0;
+    if (user) return write ? TlbBit.WU : TlbBit.RU;
+    if ((access & Access.IMPLICIT) === 0) return write ? this.supWmask : this.supRmask;
+    // Implicit supervisor accesses: SMAP applies whatever EFLAGS.AC says (SDM vol. 3, 4.6.1).
+    const smap = (this.cr4 & Cr4.SMAP) !== 0;
+    return write ? (smap ? TlbBit.WS : TlbBit.WS | TlbBit.WSU) : smap ? TlbBit.RS : TlbBit.RS | TlbBit.RU;
+  }
+
+  /** A physical read; nothing decodes addresses at or above 4 GiB (PAE): they read as all ones. */
+  private readPhys(pa: number, size: number): number {
+    if (pa >= TWO32) return size === 4 ? -1 : size === 2 ? 0xffff : 0xff;
+    return size === 1 ? this.mem.read8(pa) : size === 2 ? this.mem.read16(pa) : this.mem.read32(pa);
+  }
+
+  /** ldLin for an access of kind `access`, which the TLB bits `allow` permit without a walk. */
+  private ldAccess(lin: number, size: number, access: number, allow: number): number {
+    const user = (access & Access.USER) !== 0;
     if ((lin & 0xfff) + size > 0x1000) {
       const last = (lin + size - 1) | 0;
       const pa0 = this.translate(lin, access);
@@ -759,27 +810,33 @@ export class Cpu {
       for (let k = 0; k < size; k++) {
         const l = (lin + k) | 0;
         const pa = (l ^ lin) >>> 12 === 0 ? pa0 + k : pa1 + (l & 0xfff);
-        v |= this.mem.read8(pa) << (8 * k);
+        v |= this.readPhys(pa, 1) << (8 * k);
       }
       return size === 2 ? v & 0xffff : v;
     }
     const e = this.tlbE[lin >>> 12]!;
     let pa: number;
-    if ((e & (user ? TlbBit.RU : TlbBit.RS)) !== 0) {
+    if ((e & allow) !== 0) {
       pa = (e & -4096) | (lin & 0xfff);
       this.ctr[Counter.TLB_HIT]!++;
     } else {
       pa = this.translate(lin, access);
       if (pa < 0) return 0;
-      if (this.mem.pageKind[pa >>> 12] === PageKind.MMIO) this.ctr[Counter.MMIO]!++;
+      if (pa < TWO32 && this.mem.pageKind[pa >>> 12] === PageKind.MMIO) this.ctr[Counter.MMIO]!++;
     }
     if (user && this.alignmentCheck && (lin & (size - 1)) !== 0) return this.fault(Vector.AC, 0);
-    return size === 1 ? this.mem.read8(pa) : size === 2 ? this.mem.read16(pa) : this.mem.read32(pa);
+    return this.readPhys(pa, size);
   }
 
   /** Writes by linear address with the given privilege. Records a fault and writes nothing if denied. */
   stLin(lin: number, size: number, v: number, user: boolean): void {
-    const access = Access.WRITE | (user ? Access.USER : 0);
+    if (user) this.stAccess(lin, size, v, Access.WRITE | Access.USER, TlbBit.WU);
+    else this.stAccess(lin, size, v, Access.WRITE, this.supWmask);
+  }
+
+  /** stLin for an access of kind `access`, which the TLB bits `allow` permit without a walk. */
+  private stAccess(lin: number, size: number, v: number, access: number, allow: number): void {
+    const user = (access & Access.USER) !== 0;
     if ((lin & 0xfff) + size > 0x1000) {
       const last = (lin + size - 1) | 0;
       const pa0 = this.translate(lin, access);
@@ -790,14 +847,14 @@ export class Cpu {
       for (let k = 0; k < size; k++) {
         const l = (lin + k) | 0;
         const pa = (l ^ lin) >>> 12 === 0 ? pa0 + k : pa1 + (l & 0xfff);
-        this.mem.write8(pa, v >> (8 * k));
+        if (pa < TWO32) this.mem.write8(pa, v >> (8 * k));
       }
       return;
     }
     // A TLB entry that allows the write needs no walk (implicit stack pushes come this way).
     const e = this.tlbE[lin >>> 12]!;
     let pa: number;
-    if ((e & (user ? TlbBit.WU : TlbBit.WS)) !== 0) {
+    if ((e & allow) !== 0) {
       pa = (e & -4096) | (lin & 0xfff);
       this.ctr[Counter.TLB_HIT]!++;
     } else {
@@ -805,6 +862,8 @@ export class Cpu {
       if (pa < 0) return;
     }
     if (user && this.alignmentCheck && (lin & (size - 1)) !== 0) return void this.fault(Vector.AC, 0);
+    // Nothing decodes addresses at or above 4 GiB: the write goes nowhere.
+    if (pa >= TWO32) return;
     if (this.mem.pageKind[pa >>> 12] === PageKind.MMIO) {
       this.ctr[Counter.MMIO]!++;
       this.stop |= Stop.STATE;
@@ -822,11 +881,11 @@ export class Cpu {
    */
   ldSys(addr: number, size: number): number {
     if (this.monitor) return size === 4 ? this.mem.read32(addr) : size === 2 ? this.mem.read16(addr) : this.mem.read8(addr);
-    return this.ldLin(addr, size, false);
+    return this.ldAccess(addr, size, Access.IMPLICIT, this.tlbAllow(Access.IMPLICIT));
   }
 
   stSys(addr: number, size: number, v: number): void {
-    if (!this.monitor) this.stLin(addr, size, v, false);
+    if (!this.monitor) this.stAccess(addr, size, v, Access.WRITE | Access.IMPLICIT, this.tlbAllow(Access.WRITE | Access.IMPLICIT));
     else if (size === 4) this.mem.write32(addr, v);
     else if (size === 2) this.mem.write16(addr, v);
     else this.mem.write8(addr, v);
@@ -887,13 +946,43 @@ export class Cpu {
     this.tlb.flushAll();
   }
 
-  /** MOV to CR3: a new address space (global pages survive when CR4.PGE=1). */
-  loadCr3(value: number): void {
-    this.cr3 = value & ~0xfe7;
+  /**
+   * MOV to CR3: a new address space (global pages survive when CR4.PGE=1). Under PAE paging the
+   * PDPTE registers are loaded from the new PDPT first (SDM vol. 3, 4.4.1); if a present PDPTE
+   * has a reserved bit set nothing changes and the result is false: the caller raises #GP(0).
+   * CR3 keeps bits 31:3 (31:5 address the PDPT under PAE; 4:3 are PCD and PWT).
+   */
+  loadCr3(value: number): boolean {
+    if (this.paePaging && !this.loadPdptes(value)) return false;
+    this.cr3 = value & ~0x7;
     this.ctr[Counter.CR3_LOAD]!++;
     this.ctr[Counter.TLB_FLUSH]!++;
     if ((this.cr4 & Cr4.PGE) !== 0) this.tlb.flushNonGlobal();
     else this.tlb.flushAll();
+    return true;
+  }
+
+  /** PAE paging is in use: CR0.PG=1 and CR4.PAE=1 (IA32_EFER.LME does not exist here). */
+  get paePaging(): boolean {
+    return (this.cr0 & Cr0.PG) !== 0 && (this.cr4 & Cr4.PAE) !== 0;
+  }
+
+  /**
+   * Loads the PDPTE registers from the 32-byte-aligned PDPT at `cr3` (SDM vol. 3, 4.4.1). Returns
+   * false, leaving them unchanged, when a present PDPTE has a reserved bit set (bits 2:1, 8:5,
+   * 63:MAXPHYADDR): the MOV to CR that loads them raises #GP(0).
+   */
+  loadPdptes(cr3: number): boolean {
+    const base = (cr3 & ~0x1f) >>> 0;
+    const t = this.pdptScratch;
+    for (let k = 0; k < 8; k++) t[k] = this.mem.read32(base + 4 * k);
+    this.ctr[Counter.WALK_READ]! += 4;
+    this.cycles += 4 * this.costs.walkRead;
+    for (let k = 0; k < 8; k += 2) {
+      if ((t[k]! & Pte.P) !== 0 && ((t[k]! & Pae.PDPTE_RSVD_LO) !== 0 || (t[k + 1]! & ~Pae.ADDR_HI) !== 0)) return false;
+    }
+    this.pdpte.set(t);
+    return true;
   }
 
   // ------------------------------------------------------------------ running

@@ -501,7 +501,8 @@ group(TWO_BYTE, 0x00, [
 ]);
 group(TWO_BYTE, 0x01, [
   ['sgdt', 'M', sys.sgdtSidt, { cost: 4 }],
-  ['sidt', 'M', sys.sgdtSidt, { cost: 4 }],
+  // 0F 01 CA / CB (mod = 3): CLAC and STAC.
+  ['sidt', 'M', sys.sgdtSidt, { cost: 4, registerForms: [null, null, build('clac', '', sys.clacStac, { sub: 0 }), build('stac', '', sys.clacStac, { sub: 1 }), null, null, null, null] }],
   ['lgdt', 'M', sys.lgdtLidt, { ends: true, cost: 10 }],
   // 0F 01 D8-DF (mod = 3): the SVM instructions (virtualization.ts).
   ['lidt', 'M', sys.lgdtLidt, { ends: true, cost: 10, registerForms: ['vmrun', 'vmmcall', 'vmload', 'vmsave', 'stgi', 'clgi', 'skinit', 'invlpga'].map((n, k) => build(n, '', svmInstruction, { sub: k, ends: true, cost: 50 })) }],

@@ -168,7 +168,7 @@ function runChain(c: Cpu, first: Block, end: number): Block | null {
       // The successor: the same physical code, reached through a valid TLB entry for this CPL.
       const lin = (csBase + c.eip) | 0;
       const e = c.tlbE[lin >>> 12]!;
-      if ((e & c.tlbRmask) === 0) return blk;
+      if ((e & c.tlbXmask) === 0) return blk;
       const phys = (e & -4096) | (lin & 0xfff);
       next = blk.succ0;
       if (next === null || next.phys !== phys) {

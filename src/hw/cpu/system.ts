@@ -1,8 +1,8 @@
 /**
  * System instructions (SDM vol. 2 and vol. 3, 2.8): LGDT LIDT SGDT SIDT LLDT LTR SLDT STR,
- * MOV to/from control and debug registers, LMSW SMSW CLTS INVLPG WBINVD INVD, LAR LSL VERR
- * VERW ARPL, RDTSC, RDTSCP, UD2 and the absent x87 (CPUID: cpuid.ts; MSRs: msr.ts). Privileged
- * ones raise #GP(0) above CPL 0.
+ * MOV to/from control and debug registers (with the PDPTE loads of PAE paging), LMSW SMSW CLTS
+ * INVLPG STAC CLAC WBINVD INVD, LAR LSL VERR VERW ARPL, RDTSC, RDTSCP, UD2 and the absent x87
+ * (CPUID: cpuid.ts; MSRs: msr.ts). Privileged ones raise #GP(0) above CPL 0.
  * Debug registers hold their values, but breakpoints (DR7 enables, DR7.GD) are not modelled,
  * and CPUID does not advertise DE.
  */
@@ -19,7 +19,7 @@ import { materializeFlags } from './flags.ts';
 import type { Insn } from './insn.ts';
 import { ea, readRm16 } from './operands.ts';
 import { desc, readDescriptor } from './segments.ts';
-import { Feature, hasFeature } from './cpu-model.ts';
+import { Feature, type FeatureFlag, hasFeature } from './cpu-model.ts';
 import { readTsc } from './tsc.ts';
 import { realSegments } from './real-mode.ts';
 
@@ -129,6 +129,10 @@ export function writeCr0(c: Cpu, value: number): boolean {
   // PE: real-address mode when clear; the segment registers keep their hidden parts either way
   // (SDM vol. 3, 9.9), so the code that follows runs on until a far jump reloads CS.
   const changed = c.cr0 ^ v;
+  // PAE paging after the write, and CD, NW or PG changes: the PDPTEs are loaded from CR3 (SDM vol. 3, 4.4.1).
+  if ((v & Cr0.PG) !== 0 && (c.cr4 & Cr4.PAE) !== 0 && (changed & (Cr0.CD | Cr0.NW | Cr0.PG)) !== 0 && !c.loadPdptes(c.cr3)) {
+    return !!c.fault(Vector.GP, 0);
+  }
   c.cr0 = v | 0;
   c.refreshAccessChecks();
   if ((changed & (Cr0.PG | Cr0.WP | Cr0.PE)) !== 0) c.flushTlb();
@@ -160,17 +164,39 @@ export function movCdRd(c: Cpu, i: Insn): void {
       c.cr2 = v;
       return;
     case 3:
-      c.loadCr3(v);
+      // Under PAE paging a present PDPTE with a reserved bit set: #GP(0), CR3 unchanged (SDM vol. 3, 4.4.1).
+      if (!c.loadCr3(v)) return void c.fault(Vector.GP, 0);
       c.stop |= Stop.STATE;
       return;
     default: {
-      if ((v & ~CR4_SUPPORTED) !== 0) return void c.fault(Vector.GP, 0);
+      if ((v & ~CR4_SUPPORTED) !== 0 || (v & ~modelCr4(c)) !== 0) return void c.fault(Vector.GP, 0);
       const changed = c.cr4 ^ v;
+      // PAE paging after the write, and PAE, PGE, PSE or SMEP changes: the PDPTEs are loaded (SDM vol. 3, 4.4.1).
+      const reload = Cr4.PAE | Cr4.PGE | Cr4.PSE | Cr4.SMEP;
+      if ((c.cr0 & Cr0.PG) !== 0 && (v & Cr4.PAE) !== 0 && (changed & reload) !== 0 && !c.loadPdptes(c.cr3)) {
+        return void c.fault(Vector.GP, 0);
+      }
       c.cr4 = v;
-      if ((changed & (Cr4.PSE | Cr4.PGE)) !== 0) c.flushTlb();
+      // The TLB's rights bake in PSE, PGE, PAE and SMEP (SDM vol. 3, 4.10.4.1 lists these); SMAP only changes the masks.
+      if ((changed & reload) !== 0) c.flushTlb();
+      c.refreshAccessChecks();
       c.stop |= Stop.STATE;
     }
   }
+}
+
+/** CR4 bits of optional features, and whether the CPU model has each (a MOV to CR4 setting another is #GP(0)). */
+const MODEL_CR4: readonly (readonly [number, FeatureFlag])[] = [
+  [Cr4.PAE, Feature.PAE],
+  [Cr4.SMEP, Feature.SMEP],
+  [Cr4.SMAP, Feature.SMAP],
+];
+
+/** The CR4 bits this CPU's model allows (the features it lacks are reserved bits to it: SDM vol. 3, 2.5). */
+export function modelCr4(c: Cpu): number {
+  let allowed = CR4_SUPPORTED;
+  for (const [bit, f] of MODEL_CR4) if (!hasFeature(c.model, f)) allowed &= ~bit;
+  return allowed;
 }
 
 /** mov r32, DRn (0F 21) and mov DRn, r32 (0F 23): sub = 0 read, 1 write. DR4/5 alias DR6/7 unless CR4.DE. */
@@ -232,6 +258,16 @@ export function invlpg(c: Cpu, i: Insn): void {
   }
   c.tlb.invalidate(vpn);
   c.stop |= Stop.STATE;
+}
+
+/**
+ * clac / stac (0F 01 CA / CB): clear or set EFLAGS.AC, which lifts SMAP for explicit supervisor
+ * accesses (SDM vol. 2, STAC). #UD at CPL > 0, and where CPUID does not report SMAP. sub: 0 CLAC, 1 STAC.
+ */
+export function clacStac(c: Cpu, i: Insn): void {
+  if (!hasFeature(c.model, Feature.SMAP) || c.cpl !== 0) return void c.fault(Vector.UD, -1);
+  c.flags = i.sub === 1 ? c.flags | Eflags.AC : c.flags & ~Eflags.AC;
+  c.refreshAccessChecks();
 }
 
 /** wbinvd / invd (0F 09 / 0F 08): privileged; there are no caches to write back. */

@@ -27,7 +27,8 @@
  * The instructions of the SVM family, when a guest executes them, exit if intercepted (VMRUN's
  * intercept is required) and otherwise raise #UD, as on a CPU that does not offer SVM.
  */
-import { CR4_SUPPORTED, Cr0, Efer } from '../x86/control-registers.ts';
+import { CR4_SUPPORTED, Cr0, Cr4, Efer } from '../x86/control-registers.ts';
+import { Pae, Pte } from '../x86/paging.ts';
 import { Eflags } from '../x86/eflags.ts';
 import { Vector } from '../x86/vectors.ts';
 import {
@@ -167,7 +168,16 @@ function inconsistency(c: Cpu, vmcb: number): string {
   // guest's memory (APM vol. 2, 15.5.1 lists it as illegal only with EFER.LME).
   const cr0 = m.read32(vmcb + S.CR0);
   if ((cr0 & Cr0.NW) !== 0 && (cr0 & Cr0.CD) === 0) return 'CR0.NW without CR0.CD';
-  if ((m.read32(vmcb + S.CR4) & ~CR4_SUPPORTED) !== 0) return 'reserved CR4 bits';
+  const cr4 = m.read32(vmcb + S.CR4);
+  if ((cr4 & ~CR4_SUPPORTED) !== 0) return 'reserved CR4 bits';
+  // PAE paging: VMRUN loads the PDPTE registers from the guest's CR3, which must hold valid ones.
+  if ((cr0 & Cr0.PG) !== 0 && (cr4 & Cr4.PAE) !== 0) {
+    const pdpt = (m.read32(vmcb + S.CR3) & ~0x1f) >>> 0;
+    for (let k = 0; k < 4; k++) {
+      const lo = m.read32(pdpt + 8 * k);
+      if ((lo & Pte.P) !== 0 && ((lo & Pae.PDPTE_RSVD_LO) !== 0 || (m.read32(pdpt + 8 * k + 4) & ~Pae.ADDR_HI) !== 0)) return 'reserved bits in a PDPTE';
+    }
+  }
   if ((m.read32(vmcb + S.EFER) & ~Efer.NXE) !== 0 || m.read32(vmcb + S.EFER + 4) !== 0) return 'reserved EFER bits';
   return '';
 }
@@ -196,6 +206,7 @@ export function vmrun(c: Cpu, vmcb: number, budget: number): CpuExit {
   c.hostMonitor = c.monitor;
   c.monitor = false;
   loadState(c, m, vmcb);
+  if (c.paePaging) c.loadPdptes(c.cr3);
   c.inhibit = (m.read32(vmcb + C.INTERRUPT_SHADOW) & 1) !== 0;
   c.vmcbAddress = vmcb;
   c.icptCrRead = m.read16(vmcb + C.CR_READ);
@@ -291,6 +302,7 @@ function leaveGuest(c: Cpu, exit: CpuExit): CpuExit {
   c.stop &= Stop.REQUEST;
   c.ctr[Counter.VMEXIT]!++;
   loadState(c, m, c.hostSaveArea);
+  if (c.paePaging) c.loadPdptes(c.cr3);
   c.monitor = c.hostMonitor;
   c.inhibit = false;
   c.exitCode = code;

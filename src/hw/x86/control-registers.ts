@@ -13,7 +13,7 @@ export const Cr0 = {
   PG: 1 << 31,
 } as const;
 
-/** CR4: only PSE (4 MiB pages), PGE (global pages), TSD, DE and MCE are implemented. */
+/** CR4: PSE (4 MiB pages), PAE, PGE (global pages), SMEP, SMAP, TSD, DE and MCE are implemented. */
 export const Cr4 = {
   VME: 1 << 0,
   PVI: 1 << 1,
@@ -23,13 +23,18 @@ export const Cr4 = {
   PAE: 1 << 5,
   MCE: 1 << 6,
   PGE: 1 << 7,
+  /** Supervisor-mode execution prevention (SDM vol. 3, 4.6). */
+  SMEP: 1 << 20,
+  /** Supervisor-mode access prevention (SDM vol. 3, 4.6). */
+  SMAP: 1 << 21,
 } as const;
 
 /**
- * CR4 bits a MOV to CR4 may set; setting any other bit raises #GP(0) (SDM vol. 3, 2.5). MCE only
- * enables a machine-check exception that this CPU never raises (no hardware error is modelled).
+ * CR4 bits a MOV to CR4 may set; setting any other bit raises #GP(0) (SDM vol. 3, 2.5), and so
+ * does a bit of a feature the CPU model lacks (PAE, SMEP, SMAP: system.ts). MCE only enables a
+ * machine-check exception that this CPU never raises (no hardware error is modelled).
  */
-export const CR4_SUPPORTED = Cr4.TSD | Cr4.DE | Cr4.PSE | Cr4.PGE | Cr4.MCE;
+export const CR4_SUPPORTED = Cr4.TSD | Cr4.DE | Cr4.PSE | Cr4.PAE | Cr4.PGE | Cr4.MCE | Cr4.SMEP | Cr4.SMAP;
 
 /** CR0 bits that are architecturally fixed or reserved are kept as the i686 keeps them: ET reads 1. */
 export const CR0_WRITABLE =

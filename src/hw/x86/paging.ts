@@ -26,6 +26,48 @@ export const Pte = {
   G: 1 << 8,
 } as const;
 
+/**
+ * PAE paging structures (SDM vol. 3, 4.4): 64-bit entries, held here as two 32-bit halves. The
+ * low half has the 32-bit layout above (frame bits 31:12, flags 11:0; in a 4 KiB PTE bit 7 is
+ * PAT, in a 2 MiB PDE bit 12 is PAT); the high half holds physical-address bits 35:32 (our
+ * MAXPHYADDR is 36) and XD in bit 63.
+ *
+ *  linear address (PAE)
+ *  31 30 29        21 20        12 11          0
+ * +-----+------------+------------+-------------+
+ * |PDPTE| dir index  | table index|   offset    |   (2 MiB page: bits 20:0 are the offset)
+ * +-----+------------+------------+-------------+
+ *
+ *  high half of a PDE/PTE              PDPTE (loaded into the PDPTE registers on MOV CR3)
+ *  63  62      36 35       32          bits 2:1, 8:5 and 63:36 reserved; no U/S, R/W, A, XD
+ * +--+-----------+----------+
+ * |XD| reserved  | addr hi  |
+ * +--+-----------+----------+
+ */
+export const Pae = {
+  /** Execute-disable, bit 63: bit 31 of the high half (reserved when IA32_EFER.NXE = 0). */
+  XD_HI: 1 << 31,
+  /** Physical-address bits 35:32 in the high half. */
+  ADDR_HI: 0xf,
+  /** High-half bits 62:36, reserved in every PAE entry (MAXPHYADDR = 36). */
+  RSVD_HI: 0x7ffffff0,
+  /** Reserved low bits of a present PDPTE: 2:1 and 8:5. */
+  PDPTE_RSVD_LO: 0x1e6,
+  /** Reserved low bits of a 2 MiB PDE: 20:13 (bit 12 is PAT). */
+  LARGE_RSVD_LO: 0x1fe000,
+  LARGE_PAGE_MASK: ~0x1fffff,
+  /** 4 KiB PTE bit 7: PAT (not PS). */
+  PAT: 1 << 7,
+  /** 2 MiB PDE bit 12: PAT. */
+  LARGE_PAT: 1 << 12,
+} as const;
+
+/**
+ * The physical-address width (SDM vol. 3, 4.1.4): CPUID leaf 0x80000008 is not implemented,
+ * so a processor that reports PAE has MAXPHYADDR = 36 (the classic PAE value).
+ */
+export const MAXPHYADDR = 36;
+
 export const PAGE_SIZE = 4096;
 export const PAGE_SHIFT = 12;
 export const PAGE_MASK = 0xfff;
@@ -37,12 +79,16 @@ export const LARGE_PAGE_MASK = ~0x3fffff;
  *  bit 0 P: 0 = not-present page, 1 = protection violation
  *  bit 1 W/R: the access was a write
  *  bit 2 U/S: the access was a user-mode access (CPL 3, not an implicit supervisor access)
- *  bit 3 RSVD, bit 4 I/D: not produced by 32-bit paging without PAE/NX
+ *  bit 3 RSVD: a present entry had a reserved bit set (PAE paging; P is then 1)
+ *  bit 4 I/D: the access was an instruction fetch, and CR4.SMEP = 1 or (CR4.PAE = 1 and
+ *        IA32_EFER.NXE = 1); 0 otherwise, whatever the access rights
  */
 export const PfError = {
   P: 1 << 0,
   W: 1 << 1,
   U: 1 << 2,
+  RSVD: 1 << 3,
+  I: 1 << 4,
 } as const;
 
 export function directoryIndex(linear: number): number {

@@ -64,15 +64,17 @@ export interface PagingRegisters {
   readonly cr0: number;
   readonly cr3: number;
   readonly cr4: number;
+  readonly efer: number;
 }
 
 /**
  * After an emulated instruction, the shadow MMU follows the guest's paging state: a change of
- * CR0, CR3 or CR4 — or a CR3 load of the same value, which is still an address-space switch and
- * a TLB flush — activates the shadow for the new state. Returns true when a register changed.
+ * CR0, CR3, CR4 or IA32_EFER — or a CR3 load of the same value, which is still an address-space
+ * switch, a TLB flush and (PAE) a reload of the PDPTE registers — activates the shadow for the
+ * new state. Returns true when a register changed.
  */
 export function followPaging(mmu: ShadowMmu, v: Cpu, before: PagingRegisters, insn: Insn | null): boolean {
-  const changed = v.cr0 !== before.cr0 || v.cr3 !== before.cr3 || v.cr4 !== before.cr4;
+  const changed = v.cr0 !== before.cr0 || v.cr3 !== before.cr3 || v.cr4 !== before.cr4 || v.efer !== before.efer;
   if (changed || (insn !== null && specOf(insn).operands === 'Cd,Rd' && insn.reg === 3)) mmu.activate();
   return changed;
 }

@@ -44,8 +44,9 @@ import { add64, sub64 } from '../../hw/cpu/tsc.ts';
 import type { PhysicalMemory } from '../../hw/memory/physical-memory.ts';
 import type { Tlb } from '../../hw/mmu/tlb.ts';
 import type { PcChipset } from '../../hw/platform/chipset.ts';
-import { Cr0, Cr4 } from '../../hw/x86/control-registers.ts';
+import { Cr0, Cr4, Efer } from '../../hw/x86/control-registers.ts';
 import { Eflags } from '../../hw/x86/eflags.ts';
+import { PfError } from '../../hw/x86/paging.ts';
 import { Vector } from '../../hw/x86/vectors.ts';
 import {
   EventInfo,
@@ -83,12 +84,20 @@ const MIRRORED_CR0 = Cr0.MP | Cr0.EM | Cr0.TS | Cr0.NE | Cr0.AM;
 /** The CR0 the guest runs with: protected mode, paging on the shadows, WP so that traces fault. */
 const REAL_CR0 = Cr0.PE | Cr0.ET | Cr0.WP | Cr0.PG;
 
+/** CR4 bits of the guest the hardware carries: TSD, and SMEP/SMAP (checked on the shadows). */
+const GUEST_CR4 = Cr4.TSD | Cr4.SMEP | Cr4.SMAP;
+
 const SVM_FAMILY = new Set<number>([SvmExit.VMRUN, SvmExit.VMMCALL, SvmExit.VMLOAD, SvmExit.VMSAVE, SvmExit.STGI, SvmExit.CLGI, SvmExit.SKINIT, SvmExit.INVLPGA]);
 
-/** The shadow MMU's view of the hardware: the shadow root goes into the VMCB's CR3. */
+/**
+ * The shadow MMU's view of the hardware: the shadow root goes into the VMCB's CR3, its format
+ * into the VMCB's CR4.PAE and EFER.NXE (VMRUN loads the PDPTE registers from a PAE root).
+ */
 export class VmcbPaging implements RealPaging {
   /** The shadow root the guest runs on. */
   root = 0;
+  /** The root is a PAE PDPT. */
+  pae = false;
   readonly tlb: Tlb;
   private readonly real: Cpu;
   private readonly mem: PhysicalMemory;
@@ -102,9 +111,13 @@ export class VmcbPaging implements RealPaging {
   }
 
   /** A new address space: the guest's TLB entries go (the TLB is this guest's while the VMM runs). */
-  loadCr3(value: number): void {
-    this.root = value & ~0xfff;
+  loadRoot(root: number, pae: boolean): void {
+    this.root = root & ~0xfff;
+    this.pae = pae;
     this.mem.write32(this.vmcb + S.CR3, this.root);
+    const cr4 = this.mem.read32(this.vmcb + S.CR4);
+    this.mem.write32(this.vmcb + S.CR4, pae ? cr4 | Cr4.PAE : cr4 & ~Cr4.PAE);
+    this.mem.write32(this.vmcb + S.EFER, pae ? Efer.NXE : 0);
     this.real.flushTlb();
   }
 }
@@ -324,7 +337,9 @@ export class HwEngine implements VmEngine {
     this.lastExit.gva = gva >>> 0;
     const interrupted = m.read32(vmcb + C.EXITINTINFO);
     const interruptedError = m.read32(vmcb + C.EXITINTINFO + 4);
-    const kind = mmu.handlePageFault(gva, errorCode);
+    // EFLAGS.AC of the guest (SMAP); a supervisor access (U/S=0) at CPL 3 is the CPU's own, implicit.
+    const implicit = (errorCode & PfError.U) === 0 && (m.read8(vmcb + S.CPL) & 3) === 3;
+    const kind = mmu.handlePageFault(gva, errorCode, m.read32(vmcb + S.RFLAGS), implicit);
     switch (kind) {
       case FaultKind.HIDDEN:
         this.faults.hidden++;
@@ -391,7 +406,7 @@ export class HwEngine implements VmEngine {
   private deliverInSoftware(info: number, errorCode: number, category: ExitCategoryName): VmExit | null {
     const v = this.p.vcpu;
     this.syncIn();
-    const before = { cr0: v.cr0, cr3: v.cr3, cr4: v.cr4 };
+    const before = { cr0: v.cr0, cr3: v.cr3, cr4: v.cr4, efer: v.efer };
     const type = (info >>> EventInfo.TYPE_SHIFT) & 7;
     const source = type === EventInfo.TYPE_SOFT_INT ? 'software' : type === EventInfo.TYPE_EXCEPTION ? 'exception' : type === EventInfo.TYPE_NMI ? 'nmi' : 'external';
     const nrip = this.p.hostMem.read32(this.p.vmcb + C.NRIP);
@@ -414,7 +429,7 @@ export class HwEngine implements VmEngine {
     this.syncIn();
     const insn = peekInstruction(v);
     const name = insn === null ? '' : specOf(insn).name;
-    const before = { cr0: v.cr0, cr3: v.cr3, cr4: v.cr4 };
+    const before = { cr0: v.cr0, cr3: v.cr3, cr4: v.cr4, efer: v.efer };
     const invlpgAt = name === 'invlpg' ? this.p.hostMem.read32(this.p.vmcb + C.EXITINFO1) : 0;
     const exit = this.meter.step(v);
     if (exit.kind === 'reset') return { kind: 'triple-fault', vector: exit.vector };
@@ -430,8 +445,9 @@ export class HwEngine implements VmEngine {
   // ---------------------------------------------------------------- the guest's state: VMCB <-> vCPU
 
   /**
-   * The guest's registers from the VMCB into the vCPU, which keeps the guest's own CR0, CR3 and
-   * CR4 and its MSRs but those the save area holds (EFER, SYSENTER); its NMI blocking and TSC
+   * The guest's registers from the VMCB into the vCPU, which keeps the guest's own CR0, CR3, CR4
+   * and EFER (the VMCB's are the shadows' format) and its MSRs but the SYSENTER ones the save area
+   * holds; its NMI blocking and TSC
    * offset (the host's plus TSC_OFFSET) from the VMCB's control area.
    */
   private syncIn(): void {
@@ -439,10 +455,12 @@ export class HwEngine implements VmEngine {
     const cr0 = v.cr0;
     const cr3 = v.cr3;
     const cr4 = v.cr4;
+    const efer = v.efer;
     loadState(v, m, vmcb);
     v.cr0 = cr0;
     v.cr3 = cr3;
     v.cr4 = cr4;
+    v.efer = efer;
     v.refreshAccessChecks();
     v.inhibit = (m.read32(vmcb + C.INTERRUPT_SHADOW) & 1) !== 0;
     v.nmiBlocked = (m.read32(vmcb + C.VINTR) & V_NMI_BLOCKING) !== 0;
@@ -460,7 +478,10 @@ export class HwEngine implements VmEngine {
     // physical-mode shadow, which VMRUN allows.
     m.write32(vmcb + S.CR0, (REAL_CR0 & ~(Cr0.PE & ~v.cr0)) | (v.cr0 & MIRRORED_CR0));
     m.write32(vmcb + S.CR3, paging.root);
-    m.write32(vmcb + S.CR4, v.cr4 & Cr4.TSD);
+    // The guest's SMEP and SMAP act on the hardware's walk of the shadows as on its own tables
+    // (its kernel runs at ring 0: supervisor); PAE and NXE are the shadows' format.
+    m.write32(vmcb + S.CR4, (v.cr4 & GUEST_CR4) | (paging.pae ? Cr4.PAE : 0));
+    m.write32(vmcb + S.EFER, paging.pae ? Efer.NXE : 0);
     m.write32(vmcb + C.INTERRUPT_SHADOW, v.inhibit ? 1 : 0);
     const vintr = m.read32(vmcb + C.VINTR);
     m.write32(vmcb + C.VINTR, v.nmiBlocked ? vintr | V_NMI_BLOCKING : vintr & ~V_NMI_BLOCKING);

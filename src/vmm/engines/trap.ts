@@ -71,6 +71,7 @@ interface SystemState {
   cr0: number;
   cr3: number;
   cr4: number;
+  efer: number;
   gdtBase: number;
   gdtLimit: number;
   ldtSel: number;
@@ -112,7 +113,7 @@ export class TrapEngine implements VmEngine {
   private started = false;
   /** The guest's state lives on the vCPU: real-mode code the VMM interprets (interpretSlice). */
   private onVcpu = false;
-  private readonly before: SystemState = { cr0: 0, cr3: 0, cr4: 0, gdtBase: 0, gdtLimit: 0, ldtSel: 0, ldtBase: 0, ldtLimit: 0 };
+  private readonly before: SystemState = { cr0: 0, cr3: 0, cr4: 0, efer: 0, gdtBase: 0, gdtLimit: 0, ldtSel: 0, ldtBase: 0, ldtLimit: 0 };
 
   constructor(parts: TrapEngineParts) {
     this.p = parts;
@@ -168,7 +169,7 @@ export class TrapEngine implements VmEngine {
     if (!this.started) return;
     const { real, mmu, chipset } = this.p;
     this.putState();
-    real.loadCr3(mmu.active!.frame * 4096);
+    mmu.reload();
     this.updateRealIrq();
     real.nmiPending = this.nmi;
     real.deadline = chipset.clock.next();
@@ -276,6 +277,8 @@ export class TrapEngine implements VmEngine {
   }
 
   private onTrap(vector: number, errorCode: number, cr2: number, source: EventSource, length: number): VmExit | null {
+    // STAC and CLAC are #UD above CPL 0: the guest kernel's (at ring 1) are emulated.
+    if (vector === Vector.UD && this.p.real.cpl === 1 && this.isStacClac()) return this.emulate(null);
     switch (vector) {
       case Vector.GP:
       case Vector.NP:
@@ -300,9 +303,18 @@ export class TrapEngine implements VmEngine {
     }
   }
 
+  /** The instruction at the guest's CS:EIP is STAC or CLAC. */
+  private isStacClac(): boolean {
+    syncIn(this.p.real, this.p.vcpu);
+    const insn = peekInstruction(this.p.vcpu);
+    const name = insn === null ? '' : specOf(insn).name;
+    return name === 'stac' || name === 'clac';
+  }
+
   private onPageFault(gva: number, errorCode: number): VmExit | null {
     this.lastExit.gva = gva >>> 0;
-    const kind = this.p.mmu.handlePageFault(gva, errorCode);
+    // The real EFLAGS.AC is the guest's (SMAP); the real CPU makes no implicit linear accesses in monitor mode.
+    const kind = this.p.mmu.handlePageFault(gva, errorCode, this.p.real.flags);
     switch (kind) {
       case FaultKind.HIDDEN:
         this.faults.hidden++;
@@ -350,6 +362,7 @@ export class TrapEngine implements VmEngine {
     b.cr0 = v.cr0;
     b.cr3 = v.cr3;
     b.cr4 = v.cr4;
+    b.efer = v.efer;
     b.gdtBase = v.gdtBase;
     b.gdtLimit = v.gdtLimit;
     b.ldtSel = v.ldtSel;

@@ -25,16 +25,28 @@
  *   guest frame;
  * - the physical-mode table maps GPA -> pmap(GPA) for resident frames, read-only where traced
  *   or ROM;
- * - the shadow GDT and LDT hold the guest's descriptors in their ring-compressed form.
+ * - the shadow GDT and LDT hold the guest's descriptors in their ring-compressed form (not
+ *   present where the guest's SMAP forbids the hardware's implicit read of them);
+ * - the real TLB holds nothing the active shadow does not give, and (trap) the real PDPTE
+ *   registers hold the active shadow PDPT.
+ * PAE shadows (8-byte entries) follow the same rules, and:
+ * - the active PDPT's entries are exactly the guest's PDPTE registers: present where theirs
+ *   are, each pointing at the shadow of the directory it names under the guest's NXE, P only;
+ * - a PAE entry's high half is XD where the guest entry at the same level has XD (under NXE),
+ *   else 0; the guest entries a shadow is derived from have no reserved bit set;
+ * - a 2 MiB page's shadow entries map its frames one by one, their directory entry carrying its
+ *   U/S, R/W and XD.
  */
 import type { Cpu } from '../../hw/cpu/cpu.ts';
 import { PageKind, type PhysicalMemory } from '../../hw/memory/physical-memory.ts';
-import { Cr0 } from '../../hw/x86/control-registers.ts';
-import { LARGE_PAGE_MASK, Pte } from '../../hw/x86/paging.ts';
+import { Cr0, Cr4, Efer } from '../../hw/x86/control-registers.ts';
+import { LARGE_PAGE_MASK, Pae, Pte } from '../../hw/x86/paging.ts';
+import { TlbBit } from '../../hw/mmu/tlb.ts';
+import { WalkRecord, walk, walkPae } from '../../hw/mmu/walk.ts';
 import { FrameOwner, type HostFrames } from '../memory/host-frames.ts';
 import type { GuestPhysicalMemory } from '../memory/guest-memory.ts';
 import type { Pmap } from '../memory/pmap.ts';
-import { type ShadowDescriptorTable, TABLE_FRAMES, shadowDescriptorHigh } from './descriptor-tables.ts';
+import { type ShadowDescriptorTable, TABLE_FRAMES } from './descriptor-tables.ts';
 import { ShadowRole, type ShadowPage } from './shadow-page.ts';
 import { PARKED, ShadowMmu } from './shadow-mmu.ts';
 import type { GuestPager } from '../memory/pager.ts';
@@ -61,6 +73,10 @@ export interface AuditedVm {
   readonly realCr3: number;
   /** The shadow GDT and LDT (trap), or none (hw: the CPU reads the guest's own). */
   readonly descriptorTables: readonly ShadowDescriptorTable[];
+  /** The hardware whose TLB holds translations of the active shadow (the host's real CPU). */
+  readonly real: Cpu;
+  /** The real CPU's PDPTE registers hold the active shadow PDPT's (trap; hw loads them at each VMRUN). */
+  readonly realPdptesLoaded: boolean;
 }
 
 /** Stop collecting after this many findings (one broken rule tends to repeat). */
@@ -79,6 +95,7 @@ export function auditShadows(vm: AuditedVm): ShadowAuditFinding[] {
   auditPages(vm, counts, report);
   auditReverseMap(vm, counts, report);
   auditTracing(vm, report);
+  auditRealTlb(vm, report);
   vm.descriptorTables.forEach((table, k) => {
     auditDescriptors(vm, table, k === 0 ? 'GDT' : 'LDT', report);
   });
@@ -89,7 +106,9 @@ type Report = (finding: string) => void;
 
 // Entry names for findings (built only when something is wrong: the audit visits every entry).
 const pdeName = (dir: ShadowPage, i: number) => `shadow PDE ${i} of guest directory ${hex(dir.gfn * 4096)}`;
-const pteName = (table: ShadowPage, i: number) => `shadow PTE ${i} of ${table.role === ShadowRole.LARGE ? 'the 4 MiB page at GPA' : 'guest table'} ${hex(table.gfn * 4096)}`;
+const pteName = (table: ShadowPage, i: number) =>
+  `shadow ${table.pae ? 'PAE ' : ''}PTE ${i} of ${table.role === ShadowRole.LARGE ? 'the 4 MiB page at GPA' : table.role === ShadowRole.PAE_LARGE ? 'the 2 MiB page at GPA' : 'guest table'} ${hex(table.gfn * 4096)}`;
+const PAE_XD = Pae.XD_HI;
 const physName = (gfn: number) => `physical-mode entry for GPA ${hex(gfn * 4096)}`;
 
 function auditOwnership(vm: AuditedVm, report: Report): void {
@@ -124,9 +143,28 @@ function auditActive(vm: AuditedVm, report: Report): void {
   }
   if (realCr3 >>> 12 !== active.frame) report(`real CR3 ${hex(realCr3)} is not the active shadow at ${hex(active.frame * 4096)}`);
   const paging = (vcpu.cr0 & Cr0.PG) !== 0;
+  const pae = paging && (vcpu.cr4 & Cr4.PAE) !== 0;
   if (!paging && active.role !== ShadowRole.PHYS_DIRECTORY) report('guest paging is off but the active shadow is not the physical-mode table');
-  if (paging && (active.role !== ShadowRole.DIRECTORY || active.gfn !== vcpu.cr3 >>> 12)) {
+  if (paging && !pae && (active.role !== ShadowRole.DIRECTORY || active.gfn !== vcpu.cr3 >>> 12)) {
     report(`the active shadow does not shadow the guest's CR3 ${hex(vcpu.cr3)}`);
+  }
+  if (pae) {
+    if (active.role !== ShadowRole.PDPT) {
+      report('guest PAE paging is on but the active shadow is not a PDPT');
+      return;
+    }
+    const nxe = (vcpu.efer & Efer.NXE) !== 0;
+    for (let k = 0; k < 4; k++) {
+      const lo = vcpu.pdpte[2 * k]!;
+      const child = active.children![k]!;
+      if ((lo & PTE_P) === 0 || (vcpu.pdpte[2 * k + 1]! & Pae.ADDR_HI) !== 0) {
+        if (child !== null) report(`shadow PDPTE ${k} is present but the guest's PDPTE register ${k} is not, or names a directory above 4 GiB`);
+        continue;
+      }
+      if (child === null || child.role !== ShadowRole.PAE_DIRECTORY || child.gfn !== lo >>> 12 || child.nxe !== nxe) {
+        report(`shadow PDPTE ${k} does not point at the shadow of guest directory ${hex(lo & ~0xfff)} (NXE ${+nxe})`);
+      }
+    }
   }
 }
 
@@ -162,6 +200,22 @@ function auditPages(vm: AuditedVm, counts: EntryCounts, report: Report): void {
         break;
       case ShadowRole.PHYS_TABLE:
         auditPhysTable(vm, sp, counts, report);
+        break;
+      case ShadowRole.PDPT:
+        if (mmu.pdpt !== sp) report('a second shadow PDPT exists');
+        auditPdpt(vm, sp, report);
+        break;
+      case ShadowRole.PAE_DIRECTORY:
+        if (mmu.paeDirectories.get(ShadowMmu.paeKey(sp.gfn, sp.nxe)) !== sp) report(`PAE shadow directory for GPA ${hex(sp.gfn * 4096)} is not in the cache`);
+        auditPaeDirectory(vm, sp, report);
+        break;
+      case ShadowRole.PAE_TABLE:
+        if (mmu.paeTables.get(ShadowMmu.paeKey(sp.gfn, sp.nxe)) !== sp) report(`PAE shadow table for GPA ${hex(sp.gfn * 4096)} is not in the cache`);
+        auditTable(vm, sp, counts, report);
+        break;
+      case ShadowRole.PAE_LARGE:
+        if (sp.parents.length !== 1) report(`2 MiB-page shadow at HPA ${hex(sp.frame * 4096)} has ${sp.parents.length} directory entries (one expected)`);
+        auditTable(vm, sp, counts, report);
         break;
     }
   }
@@ -219,17 +273,29 @@ function auditDirectory(vm: AuditedVm, dir: ShadowPage, pse: boolean, report: Re
   }
 }
 
-/** A table or large-page shadow. */
+/** Reserved bits of a PAE entry's high half (bit 63 too without NXE). */
+const paeRsvdHi = (nxe: boolean) => (nxe ? Pae.RSVD_HI : Pae.RSVD_HI | Pae.XD_HI);
+
+/** A table or large-page shadow (32-bit or PAE). */
 function auditTable(vm: AuditedVm, table: ShadowPage, counts: EntryCounts, report: Report): void {
   const { hostMem, pmap, frames, tracer, mmu, guestMem } = vm;
   const i32 = hostMem.i32;
-  const large = table.role === ShadowRole.LARGE;
-  for (let i = 0; i < 1024; i++) {
+  const large = table.role === ShadowRole.LARGE || table.role === ShadowRole.PAE_LARGE;
+  const pae = table.pae;
+  const stride = pae ? 8 : 4;
+  for (let i = 0; i < table.size; i++) {
     const addr = table.entryAddress(i);
     const e = i32[addr >>> 2]!;
+    const hi = pae ? i32[(addr >>> 2) + 1]! : 0;
+    // PAE: the high half is the guest leaf's XD (a large page's XD is on its directory entry).
+    if (pae && e !== 0) {
+      const pteHi = large ? 0 : guestDword(vm, table.gfn * 4096 + i * 8 + 4);
+      const expectedHi = table.nxe && pteHi !== null && pteHi < 0 ? PAE_XD : 0;
+      if (hi !== expectedHi) report(`${pteName(table, i)} has high half ${hex(hi)}, expected ${hex(expectedHi)}`);
+    } else if (pae && hi !== 0) report(`empty ${pteName(table, i)} has high half ${hex(hi)}`);
     if ((e & PTE_P) === 0) {
       if (e === 0) continue;
-      const pte = large ? null : guestDword(vm, table.gfn * 4096 + i * 4);
+      const pte = large ? null : guestDword(vm, table.gfn * 4096 + i * stride);
       const gfn = large ? table.gfn + i : pte === null ? -1 : pte >>> 12;
       counts.parked += auditNotPresent(vm, e, addr, gfn, () => pteName(table, i), report);
       continue;
@@ -242,7 +308,7 @@ function auditTable(vm: AuditedVm, table: ShadowPage, counts: EntryCounts, repor
     if (large) {
       gfn = table.gfn + i;
       const parent = table.parents[0];
-      const pde = parent === undefined ? null : guestDword(vm, parent.directory.gfn * 4096 + parent.index * 4);
+      const pde = parent === undefined ? null : guestDword(vm, parent.directory.gfn * 4096 + parent.index * stride);
       if (pde === null) {
         report(`${pteName(table, i)} has no guest directory entry`);
         continue;
@@ -250,12 +316,17 @@ function auditTable(vm: AuditedVm, table: ShadowPage, counts: EntryCounts, repor
       leafWritable = true; // the directory entry's R/W is checked on the shadow PDE
       leafDirty = (pde & PTE_D) !== 0;
       user = true;
-      if ((pde & PTE_A) === 0) report(`${pteName(table, i)} is present but the guest's 4 MiB entry is not accessed`);
+      if ((pde & PTE_A) === 0) report(`${pteName(table, i)} is present but the guest's large-page entry is not accessed`);
     } else {
-      const pte = guestDword(vm, table.gfn * 4096 + i * 4);
+      const pte = guestDword(vm, table.gfn * 4096 + i * stride);
       if (pte === null || (pte & PTE_P) === 0) {
         report(`${pteName(table, i)} is present but the guest entry is not`);
         continue;
+      }
+      if (pae) {
+        const pteHi = guestDword(vm, table.gfn * 4096 + i * 8 + 4) ?? 0;
+        if ((pteHi & paeRsvdHi(table.nxe)) !== 0) report(`${pteName(table, i)} is present but the guest entry has reserved bits (${hex(pteHi)}:${hex(pte)})`);
+        if ((pteHi & Pae.ADDR_HI) !== 0) report(`${pteName(table, i)} is present but the guest entry maps above 4 GiB`);
       }
       if ((pte & PTE_A) === 0) report(`${pteName(table, i)} is present but the guest entry's accessed bit is clear`);
       gfn = pte >>> 12;
@@ -301,6 +372,96 @@ function auditPhysTable(vm: AuditedVm, table: ShadowPage, counts: EntryCounts, r
   }
 }
 
+/** A shadow PDPT: each entry P and its PAE directory's frame, or empty (the active one is checked against the guest in auditActive). */
+function auditPdpt(vm: AuditedVm, pdpt: ShadowPage, report: Report): void {
+  const i32 = vm.hostMem.i32;
+  for (let k = 0; k < 4; k++) {
+    const child = pdpt.children![k]!;
+    const lo = i32[pdpt.entryAddress(k) >>> 2]!;
+    const hi = i32[(pdpt.entryAddress(k) >>> 2) + 1]!;
+    const expected = child === null ? 0 : (child.frame << 12) | PTE_P;
+    if (lo !== expected || hi !== 0) report(`shadow PDPTE ${k} is ${hex(hi)}:${hex(lo)}, expected 0:${hex(expected)}`);
+    if (child !== null && !child.parents.some((p) => p.directory === pdpt && p.index === k)) report(`shadow PDPTE ${k}: its directory does not list it as a parent`);
+  }
+}
+
+/** A PAE shadow directory against the guest's 64-bit PDEs. */
+function auditPaeDirectory(vm: AuditedVm, dir: ShadowPage, report: Report): void {
+  const i32 = vm.hostMem.i32;
+  const name = (i: number) => `shadow PAE PDE ${i} of guest directory ${hex(dir.gfn * 4096)}`;
+  for (let i = 0; i < 512; i++) {
+    const addr = dir.entryAddress(i);
+    const e = i32[addr >>> 2]!;
+    const hi = i32[(addr >>> 2) + 1]!;
+    const child = dir.children![i]!;
+    if (child === null) {
+      if (e !== 0 || hi !== 0) report(`${name(i)} is ${hex(hi)}:${hex(e)} with no shadow table`);
+      continue;
+    }
+    if (!child.parents.some((p) => p.directory === dir && p.index === i)) report(`${name(i)}: its table does not list it as a parent`);
+    const pde = guestDword(vm, dir.gfn * 4096 + i * 8);
+    const pdeHi = guestDword(vm, dir.gfn * 4096 + i * 8 + 4) ?? 0;
+    if (pde === null || (pde & PTE_P) === 0) {
+      report(`${name(i)} is present but the guest entry is not`);
+      continue;
+    }
+    if ((pde & PTE_A) === 0) report(`${name(i)} is present but the guest entry's accessed bit is clear`);
+    const large = (pde & PTE_PS) !== 0;
+    if ((pdeHi & paeRsvdHi(dir.nxe)) !== 0 || (pdeHi & Pae.ADDR_HI) !== 0 || (large && (pde & Pae.LARGE_RSVD_LO) !== 0)) {
+      report(`${name(i)} is present but the guest entry has reserved bits or an address above 4 GiB (${hex(pdeHi)}:${hex(pde)})`);
+    }
+    const expected = (child.frame << 12) | PTE_P | PTE_A | (pde & (PTE_US | PTE_RW));
+    const expectedHi = dir.nxe && pdeHi < 0 ? PAE_XD : 0;
+    if (e !== expected || hi !== expectedHi) report(`${name(i)} is ${hex(hi)}:${hex(e)}, expected ${hex(expectedHi)}:${hex(expected)} (guest ${hex(pdeHi)}:${hex(pde)})`);
+    if (child.nxe !== dir.nxe) report(`${name(i)} points at a shadow built for another NXE`);
+    if (large) {
+      if (child.role !== ShadowRole.PAE_LARGE || child.gfn !== (pde & Pae.LARGE_PAGE_MASK) >>> 12) report(`${name(i)} does not point at the shadow of the guest's 2 MiB page`);
+    } else if (child.role !== ShadowRole.PAE_TABLE || child.gfn !== pde >>> 12) {
+      report(`${name(i)} does not point at the shadow of guest table ${hex(pde & ~0xfff)}`);
+    }
+  }
+}
+
+/**
+ * The real CPU's TLB caches only what the active shadow says: every entry's frame is the one
+ * the shadow maps, and it allows no more than the shadow (writes only through writable shadow
+ * entries, user accesses only through user ones, fetches not through XD) — so a shadow entry the
+ * VMM changed took its TLB entries with it. Under trap, the PDPTE registers hold the shadow PDPT.
+ */
+function auditRealTlb(vm: AuditedVm, report: Report): void {
+  const root = vm.mmu.active;
+  if (root === null) return;
+  const mem = vm.hostMem;
+  const pae = root.role === ShadowRole.PDPT;
+  const pdpte = new Int32Array(8);
+  for (let k = 0; k < 8 && pae; k++) pdpte[k] = mem.i32[(root.frame * 4096 + 4 * k) >>> 2]!;
+  if (pae && vm.realPdptesLoaded) {
+    for (let k = 0; k < 8; k++) if (vm.real.pdpte[k] !== pdpte[k]) report(`real PDPTE register ${k >> 1} holds ${hex(vm.real.pdpte[k | 1]!)}:${hex(vm.real.pdpte[k & ~1]!)}, the shadow PDPT another value`);
+  }
+  const rec = new WalkRecord();
+  let found = 0;
+  vm.real.tlb.forEachEntry((vpn, e) => {
+    if (found >= 3) return;
+    const lin = vpn * 4096;
+    if (pae) walkPae(mem, pdpte, true, lin, rec);
+    else walk(mem, root.frame * 4096, false, lin, rec);
+    const problem = !rec.present
+      ? 'the shadow maps nothing there'
+      : rec.physical >>> 12 !== e >>> 12
+        ? `the shadow maps HPA ${hex(rec.physical & ~0xfff)}`
+        : (e & (TlbBit.WS | TlbBit.WU | TlbBit.WSU)) !== 0 && !rec.writable
+          ? 'it allows writes the shadow does not'
+          : (e & (TlbBit.RU | TlbBit.WU | TlbBit.XU | TlbBit.WSU)) !== 0 && !rec.user
+            ? 'it allows user accesses the shadow does not'
+            : (e & (TlbBit.XS | TlbBit.XU)) !== 0 && !rec.executable
+              ? 'it allows fetches the shadow does not'
+              : '';
+    if (problem === '') return;
+    found++;
+    report(`real TLB entry for GVA ${hex(lin)} (${hex(e)}) is stale: ${problem}`);
+  });
+}
+
 function auditReverseMap(vm: AuditedVm, counts: EntryCounts, report: Report): void {
   const { mmu, hostMem } = vm;
   if (mmu.rmap.size !== counts.present) report(`the backward map lists ${mmu.rmap.size} entries, the shadows hold ${counts.present} present entries`);
@@ -324,6 +485,8 @@ function auditTracing(vm: AuditedVm, report: Report): void {
   const expected = new Int32Array(tracer.count.length);
   for (const dir of mmu.directories.values()) expected[dir.gfn]!++;
   for (const gfn of mmu.tables.keys()) expected[gfn]!++;
+  for (const dir of mmu.paeDirectories.values()) expected[dir.gfn]!++;
+  for (const table of mmu.paeTables.values()) expected[table.gfn]!++;
   for (const table of vm.descriptorTables) for (const gfn of table.tracedFrames) if (gfn >= 0 && gfn < expected.length) expected[gfn]!++;
   for (let gfn = 0; gfn < tracer.count.length; gfn++) {
     const count = tracer.count[gfn]!;
@@ -343,7 +506,7 @@ function auditDescriptors(vm: AuditedVm, table: ShadowDescriptorTable, name: str
     const at = table.base + t;
     const slo = host.read32(at);
     const shi = host.read32(at + 4);
-    const expectedHi = lo === null || hi === null ? 0 : shadowDescriptorHigh(hi);
+    const expectedHi = lo === null || hi === null ? 0 : table.shadowHigh(t >>> 3, hi);
     const expectedLo = lo === null || hi === null ? 0 : lo;
     // The accessed bit of a natively loaded descriptor is set in the shadow only (a documented leak).
     if (slo !== expectedLo || (shi | 0x100) !== (expectedHi | 0x100)) {

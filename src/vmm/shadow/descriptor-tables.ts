@@ -10,7 +10,11 @@
  * - system descriptors (TSS, LDT, call and task gates);
  * - DPL 3 code segments, so that every return to user mode (IRET, far RET) traps and the VMM
  *   restores the guest's IF and IOPL exactly (at ring 1, IRET could not set IF);
- * - descriptors whose page the guest has not mapped.
+ * - descriptors whose page the guest has not mapped;
+ * - with the guest's CR4.SMAP=1, descriptors on a user-mode page: the hardware reads descriptor
+ *   tables with implicit supervisor accesses, which SMAP forbids on user pages whatever
+ *   EFLAGS.AC says (SDM vol. 3, 4.6.1); the real CPU reads the shadow by physical address, so the
+ *   load must trap for the vCPU to fault as the hardware would.
  * Kernel data and code (DPL 0 -> 1) and user data segments load natively. The cost of this
  * choice: one trace fault per guest write to a page holding the GDT (the teaching kernel keeps
  * other variables there), one exit per return to user mode, and nothing per kernel segment load.
@@ -19,7 +23,7 @@
  * natively are set in the shadow only.
  */
 import type { PhysicalMemory } from '../../hw/memory/physical-memory.ts';
-import { WalkRecord, walk } from '../../hw/mmu/walk.ts';
+import { WalkRecord, walkPaging } from '../../hw/mmu/walk.ts';
 import { Cr0, Cr4 } from '../../hw/x86/control-registers.ts';
 import { SegAttr, attrDpl, descriptorAttr } from '../../hw/x86/descriptors.ts';
 import type { Cpu } from '../../hw/cpu/cpu.ts';
@@ -57,6 +61,10 @@ export class ShadowDescriptorTable {
   guestLimit = -1;
   /** Guest frame of each page the table spans, or -1 where unmapped (traced when >= 0). */
   private pages: number[] = [];
+  /** Each page is a user-mode page (U/S=1 at every level of the guest's translation). */
+  private userPages: boolean[] = [];
+  /** The guest's CR4.SMAP when the table was copied. */
+  private smap = false;
   private readonly parts: DescriptorTableParts;
   private readonly rec = new WalkRecord();
 
@@ -77,6 +85,7 @@ export class ShadowDescriptorTable {
     this.guestLimit = limit;
     if (limit < 0) return;
     this.pages = this.resolvePages();
+    this.smap = (this.parts.guest.cr4 & Cr4.SMAP) !== 0;
     for (const gfn of this.pages) if (gfn >= 0) this.parts.tracer.trace(gfn);
     for (let t = 0; t <= limit; t += 8) this.copy(t >>> 3);
   }
@@ -91,8 +100,11 @@ export class ShadowDescriptorTable {
   /** The guest's paging changed: if the table now lives in other frames, copy it again. */
   refresh(): void {
     if (this.guestLimit < 0) return;
-    const pages = this.resolvePages();
-    if (pages.some((gfn, k) => gfn !== this.pages[k])) this.load(this.guestBase, this.guestLimit);
+    const pages = this.pages;
+    const users = this.userPages;
+    const now = this.resolvePages();
+    const smap = (this.parts.guest.cr4 & Cr4.SMAP) !== 0;
+    if (smap !== this.smap || now.some((gfn, k) => gfn !== pages[k] || this.userPages[k] !== users[k])) this.load(this.guestBase, this.guestLimit);
   }
 
   /** A write to a traced guest frame: copy again the descriptors it touched. */
@@ -115,15 +127,20 @@ export class ShadowDescriptorTable {
     const first = this.guestBase >>> 12;
     const last = ((this.guestBase + this.guestLimit) >>> 0) >>> 12;
     const out: number[] = [];
+    const users: boolean[] = [];
     for (let p = first; p <= last; p++) {
       if ((g.cr0 & Cr0.PG) === 0) {
         out.push(p);
+        users.push(false);
         continue;
       }
-      walk(this.parts.guestMem, g.cr3, (g.cr4 & Cr4.PSE) !== 0, p * 4096, this.rec);
+      walkPaging(this.parts.guestMem, g, p * 4096, this.rec);
       this.parts.work.guestWalkReads += this.rec.reads;
-      out.push(this.rec.present ? this.rec.physical >>> 12 : -1);
+      const mapped = this.rec.present && this.rec.physical < 4294967296;
+      out.push(mapped ? this.rec.physical >>> 12 : -1);
+      users.push(mapped && this.rec.user);
     }
+    this.userPages = users;
     return out;
   }
 
@@ -147,6 +164,19 @@ export class ShadowDescriptorTable {
     return v;
   }
 
+  /**
+   * The shadow's high dword for guest descriptor `index` whose high dword is `hi`: its shadow
+   * form, or not present when SMAP forbids the hardware's implicit read of it (a user page).
+   */
+  shadowHigh(index: number, hi: number): number {
+    const h = shadowDescriptorHigh(hi);
+    if (!this.smap) return h;
+    const first = this.guestBase >>> 12;
+    const a = ((this.guestBase + index * 8) >>> 0) >>> 12;
+    const b = ((this.guestBase + index * 8 + 7) >>> 0) >>> 12;
+    return this.userPages[a - first] === true || this.userPages[b - first] === true ? h & ~(SegAttr.P << 8) : h;
+  }
+
   /** Copies descriptor `index` into the shadow. */
   private copy(index: number): void {
     const lo = this.guestDword(index * 8);
@@ -158,7 +188,7 @@ export class ShadowDescriptorTable {
       mem.write32(at + 4, 0);
     } else {
       mem.write32(at, lo);
-      mem.write32(at + 4, shadowDescriptorHigh(hi));
+      mem.write32(at + 4, this.shadowHigh(index, hi));
     }
     this.parts.work.shadowEntryWrites++;
   }
