@@ -3,7 +3,8 @@
  * fault recording and the run loop. Models a P6-class integer core in protected mode with
  * rings 0-3 and 32-bit paging (SDM vol. 3, chapters 2-6). Instruction semantics live in the
  * handler modules; decoding and block caching in decoder.ts and blocks.ts.
- * Not modelled: real mode, virtual-8086 mode, hardware task switching, x87/MMX/SSE, SMM.
+ * The x87 FPU's state is `fpu` (fpu/fpu.ts; its instructions are in fpu/).
+ * Not modelled: real mode, virtual-8086 mode, hardware task switching, MMX/SSE, SMM.
  */
 import { PageKind, type PhysicalAccess, isMemoryBacked } from '../memory/physical-memory.ts';
 import { Access, WalkRecord, accessFault, leafDirty, setAccessedDirty, walk } from '../mmu/walk.ts';
@@ -16,6 +17,7 @@ import { type BlockCache, createBlockCache } from './block-cache.ts';
 import { DEFAULT_HARDWARE_COSTS, type HardwareCosts } from './costs.ts';
 import { Counter, Counters } from './counters.ts';
 import { Lazy } from './flags.ts';
+import { Fpu } from './fpu/fpu.ts';
 import { ZERO_REG } from './insn.ts';
 import { deliverEvent, runBlocks, stepInstruction } from './run-loop.ts';
 import { vmrun } from './virtualization.ts';
@@ -139,6 +141,8 @@ export class Cpu {
   cr3 = 0;
   cr4 = 0;
   readonly dr = new Int32Array(8);
+  /** The x87 FPU: registers, control, status and tag words, last-instruction pointers. */
+  readonly fpu = new Fpu();
   gdtBase = 0;
   gdtLimit = 0xffff;
   idtBase = 0;
@@ -289,6 +293,7 @@ export class Cpu {
     this.dr.fill(0);
     this.dr[6] = 0xffff0ff0 | 0;
     this.dr[7] = 0x400;
+    this.fpu.reset();
     const code = SegAttr.P | SegAttr.S | SegAttr.CODE | SegAttr.WR | SegAttr.ACCESSED | SegAttr.DB | SegAttr.G;
     const data = SegAttr.P | SegAttr.S | SegAttr.WR | SegAttr.ACCESSED | SegAttr.DB | SegAttr.G;
     for (let s = 0; s < 6; s++) this.loadSegmentCache(s, s === Seg.CS ? 0x08 : 0x10, 0, 0xffffffff, s === Seg.CS ? code : data);

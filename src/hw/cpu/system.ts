@@ -1,7 +1,7 @@
 /**
  * System instructions (SDM vol. 2 and vol. 3, 2.8): LGDT LIDT SGDT SIDT LLDT LTR SLDT STR,
  * MOV to/from control and debug registers, LMSW SMSW CLTS INVLPG WBINVD INVD, LAR LSL VERR
- * VERW ARPL, CPUID, RDTSC, UD2 and the absent x87. Privileged ones raise #GP(0) above CPL 0.
+ * VERW ARPL, CPUID, RDTSC, UD2. Privileged ones raise #GP(0) above CPL 0. (The x87 is in fpu/.)
  * Debug registers hold their values, but breakpoints (DR7 enables, DR7.GD) are not modelled,
  * and CPUID does not advertise DE.
  */
@@ -298,10 +298,10 @@ export function arpl(c: Cpu, i: Insn): void {
 
 /** The vendor string of this CPU ("ShadowVisor "), as CPUID leaf 0 returns it in EBX, EDX, ECX. */
 const VENDOR = 'ShadowVisor ';
-const BRAND = 'shadowvisor simulated i686 (no FPU)';
+const BRAND = 'shadowvisor simulated i686';
 
-/** CPUID leaf 1 EDX: PSE, TSC, CX8, PGE, CMOV (and APIC when the board has one). No FPU, no MSR. */
-export const CPUID_FEATURES = (1 << 3) | (1 << 4) | (1 << 8) | (1 << 13) | (1 << 15);
+/** CPUID leaf 1 EDX: FPU, PSE, TSC, CX8, PGE, CMOV (and APIC when the board has one). No MSR, MMX, FXSR, SSE. */
+export const CPUID_FEATURES = (1 << 0) | (1 << 3) | (1 << 4) | (1 << 8) | (1 << 13) | (1 << 15);
 export const CPUID_APIC = 1 << 9;
 
 function dword(s: string, at: number): number {
@@ -371,19 +371,4 @@ export function rdtsc(c: Cpu, _i: Insn): void {
 /** ud2 (0F 0B), ud0/ud1 and every opcode this CPU does not implement: #UD. */
 export function undefinedOpcode(c: Cpu, _i: Insn): void {
   c.fault(Vector.UD, -1);
-}
-
-/**
- * x87 escape (D8-DF): there is no FPU. With CR0.EM or CR0.TS set the instruction raises #NM, as
- * an OS emulating the FPU expects. DEVIATION: with both clear a CPU without a coprocessor would
- * hang on the bus; this one raises #UD instead.
- */
-export function x87(c: Cpu, _i: Insn): void {
-  if ((c.cr0 & (Cr0.EM | Cr0.TS)) !== 0) c.fault(Vector.NM, -1);
-  else c.fault(Vector.UD, -1);
-}
-
-/** fwait (9B): #NM when CR0.MP and CR0.TS are both set; otherwise nothing to wait for. */
-export function fwait(c: Cpu, _i: Insn): void {
-  if ((c.cr0 & (Cr0.MP | Cr0.TS)) === (Cr0.MP | Cr0.TS)) c.fault(Vector.NM, -1);
 }
