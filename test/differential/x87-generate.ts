@@ -205,6 +205,13 @@ export function randomF80(rng: Rng): F80 {
   }
 }
 
+/** 'finite' for normal, denormal and unsupported-but-finite encodings; 'special' for zeros, infinities, NaNs. */
+function kindOf80(v: F80): 'finite' | 'special' {
+  const e = v[0] & 0x7fff;
+  if (e === 0x7fff || (e === 0 && (v[1] | v[2]) === 0)) return 'special';
+  return 'finite';
+}
+
 /** A value related to `v`: equal, negated, a few ulps away, or a close exponent (cancellation, ties, equal compares). */
 function related(rng: Rng, v: F80): F80 {
   const [se, hi, lo] = v;
@@ -335,6 +342,45 @@ function randomEnv(rng: Rng, cw: number, wide: boolean, allowPending: boolean): 
   return out;
 }
 
+/**
+ * An operand in the domain the SDM defines a transcendental instruction for (ST(0) is r = 0,
+ * ST(1) r = 1): F2XM1 |x| <= 1, FYL2XP1 |x| < 1 - sqrt(2)/2, FYL2X x > 0; the trigonometric ones
+ * any size below 2^63, near multiples of pi/2, and now and then beyond (C2).
+ */
+function domainValue(rng: Rng, name: string, r: number): F80 {
+  const sign = rng.chance(0.5) ? 0x8000 : 0;
+  const [hi, lo] = significand(rng);
+  const e = (lo2: number, hi2: number): number => BIAS + rng.range(lo2, hi2);
+  if (r === 1) return name === 'fpatan' ? [sign | e(-40, 40), hi, lo] : [sign | e(-30, 30), hi, lo];
+  switch (name) {
+    case 'f2xm1':
+      return rng.chance(0.05) ? [sign | BIAS, 0x80000000, 0] : [sign | e(-70, -1), hi, lo];
+    case 'fyl2xp1':
+      return [sign | e(-70, -3), hi, lo];
+    case 'fyl2x':
+      return rng.chance(0.2) ? [e(-1, 0), hi, lo] : rng.chance(0.1) ? [e(-2000, 2000), 0x80000000, 0] : [e(-2000, 2000), hi, lo];
+    case 'fpatan':
+      return [sign | e(-40, 40), hi, lo];
+    default: {
+      // Near k * pi/2 for the trigonometric instructions, at every scale up to 2^63.
+      if (rng.chance(0.3)) {
+        const k = rng.range(1, 2 ** rng.range(1, 52));
+        const v = (k * Math.PI) / 2;
+        const bits = new DataView(new ArrayBuffer(8));
+        bits.setFloat64(0, v);
+        const h = bits.getUint32(0);
+        const l = bits.getUint32(4);
+        const ex = ((h >>> 20) & 0x7ff) - 1023;
+        const sh = (((h & 0xfffff) << 11) | (l >>> 21) | 0x80000000) >>> 0;
+        const sl = ((l << 11) >>> 0) ^ (rand32(rng) & rng.pick([0, 0x7ff, 0xffffffff]));
+        return [sign | (BIAS + ex), sh, sl >>> 0];
+      }
+      if (rng.chance(0.05)) return [sign | e(63, 70), hi, lo];
+      return [sign | e(-70, 62), hi, lo];
+    }
+  }
+}
+
 // ------------------------------------------------------------------ cases
 
 interface Built {
@@ -389,8 +435,16 @@ export function generateX87Case(seed: number, index: number, transcendental: boo
   const allowPending = rng.chance(0.03);
   const image = randomEnv(rng, cw, true, allowPending);
   const values: F80[] = [];
+  const transForm = transcendental ? pickForm(rng, true) : null;
   for (let r = 0; r < 8; r++) {
-    const v = r > 0 && rng.chance(0.35) ? related(rng, values[rng.int(r)]!) : randomF80(rng);
+    let v = r > 0 && rng.chance(0.35) ? related(rng, values[rng.int(r)]!) : randomF80(rng);
+    if (transForm !== null && r < 2) {
+      // Inside the SDM's domain (F2XM1, FYL2XP1: undefined outside), or a special value.
+      const name = transForm.spec.name;
+      const domainOnly = r === 0 && (name === 'f2xm1' || name === 'fyl2xp1');
+      if (rng.chance(0.85)) v = domainValue(rng, name, r);
+      else if (domainOnly && kindOf80(v) === 'finite') v = domainValue(rng, name, r);
+    }
     values.push(v);
     writeF80(image, v);
   }
@@ -400,7 +454,7 @@ export function generateX87Case(seed: number, index: number, transcendental: boo
 
   const count = transcendental ? 1 : rng.range(1, 8);
   for (let k = 0; k < count; k++) {
-    const form = pickForm(rng, transcendental);
+    const form = transForm ?? pickForm(rng, false);
     const built = encode(rng, form, k, patches);
     emit(built.bytes, built.name, false);
     forms.push(form);

@@ -120,11 +120,11 @@ function withinUlp(a: { se: number; sig: bigint }, b: { se: number; sig: bigint 
 
 /**
  * A transcendental case: compares like compareOutcomes, but lets a result register (in the final
- * FNSAVE image) be one ulp away, and then PE and C1 differ in the status words.
+ * FNSAVE image) be one ulp away, and PE and C1 (how the result was rounded) differ.
  */
 function compareTranscendental(tc: X87Case, native: Outcome, emulated: Outcome, counts: { ulp: number; results: number }): string[] {
   const base = compareOutcomes(tc, native, emulated);
-  if (native.status !== 0 || emulated.status !== 0 || base.length === 0) {
+  if (native.status !== emulated.status || base.length === 0) {
     if (base.length === 0 && native.status === 0) counts.results++;
     return base;
   }
@@ -140,7 +140,8 @@ function compareTranscendental(tc: X87Case, native: Outcome, emulated: Outcome, 
     if (withinUlp(a, b)) ulp = true;
     else diffs.push(`st${k}: native ${hex(a.se, 4)} ${hex(a.sig, 16)}, emulated ${hex(b.se, 4)} ${hex(b.sig, 16)}`);
   }
-  const swMask = ulp ? ~0x0220 : ~0;
+  // PE and C1 say how the result was rounded, which within the SDM's one ulp is the processor's own business.
+  const swMask = ~0x0220;
   const words = [X87_LAYOUT.FINAL + 4, X87_LAYOUT.LOG];
   for (const off of words) {
     if ((u16(nb, off) & swMask) !== (u16(eb, off) & swMask)) diffs.push(`status word at +${hex(off, 3)}: native ${hex(u16(nb, off), 4)}, emulated ${hex(u16(eb, off), 4)}`);
@@ -160,6 +161,17 @@ function compareTranscendental(tc: X87Case, native: Outcome, emulated: Outcome, 
   if (diffs.length === 0) {
     counts.results++;
     if (ulp) counts.ulp++;
+    if (ulp && process.env.SHADOWVISOR_X87_ULP_LOG !== undefined) {
+      const init = new Uint8Array(SCRATCH_SIZE);
+      initialScratch(tc, init);
+      const r0 = f80At(init, X87_LAYOUT.INITIAL + 28);
+      const r1 = f80At(init, X87_LAYOUT.INITIAL + 38);
+      const a = f80At(nb, X87_LAYOUT.FINAL + 28);
+      const b = f80At(eb, X87_LAYOUT.FINAL + 28);
+      const a1 = f80At(nb, X87_LAYOUT.FINAL + 38);
+      const b1 = f80At(eb, X87_LAYOUT.FINAL + 38);
+      console.log(`ULP ${tc.forms[0]!.spec.name} cw=${hex(u16(init, X87_LAYOUT.INITIAL), 4)} st0=${hex(r0.se, 4)}:${hex(r0.sig, 16)} st1=${hex(r1.se, 4)}:${hex(r1.sig, 16)} native=${hex(a.se, 4)}:${hex(a.sig, 16)},${hex(a1.se, 4)}:${hex(a1.sig, 16)} emulated=${hex(b.se, 4)}:${hex(b.sig, 16)},${hex(b1.se, 4)}:${hex(b1.sig, 16)}`);
+    }
   }
   return diffs;
 }

@@ -613,7 +613,7 @@ function x87Map(): void {
     [
       build('f2xm1', '', ft.f2xm1, { cost: 48 }),
       build('fyl2x', '', ft.fyl2x, { cost: 54 }),
-      build('fptan', '', ft.fptan, { cost: 102 }),
+      build('fptan', '', ft.fptanFsincos, { sub: 0, cost: 102 }),
       build('fpatan', '', ft.fpatan, { cost: 135 }),
       build('fxtract', '', fp.fxtract, { cost: 12 }),
       build('fprem1', '', fp.fprem, { sub: 1, cost: 33 }),
@@ -624,11 +624,11 @@ function x87Map(): void {
       build('fprem', '', fp.fprem, { sub: 0, cost: 23 }),
       build('fyl2xp1', '', ft.fyl2xp1, { cost: 54 }),
       build('fsqrt', '', fp.fsqrt, { cost: 69 }),
-      build('fsincos', '', ft.fsincos, { cost: 97 }),
+      build('fsincos', '', ft.fptanFsincos, { sub: 1, cost: 97 }),
       build('frndint', '', fp.frndint, { cost: 30 }),
       build('fscale', '', fp.fscale, { cost: 56 }),
-      build('fsin', '', ft.fsin, { cost: 97 }),
-      build('fcos', '', ft.fcos, { cost: 97 }),
+      build('fsin', '', ft.fsinFcos, { sub: 0, cost: 97 }),
+      build('fcos', '', ft.fsinFcos, { sub: 1, cost: 97 }),
     ],
   ];
   const fnopRow: (OpSpec | null)[] = [build('fnop', '', fp.fnop, {}), null, null, null, null, null, null, null];

@@ -16,7 +16,9 @@ import { type Cpu, SEG_FAST_W, Stop } from '../cpu.ts';
 import { cond, materializeFlags } from '../flags.ts';
 import type { Insn } from '../insn.ts';
 import { ea } from '../operands.ts';
-import { BIAS, EXP_MAX, type F80, Fx, INDEFINITE_HI, INDEFINITE_SE, Kind, Rc, kindOf } from './float80.ts';
+import { type F80, Fx, INDEFINITE_HI, INDEFINITE_SE, Kind, Rc, kindOf, mulHi32 } from './float80.ts';
+
+const TWO32 = 4294967296;
 import { EXCEPTIONS, type Fpu, Sw } from './fpu.ts';
 
 // ------------------------------------------------------------------ prologues and epilogues
@@ -66,7 +68,7 @@ export function beginControl(c: Cpu, i: Insn): Fpu | null {
  * The start of a waiting non-control instruction: as beginControl, then it becomes the last
  * instruction: FIP, FCS and FOP point to it, prefixes included (SDM vol. 1, 8.1.8; vol. 3, 22.18.6.5).
  */
-function begin(c: Cpu, i: Insn): Fpu | null {
+export function begin(c: Cpu, i: Insn): Fpu | null {
   const f = beginControl(c, i);
   if (f === null) return null;
   f.fip = (c.eip - i.len) | 0;
@@ -82,7 +84,7 @@ function operand(c: Cpu, i: Insn, f: Fpu, off: number): void {
 }
 
 /** The arithmetic unit, set up from the control word, its flags cleared. */
-function env(f: Fpu): F80 {
+export function env(f: Fpu): F80 {
   const u = f.f;
   u.rc = (f.cw >>> 10) & 3;
   u.masks = f.cw & EXCEPTIONS;
@@ -98,7 +100,7 @@ function precision(f: Fpu): number {
 }
 
 /** Records an instruction's flags: exception flags accumulate, C1 is written, ES and B follow unmasked flags. */
-function commit(f: Fpu, flags: number): void {
+export function commit(f: Fpu, flags: number): void {
   f.sw = (f.sw & ~Sw.C1) | (flags & (EXCEPTIONS | Sw.SF | Sw.C1));
   if ((flags & ~f.cw & EXCEPTIONS) !== 0) f.sw |= Sw.ES | Sw.B;
 }
@@ -109,32 +111,32 @@ function ieUnmasked(f: Fpu): boolean {
 }
 
 /** Stack underflow: IE and SF, C1 = 0 (SDM vol. 1, 8.5.1.1). Returns true when masked (write the indefinite). */
-function stackUnderflow(f: Fpu, u: F80): boolean {
+export function stackUnderflow(f: Fpu, u: F80): boolean {
   u.flags = (u.flags | Fx.IE | Fx.SF) & ~Fx.C1;
   u.set(INDEFINITE_SE, INDEFINITE_HI, 0);
   return !ieUnmasked(f);
 }
 
 /** Stack overflow: IE, SF and C1 = 1. Returns true when masked (push the indefinite). */
-function stackOverflow(f: Fpu, u: F80): boolean {
+export function stackOverflow(f: Fpu, u: F80): boolean {
   u.flags |= Fx.IE | Fx.SF | Fx.C1;
   u.set(INDEFINITE_SE, INDEFINITE_HI, 0);
   return !ieUnmasked(f);
 }
 
-function full(f: Fpu, r: number): boolean {
+export function full(f: Fpu, r: number): boolean {
   return (f.full & (1 << r)) !== 0;
 }
 
 /** Writes the unit's result to physical register r, which becomes in use. */
-function put(f: Fpu, r: number, u: F80): void {
+export function put(f: Fpu, r: number, u: F80): void {
   f.se[r] = u.se;
   f.hi[r] = u.hi;
   f.lo[r] = u.lo;
   f.full |= 1 << r;
 }
 
-function pop(f: Fpu): void {
+export function pop(f: Fpu): void {
   f.full &= ~(1 << f.top);
   f.top = (f.top + 1) & 7;
 }
@@ -523,8 +525,8 @@ export function fildM64(c: Cpu, i: Insn): void {
     // Magnitude of a negative 64-bit integer: two's complement.
     let l = (~lo >>> 0) + 1;
     let h = ~hi >>> 0;
-    if (l >= 4294967296) {
-      l -= 4294967296;
+    if (l >= TWO32) {
+      l -= TWO32;
       h = (h + 1) >>> 0;
     }
     u.fromInteger(1, h, l);
@@ -710,42 +712,33 @@ export function fbld(c: Cpu, i: Insn): void {
   if (c.pending !== 0) return;
   operand(c, i, f, off);
   const u = env(f);
-  // Nine digits from each half: value = high * 10^9 + low, at most 10^18 - 1 < 2^60.
-  let low = 0;
+  // value = high * 10^9 + low, nine digits each: at most 10^18 - 1 < 2^60.
   let high = 0;
-  const digit = (k: number): number => {
+  let low = 0;
+  for (let k = 17; k >= 0; k--) {
     const word = k < 8 ? b0 : k < 16 ? b1 : b2;
-    return (word >>> ((k & 7) * 4)) & 15;
-  };
-  for (let k = 17; k >= 9; k--) high = high * 10 + digit(k);
-  for (let k = 8; k >= 0; k--) low = low * 10 + digit(k);
-  const mLo = Math.imul(high, 1e9) >>> 0;
-  let mHi = Math.floor((high * 1e9) / 4294967296);
-  // high * 1e9 may exceed 2^53 with digits above 9: exact through the 32-bit halves.
-  mHi = mulHi(high, 1e9);
-  let lo = mLo + low;
-  if (lo >= 4294967296) {
-    lo -= 4294967296;
-    mHi += 1;
+    const d = (word >>> ((k & 7) * 4)) & 15;
+    if (k >= 9) high = high * 10 + d;
+    else low = low * 10 + d;
   }
-  u.fromInteger((b2 >>> 15) & 1, mHi, lo);
+  let lo = (Math.imul(high, 1e9) >>> 0) + low;
+  let hi = mulHi32(high, 1e9);
+  if (lo >= TWO32) {
+    lo -= TWO32;
+    hi += 1;
+  }
+  u.fromInteger((b2 >>> 15) & 1, hi, lo);
   pushLoaded(f, u);
 }
 
-function mulHi(a: number, b: number): number {
-  const al = a & 0xffff;
-  const ah = a >>> 16;
-  const bl = b & 0xffff;
-  const bh = b >>> 16;
-  const mid = ah * bl + al * bh;
-  const t = al * bl + (mid % 65536) * 65536;
-  return ah * bh + Math.floor(mid / 65536) + Math.floor(t / 4294967296);
-}
+/** The packed BCD indefinite (FFFF C000 0000 0000 0000), as its three words. */
+const BCD_INDEFINITE_W1 = 0xc0000000;
+const BCD_INDEFINITE_W2 = 0xffff;
 
 /**
  * FBSTP m80bcd (DF /6): ST(0) rounded to an integer by the rounding control, as 18 packed BCD
  * digits and its sign; NaNs, infinities, unsupported encodings and magnitudes of 10^18 or more
- * raise IE and store the packed BCD indefinite (FFFF C000 0000 0000 0000).
+ * raise IE and store the packed BCD indefinite.
  */
 export function fbstp(c: Cpu, i: Insn): void {
   const f = begin(c, i);
@@ -753,48 +746,35 @@ export function fbstp(c: Cpu, i: Insn): void {
   const off = ea(c, i);
   const u = env(f);
   const d = f.top;
-  let ok = true;
+  let store: boolean;
   let w0 = 0;
-  let w1 = 0;
-  let w2 = 0;
-  let indefinite = false;
-  if (!full(f, d)) {
-    ok = stackUnderflow(f, u);
-    indefinite = true;
-  } else {
+  let w1 = BCD_INDEFINITE_W1;
+  let w2 = BCD_INDEFINITE_W2;
+  if (!full(f, d)) store = stackUnderflow(f, u);
+  else {
     const se = f.se[d]!;
-    const k = kindOf(se, f.hi[d]!, f.lo[d]!);
-    // 10^18 - 1 < 2^60: anything that rounds to 2^60 or more is out of range; toInteger does the rest.
-    if (k !== Kind.NORMAL && k !== Kind.DENORMAL && k !== Kind.ZERO) indefinite = true;
-    else if (!u.toInteger(se, f.hi[d]!, f.lo[d]!, 64)) {
-      ok = false;
-    } else if ((u.flags & Fx.IE) !== 0) indefinite = true;
-    else {
+    store = u.toInteger(se, f.hi[d]!, f.lo[d]!, 64);
+    if (store && (u.flags & Fx.IE) === 0) {
       let hi = u.iHi;
       let lo = u.iLo;
-      const neg = (se & 0x8000) !== 0;
-      if (neg && (hi | lo) !== 0) {
+      const negative = (se & 0x8000) !== 0;
+      if (negative && (hi | lo) !== 0) {
         // Back to the magnitude.
-        let l = (~lo >>> 0) + 1;
-        let h = ~hi >>> 0;
-        if (l >= 4294967296) {
-          l -= 4294967296;
-          h = (h + 1) >>> 0;
+        lo = (~lo >>> 0) + 1;
+        hi = ~hi >>> 0;
+        if (lo >= TWO32) {
+          lo -= TWO32;
+          hi = (hi + 1) >>> 0;
         }
-        hi = h;
-        lo = l;
       }
-      // Magnitude below 10^18: hi < 0x0DE0B6B3, or equal with lo < 0xA7640000.
       if (hi > 0x0de0b6b3 || (hi === 0x0de0b6b3 && lo >= 0xa7640000)) {
-        indefinite = true;
+        // 10^18 or more: invalid, and the rounding is not reported.
         u.flags = (u.flags | Fx.IE) & ~(Fx.PE | Fx.C1);
+        store = !ieUnmasked(f);
       } else {
-        // Split into two 9-digit halves: value = high * 10^9 + low.
-        const value = hi * 4294967296 + lo; // may be inexact above 2^53: compute exactly below
-        let high = Math.floor(value / 1e9);
-        let low = lo - Math.imul(high, 1e9);
-        // Correct the estimate with exact 32-bit arithmetic (the remainder must be in [0, 1e9)).
-        low = exactRemainder(hi, lo, high);
+        // high = magnitude / 10^9 (a double's estimate, corrected exactly), low = the rest.
+        let high = Math.floor((hi * TWO32 + lo) / 1e9);
+        let low = (hi - mulHi32(high, 1e9)) * TWO32 + (lo - (Math.imul(high, 1e9) >>> 0));
         while (low < 0) {
           high -= 1;
           low += 1e9;
@@ -803,45 +783,28 @@ export function fbstp(c: Cpu, i: Insn): void {
           high += 1;
           low -= 1e9;
         }
-        for (let k = 0; k < 9; k++) {
-          const dgt = low % 10;
-          low = (low - dgt) / 10;
+        w1 = 0;
+        w2 = negative ? 0x8000 : 0;
+        for (let k = 0; k < 18; k++) {
+          const part = k < 9 ? low : high;
+          const dgt = part % 10;
+          if (k < 9) low = (low - dgt) / 10;
+          else high = (high - dgt) / 10;
           if (k < 8) w0 |= dgt << (4 * k);
-          else w1 |= dgt;
-        }
-        for (let k = 9; k < 18; k++) {
-          const dgt = high % 10;
-          high = (high - dgt) / 10;
-          if (k < 16) w1 |= dgt << (4 * (k - 8));
+          else if (k < 16) w1 |= dgt << (4 * (k - 8));
           else w2 |= dgt << (4 * (k - 16));
         }
-        if (neg) w2 |= 0x8000;
       }
     }
   }
-  if (ok && indefinite) {
-    if ((u.flags & Fx.IE) === 0) u.flags |= Fx.IE;
-    u.flags &= ~Fx.C1;
-    if (ieUnmasked(f)) ok = false;
-    w0 = 0;
-    w1 = 0xc0000000;
-    w2 = 0xffff;
-  }
-  if (ok) {
+  if (store) {
     if (!writable(c, i.seg, off, 10)) return;
     c.st32(i.seg, off, w0);
     c.st32(i.seg, (off + 4) & i.eaMask, w1);
     c.st16(i.seg, (off + 8) & i.eaMask, w2);
   }
   operand(c, i, f, off);
-  afterStore(f, u, ok, true);
-}
-
-/** (hi:lo) - high * 10^9, exactly, for a 64-bit value below 10^18 and an estimate `high` of its quotient. */
-function exactRemainder(hi: number, lo: number, high: number): number {
-  const pLo = Math.imul(high, 1e9) >>> 0;
-  const pHi = mulHi(high, 1e9);
-  return (hi - pHi) * 4294967296 + (lo - pLo);
+  afterStore(f, u, store, true);
 }
 
 // ------------------------------------------------------------------ stack control
@@ -970,4 +933,3 @@ export function fprem(c: Cpu, i: Insn): void {
 
 // ------------------------------------------------------------------ exports for the table
 
-export { BIAS, EXP_MAX };
