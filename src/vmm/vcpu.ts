@@ -10,7 +10,10 @@
  * delivered through the guest's IDT and TSS — and copies the result back (syncOut), translating
  * rings on the way (ring-compression.ts). Real IF mirrors the virtual IF (so device interrupts
  * reach the guest only when it allows them, and PUSHF at ring 1 shows the guest's IF); real IOPL
- * is 0 (so CLI, STI, IN and OUT trap).
+ * is 0 (so CLI, STI, IN and OUT trap). The x87 state travels both ways too (an emulated FST must
+ * see the guest's registers). The real CPU always runs with CR0.NE=1: a pending x87 exception of
+ * a guest with NE=0 then comes to the VMM as #MF, which emulates the instruction on the vCPU,
+ * whose FERR# is the VM's IRQ 13 (DEVIATION: SMSW at ring 1 or 3 shows NE=1).
  */
 import type { Cpu } from '../hw/cpu/cpu.ts';
 import { Lazy, readEflags } from '../hw/cpu/flags.ts';
@@ -23,9 +26,12 @@ import type { ShadowDescriptorTable } from './shadow/descriptor-tables.ts';
 /** EFLAGS bits only the vCPU holds. */
 const VIRTUAL_FLAGS = Eflags.IF | Eflags.IOPL;
 /** CR0 bits of the guest the real CPU carries: they change what instructions do at any CPL. */
-const MIRRORED_CR0 = Cr0.MP | Cr0.EM | Cr0.TS | Cr0.NE | Cr0.AM;
-/** The real CR0 while a guest runs: protected mode, paging on the shadows, WP so traces fault. */
-const REAL_CR0 = Cr0.PE | Cr0.ET | Cr0.WP | Cr0.PG;
+const MIRRORED_CR0 = Cr0.MP | Cr0.EM | Cr0.TS | Cr0.AM;
+/**
+ * The real CR0 while a guest runs: protected mode, paging on the shadows, WP so traces fault, NE
+ * so that x87 errors come to the VMM as #MF instead of freezing the real CPU on its FERR#.
+ */
+const REAL_CR0 = Cr0.PE | Cr0.ET | Cr0.NE | Cr0.WP | Cr0.PG;
 
 function setEflags(c: Cpu, value: number): void {
   c.flags = value | Eflags.FIXED1;
@@ -48,6 +54,7 @@ export function syncIn(real: Cpu, v: Cpu): void {
   v.holdSingleStep = false;
   v.halted = false;
   v.cycles = real.cycles;
+  v.fpu.copyFrom(real.fpu);
 }
 
 /** The tables the real CPU uses for the guest. */
@@ -75,6 +82,7 @@ export function syncOut(v: Cpu, real: Cpu, tables: RealTables): void {
   real.inhibit = v.inhibit;
   real.holdSingleStep = v.holdSingleStep;
   real.halted = false;
+  real.fpu.copyFrom(v.fpu);
   const cr0 = REAL_CR0 | (v.cr0 & MIRRORED_CR0);
   real.cr0 = cr0;
   real.cr4 = v.cr4 & Cr4.TSD;

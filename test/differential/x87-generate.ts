@@ -95,6 +95,7 @@ const TRANS_FORMS = X87_FORMS.filter((f) => TRANSCENDENTAL.has(f.spec.name));
 
 /** Relative weights by name (default 1): arithmetic and loads and stores most. */
 const WEIGHT: Readonly<Record<string, number>> = {
+  '(bad)': 0.01,
   fninit: 0.2,
   fnsave: 0.3,
   frstor: 0.3,

@@ -1,4 +1,9 @@
-// Dev tool: traces one x87 case on the emulator, instruction by instruction.
+/**
+ * A debugging aid for the x87 differential test: runs one generated case on the emulator an
+ * instruction at a time and prints the FPU after each drawn instruction (status and control
+ * words, TOP, tags, the stack), to find where a reported mismatch starts:
+ *   node --import tsx test/differential/x87-trace.ts CASE      (SEED=... for another seed, TRANS=1 for a transcendental case)
+ */
 import { Cpu } from '../../src/hw/cpu/cpu.ts';
 import { PhysicalMemory } from '../../src/hw/memory/physical-memory.ts';
 import { Cr0 } from '../../src/hw/x86/control-registers.ts';

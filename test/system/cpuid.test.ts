@@ -33,11 +33,11 @@ describe('CPUID (SDM vol. 2, CPUID), at any CPL', () => {
     assert.equal(text(r.ebx, r.edx, r.ecx), 'ShadowVisor ');
   });
 
-  it('leaf 1: family 6; EDX has PSE, TSC, CX8, PGE, CMOV and no FPU, MMX, FXSR, SSE, SSE2 or APIC', () => {
+  it('leaf 1: family 6; EDX has FPU, PSE, TSC, CX8, PGE, CMOV and no MMX, FXSR, SSE, SSE2 or APIC', () => {
     const r = cpuid(1);
     assert.equal((r.eax >>> 8) & 0xf, 6, 'family');
     const bits = { FPU: 0, PSE: 3, TSC: 4, MSR: 5, CX8: 8, APIC: 9, PGE: 13, CMOV: 15, MMX: 23, FXSR: 24, SSE: 25, SSE2: 26 };
-    const want = new Set(['PSE', 'TSC', 'CX8', 'PGE', 'CMOV']);
+    const want = new Set(['FPU', 'PSE', 'TSC', 'CX8', 'PGE', 'CMOV']);
     for (const [name, b] of Object.entries(bits)) assert.equal(((r.edx >>> b) & 1) === 1, want.has(name), name);
     assert.equal(r.ecx, 0, 'no SSE3 and later features');
   });

@@ -582,7 +582,17 @@ function x87Map(): void {
     return [spec, spec, spec, spec, spec, spec, spec, spec];
   };
   /** A memory-only #UD slot that still leads to register forms. */
-  const none = (forms: readonly (OpSpec | null)[]): GroupEntry => ['(bad)', 'M', sys.undefinedOpcode, { ends: true, registerForms: forms }];
+  const undefinedForm = build('(bad)', '', fp.undefinedEsc, { ends: true });
+  /** Holes are #UD, after #NM for CR0.EM or TS as for every ESC opcode. */
+  const holes = (forms: readonly (OpSpec | null)[]): OpSpec[] => forms.map((f) => f ?? undefinedForm);
+  const none = (forms: readonly (OpSpec | null)[]): GroupEntry => ['(bad)', 'M', fp.undefinedEsc, { ends: true, registerForms: forms }];
+  /** An ESC byte's group, its register-form holes filled. */
+  const escGroup = (code: number, entries: readonly GroupEntry[]): void =>
+    group(
+      ONE_BYTE,
+      code,
+      entries.map((e) => (e === null || e[3]?.registerForms === undefined ? e : ([e[0], e[1], e[2], { ...e[3], registerForms: holes(e[3].registerForms) }] as const))),
+    );
   const arithRows = (dest: 'st0' | 'sti', pop: boolean): OpSpec[][] =>
     ARITH_NAMES.map((_n, reg) => {
       if (reg === 2 || reg === 3) return row(`fcom${reg === 3 ? 'p' : ''}`, 'STi', fp.compareSti, { sub: reg - 2, cost: 1 });
@@ -595,7 +605,7 @@ function x87Map(): void {
     ARITH_NAMES.map((n, reg) => [`f${prefix}${n}`, operand, h, { sub: reg, cost: ARITH_COST[reg]! + 1, registerForms: rows === null ? undefined : rows[reg] }] as const);
 
   // D8: m32fp arithmetic; ST(0) op ST(i).
-  group(ONE_BYTE, 0xd8, arithMem('', 'Md', fp.arithM32fp, arithRows('st0', false)));
+  escGroup(0xd8, arithMem('', 'Md', fp.arithM32fp, arithRows('st0', false)));
 
   // D9: FLD/FST/FSTP m32fp, FLDENV, FLDCW, FNSTENV, FNSTCW; FLD ST(i), FXCH, FNOP, FSTP alias, D9 E0-FF.
   const d9e: (OpSpec | null)[][] = [
@@ -632,7 +642,7 @@ function x87Map(): void {
     ],
   ];
   const fnopRow: (OpSpec | null)[] = [build('fnop', '', fp.fnop, {}), null, null, null, null, null, null, null];
-  group(ONE_BYTE, 0xd9, [
+  escGroup(0xd9, [
     ['fld', 'Md', fp.fldM32fp, { cost: 1, registerForms: row('fld', 'STi', fp.fldSti) }],
     none(row('fxch', 'STi', fp.fxch)),
     ['fst', 'Md', fp.fstM32fp, { sub: 0, cost: 2, registerForms: fnopRow }],
@@ -655,8 +665,7 @@ function x87Map(): void {
     [null, null, null, null, null, null, null, null],
     [null, null, null, null, null, null, null, null],
   ];
-  group(
-    ONE_BYTE,
+  escGroup(
     0xda,
     arithMem('i', 'Md', fp.arithM32int, null).map((e, reg) => [e![0], e![1], e![2], { ...e![3], cost: ARITH_COST[reg]! + 4, registerForms: daRows[reg] }] as const),
   );
@@ -673,7 +682,7 @@ function x87Map(): void {
     null,
   ];
   const noRegs: (OpSpec | null)[] = [null, null, null, null, null, null, null, null];
-  group(ONE_BYTE, 0xdb, [
+  escGroup(0xdb, [
     ['fild', 'Md', fp.fildM32, { cost: 5, registerForms: fcmov('fcmovnb', 3) }],
     none(fcmov('fcmovne', 5)),
     ['fist', 'Md', fp.fist, { sub: 0, imm2: 32, cost: 5, registerForms: fcmov('fcmovnbe', 7) }],
@@ -685,10 +694,10 @@ function x87Map(): void {
   ]);
 
   // DC: m64fp arithmetic; ST(i) op ST(0) (FCOM2/FCOMP3 aliases at D0-DF).
-  group(ONE_BYTE, 0xdc, arithMem('', 'Mq', fp.arithM64fp, arithRows('sti', false)));
+  escGroup(0xdc, arithMem('', 'Mq', fp.arithM64fp, arithRows('sti', false)));
 
   // DD: FLD/FST/FSTP m64fp, FRSTOR, FNSAVE, FNSTSW m16; FFREE, FXCH4, FST, FSTP, FUCOM, FUCOMP.
-  group(ONE_BYTE, 0xdd, [
+  escGroup(0xdd, [
     ['fld', 'Mq', fp.fldM64fp, { cost: 1, registerForms: row('ffree', 'STi', fp.ffree, { sub: 0 }) }],
     none(row('fxch', 'STi', fp.fxch)),
     ['fst', 'Mq', fp.fstM64fp, { sub: 0, cost: 2, registerForms: row('fst', 'STi', fp.fstSti, { sub: 0 }) }],
@@ -703,14 +712,13 @@ function x87Map(): void {
   const deRows: (readonly (OpSpec | null)[])[] = arithRows('sti', true);
   deRows[2] = row('fcomp', 'STi', fp.compareSti, { sub: 1, cost: 1 });
   deRows[3] = [null, build('fcompp', '', fp.compareSt1Pop2, { imm2: 0, cost: 1 }), null, null, null, null, null, null];
-  group(
-    ONE_BYTE,
+  escGroup(
     0xde,
     arithMem('i', 'Mw', fp.arithM16int, deRows).map((e, reg) => [e![0], e![1], e![2], { ...e![3], cost: ARITH_COST[reg]! + 4 }] as const),
   );
 
   // DF: FILD/FIST/FISTP m16int, FBLD, FILD m64int, FBSTP, FISTP m64int; FFREEP, FXCH7, FSTP8/9, FNSTSW AX, FUCOMIP, FCOMIP.
-  group(ONE_BYTE, 0xdf, [
+  escGroup(0xdf, [
     ['fild', 'Mw', fp.fildM16, { cost: 5, registerForms: row('ffreep', 'STi', fp.ffree, { sub: 1 }) }],
     none(row('fxch', 'STi', fp.fxch)),
     ['fist', 'Mw', fp.fist, { sub: 0, imm2: 16, cost: 5, registerForms: row('fstp', 'STi', fp.fstSti, { sub: 1 }) }],

@@ -56,11 +56,17 @@ export class Board {
         setDeadline: (cycles) => {
           cpu.deadline = cycles;
         },
+        ignne: {
+          set: (level) => {
+            cpu.fpu.ignne = level;
+          },
+        },
       },
       options,
     );
     cpu.io = this.chipset.ports;
     cpu.intAck = this.chipset.lapic;
+    cpu.fpu.ferr = this.chipset.fpuError.ferr;
   }
 
   /** Interrupt requests raised by each source so far. */

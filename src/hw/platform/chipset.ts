@@ -4,6 +4,7 @@
  *
  *   ISA IRQ n ──┬──> 8259 pair ── INTR ──> LAPIC LINT0 (ExtINT) ──┐
  *               └──> I/O APIC pin (n, IRQ 0 on pin 2) ──> LAPIC ──┴──> CPU INTR / INTA
+ *   CPU FERR# ──> IRQ 13 (port 0xF0 clears it and drives the CPU's IGNNE#)
  *
  * Physical memory: RAM from 0; 0xA0000-0xB7FFF unbacked; CGA text at 0xB8000-0xBFFFF;
  * 0xC0000-0xFFFFF read-only (BIOS area: MP tables); RAM from 1 MiB; I/O APIC at 0xFEC00000,
@@ -15,6 +16,7 @@ import type { BlockBackend, ByteSink, ByteSource, IrqLine } from '../devices/dev
 import { CgaText } from '../devices/cga.ts';
 import { CmosRtc } from '../devices/cmos-rtc.ts';
 import { DebugExit } from '../devices/debug-exit.ts';
+import { FPU_ERROR_IRQ, FPU_ERROR_PORT, FpuErrorLatch } from '../devices/fpu-error.ts';
 import { IdeChannel } from '../devices/ide.ts';
 import { IoApic } from '../devices/io-apic.ts';
 import { ApicReg, LocalApic } from '../devices/local-apic.ts';
@@ -68,6 +70,8 @@ export interface ChipsetCpu {
   readonly requestStop: (reason: string) => void;
   /** The earliest device timer moved: the run loop must stop at `cycles` to run it. */
   readonly setDeadline: (cycles: number) => void;
+  /** The processor's IGNNE# input (driven by the coprocessor-error logic; none: not wired). */
+  readonly ignne?: IrqLine;
 }
 
 /** How waitForWakeup found a halted processor. */
@@ -100,6 +104,8 @@ export class PcChipset {
   readonly lapic: LocalApic;
   readonly ioapic: IoApic;
   readonly ide: IdeChannel;
+  /** The coprocessor-error logic: the processor's FERR# goes to `fpuError.ferr`. */
+  readonly fpuError: FpuErrorLatch;
   /** The status the guest wrote to the debug-exit port ((value << 1) | 1), or -1. */
   exitStatus = -1;
   /** The keyboard controller's reset line was pulsed. */
@@ -179,6 +185,8 @@ export class PcChipset {
         cpu.requestStop('debug-exit');
       }),
     );
+    this.fpuError = new FpuErrorLatch(this.isaIrq(FPU_ERROR_IRQ, 'FPU error (FERR#, IRQ 13)'), cpu.ignne ?? { set: () => {} });
+    this.ports.claim(FPU_ERROR_PORT, 1, 'FPU error (IGNNE#)', this.fpuError);
     // POST diagnostic port: QEMU accepts and ignores writes (kernels use it for I/O delays).
     this.ports.claim(0x80, 1, 'POST port', { read: () => 0xff, write: () => {} });
   }

@@ -9,6 +9,9 @@
  *                   semantics, which may also mean raising the guest's own exception;
  *   #PF             the shadow MMU decides: hidden fault (filled), true fault (reflected),
  *                   trace fault or MMIO (emulated);
+ *   #MF             a pending x87 error (the real CR0.NE is always 1): reflected when the
+ *                   guest's NE is 1; emulated when it is 0 (the vCPU freezes on its FERR#, the
+ *                   VM's IRQ 13, as a PC with NE=0 does);
  *   anything else   the guest's own exception or INT n: reflected through its IDT;
  *   deadline        the host timer: the VM's devices run, and may raise an interrupt;
  *   interrupt       the VM's interrupt line while the guest's IF is on.
@@ -22,6 +25,7 @@ import { ea } from '../../hw/cpu/operands.ts';
 import type { PcChipset } from '../../hw/platform/chipset.ts';
 import { type LastExit, type VmEngine, type VmExit, followPaging } from './engine.ts';
 import { ExitMeter } from './exit-meter.ts';
+import { Cr0 } from '../../hw/x86/control-registers.ts';
 import { Eflags } from '../../hw/x86/eflags.ts';
 import { Vector, vectorName } from '../../hw/x86/vectors.ts';
 import { ExitCategory, type ExitCategoryName, type ExitStats, emulationExit } from '../exits.ts';
@@ -204,6 +208,9 @@ export class TrapEngine implements VmEngine {
       case Vector.PF:
         return this.onPageFault(cr2, errorCode);
       default: {
+        // A pending x87 error of a guest with CR0.NE=0 (the real NE is 1): emulated, so the vCPU
+        // freezes on its FERR# as the guest's PC would.
+        if (vector === Vector.MF && (this.p.vcpu.cr0 & Cr0.NE) === 0) return this.emulate(ExitCategory.EXCEPTION);
         // A debug exception's status is in the real DR6 (SDM vol. 3, 17.2.3): it is the guest's, and
         // the guest reads DR6 from its vCPU. The real DR6 returns to its reset state for the next.
         if (vector === Vector.DB && source === 'exception') {

@@ -277,12 +277,12 @@ export class F80 {
     if (exp > 0) {
       r = this.roundSig(sign, hi, lo, x, prec);
       const e = (r & CARRY) !== 0 ? exp + 1 : exp;
-      if (e < maxExp) return this.rounded(e, r);
+      if (e < maxExp) return void this.rounded(e, r);
       this.flags |= Fx.OE;
       if ((this.masks & Fx.OE) === 0) {
         // Unmasked: the exponent adjusted; if it still overflows (FSCALE), infinity whatever the
         // rounding control, rounded up (as the host processors give it).
-        if (e - wrap < maxExp) return this.rounded(e - wrap, r);
+        if (e - wrap < maxExp) return void this.rounded(e - wrap, r);
         this.flags |= Fx.PE | Fx.C1;
         this.se = maxExp;
         this.hi = 0x80000000;
@@ -306,11 +306,11 @@ export class F80 {
     }
     // Tiny unless rounding with unbounded exponent carries a result of exponent 0 up to 1.
     r = this.roundSig(sign, hi, lo, x, prec);
-    if (exp === 0 && (r & CARRY) !== 0) return this.rounded(1, r);
+    if (exp === 0 && (r & CARRY) !== 0) return void this.rounded(1, r);
     if ((this.masks & Fx.UE) === 0) {
       this.flags |= Fx.UE;
       const e = ((r & CARRY) !== 0 ? exp + 1 : exp) + wrap;
-      if (e > 0) return this.rounded(e, r);
+      if (e > 0) return void this.rounded(e, r);
       // Still too small (FSCALE): zero, whatever the rounding control.
       this.flags = (this.flags | Fx.PE) & ~Fx.C1;
       this.se = 0;

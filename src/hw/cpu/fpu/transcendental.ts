@@ -480,11 +480,11 @@ function compareMagnitude(x: Wide, y: Wide): number {
 
 /** atan(v) for v in [0, 1]: atan(c) + atan((v - c) / (1 + v c)) with c = k/8 the nearest eighth. */
 function atanUnit(d: Wide, v: Wide): void {
-  if (v.zero) return copy(d, v);
+  if (v.zero) return void copy(d, v);
   // k = round(8 v), from the value's top bits.
   const approx = (v.m[0]! / 65536) * 2 ** v.exp;
   const k = Math.min(8, Math.round(approx * 8));
-  if (k === 0) return atanSeries(d, v);
+  if (k === 0) return void atanSeries(d, v);
   tail = 0;
   setInt(t, k);
   t.exp -= 3;

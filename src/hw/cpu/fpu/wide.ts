@@ -42,7 +42,7 @@ export function setZero(d: Wide): void {
 function fromWork(d: Wide, w: Int32Array, sign: number, exp: number): void {
   let first = 0;
   while (first < WORK && w[first] === 0) first++;
-  if (first === WORK) return setZero(d);
+  if (first === WORK) return void setZero(d);
   let shift = Math.clz32(w[first]!) - 16;
   const limbShift = first;
   exp -= limbShift * 16 + shift;
@@ -60,7 +60,7 @@ function fromWork(d: Wide, w: Int32Array, sign: number, exp: number): void {
 
 /** An integer value (|n| < 2^53). */
 export function setInt(d: Wide, n: number): void {
-  if (n === 0) return setZero(d);
+  if (n === 0) return void setZero(d);
   const sign = n < 0 ? 1 : 0;
   let v = Math.abs(n);
   work.fill(0);
@@ -74,7 +74,7 @@ export function setInt(d: Wide, n: number): void {
 
 /** The extended value se|hi:lo (finite, nonzero; a denormal with exponent field 0 counts as exponent 1). */
 export function setF80(d: Wide, se: number, hi: number, lo: number): void {
-  if ((hi | lo) === 0) return setZero(d);
+  if ((hi | lo) === 0) return void setZero(d);
   work.fill(0);
   work[0] = hi >>> 16;
   work[1] = hi & 0xffff;
@@ -88,7 +88,7 @@ export function setF80(d: Wide, se: number, hi: number, lo: number): void {
 /** a + b (or a - b with `negate`). d may be a or b. */
 export function add(d: Wide, a: Wide, b: Wide, negate: boolean): void {
   const bSign = b.sign ^ (negate ? 1 : 0);
-  if (b.zero) return copy(d, a);
+  if (b.zero) return void copy(d, a);
   if (a.zero) {
     copy(d, b);
     d.sign = bSign;
@@ -173,7 +173,7 @@ export function mul(d: Wide, a: Wide, b: Wide): void {
 
 /** a / n for a small positive integer n (< 2^20). d may be a. */
 export function divSmall(d: Wide, a: Wide, n: number): void {
-  if (a.zero) return copy(d, a);
+  if (a.zero) return void copy(d, a);
   let rem = 0;
   for (let k = 0; k < WORK; k++) {
     const cur = rem * 65536 + (k < LIMBS ? a.m[k]! : 0);
@@ -187,7 +187,7 @@ export function divSmall(d: Wide, a: Wide, n: number): void {
 /** A double's approximation of a (for the first step of Newton's method). */
 export function toDouble(a: Wide): number {
   if (a.zero) return 0;
-  const m = a.m[0]! / 65536 + a.m[1]! / 4294967296 + a.m[2]! / 281474976710656 + a.m[3]! / 18446744073709551616;
+  const m = a.m[0]! / 65536 + a.m[1]! / 4294967296 + a.m[2]! / 281474976710656 + a.m[3]! / 2 ** 64;
   return (a.sign !== 0 ? -m : m) * 2 ** a.exp;
 }
 
@@ -225,7 +225,7 @@ const quotientScratch = new Wide();
 
 /** A double, exactly. */
 export function setDouble(d: Wide, v: number): void {
-  if (v === 0) return setZero(d);
+  if (v === 0) return void setZero(d);
   const sign = v < 0 ? 1 : 0;
   let x = Math.abs(v);
   let e = Math.ceil(Math.log2(x));

@@ -69,12 +69,12 @@ export function fsinFcos(c: Cpu, i: Insn): void {
   f.sw &= ~Sw.C2;
   if (!full(f, d)) {
     if (stackUnderflow(f, u)) put(f, d, u);
-    return commit(f, u.flags);
+    return void commit(f, u.flags);
   }
   const r = tr.trigArgument(u, f.se[d]!, f.hi[d]!, f.lo[d]!);
   if (r === 2) {
     f.sw |= Sw.C2;
-    return commit(f, u.flags);
+    return void commit(f, u.flags);
   }
   if (r === 0) tr.trigResult(u, i.sub);
   else if (r === 4 && i.sub === 1) u.set(0x3fff, 0x80000000, 0);
@@ -101,21 +101,21 @@ export function fptanFsincos(c: Cpu, i: Insn): void {
       f.top = up;
       put(f, up, u);
     }
-    return commit(f, u.flags);
+    return void commit(f, u.flags);
   }
   const r = tr.trigArgument(u, f.se[d]!, f.hi[d]!, f.lo[d]!);
   if (r === 2) {
     f.sw |= Sw.C2;
-    return commit(f, u.flags);
+    return void commit(f, u.flags);
   }
-  if (r === 3) return commit(f, u.flags);
+  if (r === 3) return void commit(f, u.flags);
   if (r === 1 || r === 4) {
     // A NaN result is pushed twice; a zero gives tan 0 = sin 0 = 0 (signed) and 1.0 (1 or cos 0).
     put(f, d, u);
     if (r === 4) u.set(0x3fff, 0x80000000, 0);
     f.top = up;
     put(f, up, u);
-    return commit(f, u.flags);
+    return void commit(f, u.flags);
   }
   if (i.sub === 0) {
     tr.tanResult(u);
@@ -124,7 +124,7 @@ export function fptanFsincos(c: Cpu, i: Insn): void {
     u.set(0x3fff, 0x80000000, 0);
     f.top = up;
     put(f, up, u);
-    return commit(f, flags);
+    return void commit(f, flags);
   }
   tr.trigResult(u, 0);
   put(f, d, u);

@@ -54,6 +54,15 @@ export function deviceNotAvailable(c: Cpu): boolean {
 }
 
 /**
+ * An undefined ESC encoding (holes of the x87 opcode map, FISTTP which is SSE3): #NM when CR0.EM
+ * or CR0.TS is set, like any ESC opcode, else #UD; no pending exception is looked at (SDM vol. 3,
+ * 22.18.6.6).
+ */
+export function undefinedEsc(c: Cpu, _i: Insn): void {
+  if (!deviceNotAvailable(c)) c.fault(Vector.UD, -1);
+}
+
+/**
  * The start of a waiting control instruction (FLDCW, FLDENV, FRSTOR): #NM, then a pending
  * exception. Returns the FPU, or null when the instruction must not run.
  */
@@ -385,7 +394,7 @@ export function fcmov(c: Cpu, i: Insn): void {
   const s = (f.top + i.rm) & 7;
   if (!full(f, d) || !full(f, s)) {
     if (stackUnderflow(f, u)) put(f, d, u);
-    return commit(f, u.flags);
+    return void commit(f, u.flags);
   }
   if (cond(c, i.sub)) f.write(d, f.se[s]!, f.hi[s]!, f.lo[s]!);
   // C1 is left alone (only a stack underflow clears it), as on the host processors.
@@ -693,7 +702,7 @@ export function fstSti(c: Cpu, i: Insn): void {
   const d = f.top;
   const s = (f.top + i.rm) & 7;
   if (!full(f, d)) {
-    if (!stackUnderflow(f, u)) return commit(f, u.flags);
+    if (!stackUnderflow(f, u)) return void commit(f, u.flags);
   } else u.set(f.se[d]!, f.hi[d]!, f.lo[d]!);
   put(f, s, u);
   afterStore(f, u, true, i.sub !== 0);
@@ -817,7 +826,7 @@ export function fxch(c: Cpu, i: Insn): void {
   const d = f.top;
   const s = (f.top + i.rm) & 7;
   if (!full(f, d) || !full(f, s)) {
-    if (!stackUnderflow(f, u)) return commit(f, u.flags);
+    if (!stackUnderflow(f, u)) return void commit(f, u.flags);
     if (!full(f, d)) put(f, d, u);
     if (!full(f, s)) put(f, s, u);
   }
@@ -883,15 +892,15 @@ export function fxtract(c: Cpu, i: Insn): void {
       f.top = up;
       put(f, up, u);
     }
-    return commit(f, u.flags);
+    return void commit(f, u.flags);
   }
   if (full(f, up)) {
-    if (!stackOverflow(f, u)) return commit(f, u.flags);
+    if (!stackOverflow(f, u)) return void commit(f, u.flags);
     put(f, d, u);
     push(f, u);
-    return commit(f, u.flags);
+    return void commit(f, u.flags);
   }
-  if (!u.extract(f.se[d]!, f.hi[d]!, f.lo[d]!)) return commit(f, u.flags);
+  if (!u.extract(f.se[d]!, f.hi[d]!, f.lo[d]!)) return void commit(f, u.flags);
   // u: significand; u.eSe/eHi/eLo: exponent.
   f.write(d, u.eSe, u.eHi, u.eLo);
   f.top = up;
@@ -909,12 +918,12 @@ export function fprem(c: Cpu, i: Insn): void {
   if (!full(f, d) || !full(f, s)) {
     if (stackUnderflow(f, u)) put(f, d, u);
     f.sw &= ~Sw.C2;
-    return commit(f, u.flags);
+    return void commit(f, u.flags);
   }
   const q = u.remainder(f.se[d]!, f.hi[d]!, f.lo[d]!, f.se[s]!, f.hi[s]!, f.lo[s]!, i.sub !== 0);
   if (q === -2) {
     f.sw &= ~Sw.C2;
-    return commit(f, u.flags);
+    return void commit(f, u.flags);
   }
   put(f, d, u);
   if (q >= 0) {
