@@ -11,9 +11,7 @@
  * rings on the way (ring-compression.ts). Real IF mirrors the virtual IF (so device interrupts
  * reach the guest only when it allows them, and PUSHF at ring 1 shows the guest's IF); real IOPL
  * is 0 (so CLI, STI, IN and OUT trap). The x87 state travels both ways too (an emulated FST must
- * see the guest's registers). The real CPU always runs with CR0.NE=1: a pending x87 exception of
- * a guest with NE=0 then comes to the VMM as #MF, which emulates the instruction on the vCPU,
- * whose FERR# is the VM's IRQ 13 (DEVIATION: SMSW at ring 1 or 3 shows NE=1).
+ * see the guest's registers).
  */
 import type { Cpu } from '../hw/cpu/cpu.ts';
 import { Lazy, readEflags } from '../hw/cpu/flags.ts';
@@ -26,12 +24,9 @@ import type { ShadowDescriptorTable } from './shadow/descriptor-tables.ts';
 /** EFLAGS bits only the vCPU holds. */
 const VIRTUAL_FLAGS = Eflags.IF | Eflags.IOPL;
 /** CR0 bits of the guest the real CPU carries: they change what instructions do at any CPL. */
-const MIRRORED_CR0 = Cr0.MP | Cr0.EM | Cr0.TS | Cr0.AM;
-/**
- * The real CR0 while a guest runs: protected mode, paging on the shadows, WP so traces fault, NE
- * so that x87 errors come to the VMM as #MF instead of freezing the real CPU on its FERR#.
- */
-const REAL_CR0 = Cr0.PE | Cr0.ET | Cr0.NE | Cr0.WP | Cr0.PG;
+const MIRRORED_CR0 = Cr0.MP | Cr0.EM | Cr0.TS | Cr0.NE | Cr0.AM;
+/** The real CR0 while a guest runs: protected mode, paging on the shadows, WP so traces fault. */
+const REAL_CR0 = Cr0.PE | Cr0.ET | Cr0.WP | Cr0.PG;
 
 function setEflags(c: Cpu, value: number): void {
   c.flags = value | Eflags.FIXED1;

@@ -74,6 +74,52 @@ describe('x87: #NM (SDM vol. 3, 2.5 table 2-2)', () => {
   });
 });
 
+describe('x87: stack faults (SDM vol. 1, 8.5.1.1)', () => {
+  it('a push onto a full register: IE, SF, C1 = 1, and the masked response pushes the real indefinite', () => {
+    const m = new Machine();
+    m.load(`
+      fninit
+      fld1; fld1; fld1; fld1; fld1; fld1; fld1; fld1
+      fnstsw %ax
+      mov %eax, %ebx
+      fldz
+      fnstsw %ax
+      out %al, $DONE_PORT`);
+    m.runToDone();
+    assert.equal(m.ebx & (Sw.IE | Sw.SF), 0, 'eight pushes fit');
+    assert.equal(m.eax & (Sw.IE | Sw.SF | Sw.C1 | Sw.TOP), Sw.IE | Sw.SF | Sw.C1 | (7 << 11));
+    const f = m.cpu.fpu;
+    assert.deepEqual([f.se[f.top], f.hi[f.top], f.lo[f.top]], [0xffff, 0xc0000000, 0]);
+  });
+
+  it('an empty operand: IE, SF, C1 = 0; masked, the destination gets the indefinite; unmasked, nothing changes', () => {
+    const m = new Machine();
+    m.load(`
+      fninit
+      fld1
+      fadd %st(3), %st          # ST(3) is empty
+      fnstsw %ax
+      out %al, $DONE_PORT`);
+    m.runToDone();
+    assert.equal(m.eax & (Sw.IE | Sw.SF | Sw.C1 | Sw.ES), Sw.IE | Sw.SF);
+    const f = m.cpu.fpu;
+    assert.deepEqual([f.se[f.top], f.hi[f.top]], [0xffff, 0xc0000000]);
+    const u = new Machine();
+    u.load(`
+      fninit
+      fldcw cw                  # IE unmasked
+      fld1
+      fadd %st(3), %st
+      fnstsw %ax
+      out %al, $DONE_PORT
+    cw: .word 0x37e`);
+    u.runToDone();
+    assert.equal(u.eax & (Sw.IE | Sw.SF | Sw.ES), Sw.IE | Sw.SF | Sw.ES);
+    const g = u.cpu.fpu;
+    assert.deepEqual([g.se[g.top], g.hi[g.top]], [0x3fff, 0x80000000], 'ST(0) still 1.0');
+  });
+});
+
 describe('x87: pending exceptions with CR0.NE=1 (#MF, SDM vol. 1, 8.7)', () => {
   it('an unmasked exception is raised as #MF at the next waiting instruction; FIP, FOP and FDP point at its cause', () => {
     const m = new Machine({ cr0: Cr0.NE | Cr0.MP });

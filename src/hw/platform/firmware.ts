@@ -112,8 +112,9 @@ export function mpFloatingPointer(): Uint8Array {
 export function writeFirmware(mem: PhysicalAccess): void {
   const bda = new Bytes().u16(0x3f8).u16(0).u16(0).u16(0).u16(0).u16(0).u16(0).u16(EBDA >>> 4);
   mem.writeBytes(BDA, bda.bytes());
-  // Equipment word: 80x25 colour video, one serial port, no FPU, no floppy.
-  mem.writeBytes(BDA + 0x10, new Bytes().u16(0x0220).bytes());
+  // Equipment word: 80x25 colour video, one serial port, a math coprocessor (bit 1, as SeaBIOS's
+  // mathcp_setup sets it), no floppy.
+  mem.writeBytes(BDA + 0x10, new Bytes().u16(0x0222).bytes());
   mem.writeBytes(BDA + 0x13, new Bytes().u16(BASE_MEMORY_KIB).bytes());
   // Video: mode 3, 80 columns, CRTC at 0x3D4, 25 rows.
   mem.writeBytes(BDA + 0x49, new Bytes().u8(3).u16(80).bytes());

@@ -9,10 +9,10 @@
  *                   semantics, which may also mean raising the guest's own exception;
  *   #PF             the shadow MMU decides: hidden fault (filled), true fault (reflected),
  *                   trace fault or MMIO (emulated);
- *   #MF             a pending x87 error (the real CR0.NE is always 1): reflected when the
- *                   guest's NE is 1; emulated when it is 0 (the vCPU freezes on its FERR#, the
- *                   VM's IRQ 13, as a PC with NE=0 does);
  *   anything else   the guest's own exception or INT n: reflected through its IDT;
+ *   halt            the real CPU froze at a waiting x87 instruction with an exception pending
+ *                   and the guest's CR0.NE=0 (its FERR# goes nowhere): emulated, so that the vCPU
+ *                   freezes on its own FERR#, the VM's IRQ 13, as the guest's PC would;
  *   deadline        the host timer: the VM's devices run, and may raise an interrupt;
  *   interrupt       the VM's interrupt line while the guest's IF is on.
  * Before the guest runs again, a pending interrupt is injected if the virtual IF allows it.
@@ -25,7 +25,6 @@ import { ea } from '../../hw/cpu/operands.ts';
 import type { PcChipset } from '../../hw/platform/chipset.ts';
 import { type LastExit, type VmEngine, type VmExit, followPaging } from './engine.ts';
 import { ExitMeter } from './exit-meter.ts';
-import { Cr0 } from '../../hw/x86/control-registers.ts';
 import { Eflags } from '../../hw/x86/eflags.ts';
 import { Vector, vectorName } from '../../hw/x86/vectors.ts';
 import { ExitCategory, type ExitCategoryName, type ExitStats, emulationExit } from '../exits.ts';
@@ -189,6 +188,10 @@ export class TrapEngine implements VmEngine {
       case 'unsupported':
         return { kind: 'unsupported', feature: exit.feature, eip: exit.eip };
       case 'halt':
+        // HLT traps at ring 1 and 3: only an x87 freeze (CR0.NE=0, an exception pending) halts it.
+        this.begin();
+        this.p.real.halted = false;
+        return this.emulate(ExitCategory.EXCEPTION);
       case 'reset':
       case 'vmexit':
         throw new Error(`trap engine: the real CPU cannot ${exit.kind} in monitor mode`);
@@ -208,9 +211,6 @@ export class TrapEngine implements VmEngine {
       case Vector.PF:
         return this.onPageFault(cr2, errorCode);
       default: {
-        // A pending x87 error of a guest with CR0.NE=0 (the real NE is 1): emulated, so the vCPU
-        // freezes on its FERR# as the guest's PC would.
-        if (vector === Vector.MF && (this.p.vcpu.cr0 & Cr0.NE) === 0) return this.emulate(ExitCategory.EXCEPTION);
         // A debug exception's status is in the real DR6 (SDM vol. 3, 17.2.3): it is the guest's, and
         // the guest reads DR6 from its vCPU. The real DR6 returns to its reset state for the next.
         if (vector === Vector.DB && source === 'exception') {
