@@ -4,7 +4,8 @@
  * control, integer and BCD stores, a constant); #NM with CR0.TS, CR0.EM and CR0.MP, and CLTS;
  * #MF with CR0.NE=1 at the next waiting instruction (not at the one that raised the exception,
  * nor at a non-waiting one) and the pointers the handler finds; FNSAVE and FRSTOR give back what
- * they took; with CR0.NE=0 an unmasked exception reaches the CPU as IRQ 13 (FERR#), cleared by a
+ * they took; x87 stores into a live page table (which a VMM traces, and so emulates) store what
+ * they store natively; with CR0.NE=0 an unmasked exception reaches the CPU as IRQ 13 (FERR#), cleared by a
  * write to port 0xF0 -- only when the command line says "ferr", because QEMU 7.2 aborts when it
  * raises FERR# (an assertion on its I/O thread lock, fixed in later QEMU): shadowvisor runs it in
  * every mode (@run), QEMU does not. Under a hypervisor the FPU is the guest's: what it sees must
@@ -213,6 +214,42 @@ static void check_save_restore(void)
 	fninit();
 }
 
+static u32 page_dir[1024] __attribute__((aligned(4096)));
+static u32 page_table[1024] __attribute__((aligned(4096)));
+static u8 save_area[108];
+
+/*
+ * x87 stores into the live page table of 0-4 MiB (entries 970-1001 map 0x3ca000-0x3e9fff, which
+ * nothing here uses): a VMM write-protects the page to follow the guest's tables, so it emulates
+ * these instructions on the guest's FPU -- they must store exactly what they store natively.
+ */
+static void check_traced_stores(void)
+{
+	static const u32 value[2] = { 0x9abcdef0, 0x12345678 };	/* two non-present entries */
+	u32 cr0 = read_cr0();
+	for (u32 i = 0; i < 1024; i++)
+		page_table[i] = i * 0x1000 | PTE_P | PTE_RW;
+	page_dir[0] = (u32)page_table | PTE_P | PTE_RW;
+	write_cr3((u32)page_dir);
+	write_cr0(cr0 | CR0_PG);
+	fninit();
+	__asm__ volatile("fildq %1; fld1; fxch; fistpq %0" : "=m"(*(u32 (*)[2])&page_table[1000]) : "m"(value));
+	report(page_table[1000] == value[0] && page_table[1001] == value[1], "FISTP m64 into a page table stores the integer");
+	report_eq(SW_TOP(fnstsw()), 7, "... and pops (1.0 left on the stack)");
+	__asm__ volatile("fnsave %0" : "=m"(save_area));
+	__asm__ volatile("frstor %0; fnsave %1" : : "m"(save_area), "m"(*(u8 (*)[108])&page_table[970]) : "memory");
+	int same = 1;
+	for (int i = 0; i < 108; i++)
+		if (((u8 *)&page_table[970])[i] != save_area[i] && (i < 12 || i >= 28))
+			same = 0;
+	report(same, "FNSAVE into a page table stores what it stores elsewhere (words and registers)");
+	for (u32 i = 970; i < 1002; i++)
+		page_table[i] = i * 0x1000 | PTE_P | PTE_RW;
+	write_cr0(cr0);
+	write_cr3(0);
+	fninit();
+}
+
 static void pic_init(void)
 {
 	outb(0x20, 0x11);
@@ -270,6 +307,7 @@ void conformance_main(u32 magic, struct multiboot_info *info)
 	check_nm();
 	check_mf();
 	check_save_restore();
+	check_traced_stores();
 	if (cmdline_has(info, "ferr"))
 		check_ferr();
 }

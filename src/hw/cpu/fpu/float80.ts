@@ -447,10 +447,19 @@ export class F80 {
     let ySign = bSign;
     // x is the operand with the larger exponent (or, for equal exponents, the larger significand).
     if (bExp > aExp || (bExp === aExp && (yHi > xHi || (yHi === xHi && yLo > xLo)))) {
-      [aExp, bExp] = [bExp, aExp];
-      [xHi, yHi] = [yHi, xHi];
-      [xLo, yLo] = [yLo, xLo];
-      [xSign, ySign] = [ySign, xSign];
+      // Swapped by hand: a destructuring swap would allocate.
+      let t = aExp;
+      aExp = bExp;
+      bExp = t;
+      t = xHi;
+      xHi = yHi;
+      yHi = t;
+      t = xLo;
+      xLo = yLo;
+      yLo = t;
+      t = xSign;
+      xSign = ySign;
+      ySign = t;
     }
     this.shr96(yHi, yLo, 0, aExp - bExp);
     const sHi = this.sHi;
