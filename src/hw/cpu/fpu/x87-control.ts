@@ -107,8 +107,9 @@ function fillImage(f: Fpu, real: boolean, wide: boolean): void {
     image[5] = wide ? f.fdp : f.fdp & 0xffff;
     image[6] = f.fds | reserved;
   } else {
-    const ip = (f.fcs << 4) + (wide ? f.fip : f.fip & 0xffff);
-    const dp = (f.fds << 4) + (wide ? f.fdp : f.fdp & 0xffff);
+    // Linear: selector * 16 + offset (after FLDENV in this mode the selector is 0 and the offset linear).
+    const ip = ((f.fcs << 4) + f.fip) & (wide ? -1 : 0xfffff);
+    const dp = ((f.fds << 4) + f.fdp) & (wide ? -1 : 0xfffff);
     image[3] = (ip & 0xffff) | reserved;
     image[4] = ((ip >>> 16) << 12) | f.fop;
     image[5] = (dp & 0xffff) | reserved;
