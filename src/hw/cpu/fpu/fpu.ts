@@ -72,7 +72,7 @@ export class Fpu {
   ignne = false;
   private ferrLevel = false;
 
-  /** FNINIT's state (SDM vol. 1, 8.1.10 table 8-? ; vol. 2 FINIT): registers keep their contents. */
+  /** FNINIT's state (SDM vol. 2, FINIT/FNINIT): registers keep their contents. */
   init(): void {
     this.cw = CW_INIT;
     this.sw = 0;
@@ -81,7 +81,11 @@ export class Fpu {
     this.fip = this.fcs = this.fop = this.fdp = this.fds = 0;
   }
 
-  /** Power-on and RESET (SDM vol. 3, 9.1.2 table 9-1): FNINIT's state with every register +0. */
+  /**
+   * The state a kernel finds after the firmware (QEMU's reset state, as SeaBIOS leaves it):
+   * FNINIT's, with every register +0. (At power-on the SDM's table 9-1 (vol. 3) has control word
+   * 0040H and tags 5555H; firmware initializes the FPU before a kernel runs.)
+   */
   reset(): void {
     this.init();
     this.se.fill(0);
@@ -121,7 +125,7 @@ export class Fpu {
     this.updateErrorSummary();
   }
 
-  /** ES and B: set while an unmasked exception flag is set (SDM vol. 1, 8.1.3.? and 8.5). */
+  /** ES and B: set while an unmasked exception flag is set (SDM vol. 1, 8.1.3 and 8.5). */
   updateErrorSummary(): void {
     if ((this.sw & ~this.cw & EXCEPTIONS) !== 0) this.sw |= Sw.ES | Sw.B;
     else this.sw &= ~(Sw.ES | Sw.B);

@@ -63,7 +63,7 @@ export function fninit(c: Cpu, _i: Insn): void {
   c.fpu.syncFerr();
 }
 
-/** FNENI, FNDISI, FNSETPM (DB E0, E1, E4): no-ops since the 387 (SDM vol. 3, 22.18.?); they do not touch FIP. */
+/** FNENI, FNDISI, FNSETPM (DB E0, E1, E4): no-ops since the 387 (SDM vol. 2, FINIT/FNINIT notes; executed so by the host processors); they do not touch FIP. */
 export function fnLegacy(c: Cpu, _i: Insn): void {
   deviceNotAvailable(c);
 }

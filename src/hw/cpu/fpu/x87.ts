@@ -7,6 +7,8 @@
  * vol. 1 appendix D (FERR# and IGNNE#). CR0.EM and CR0.TS give #NM (vol. 3, 2.5 table 2-2).
  * The control instructions (environment, save and restore) are in x87-control.ts, the
  * transcendental ones in x87-transcendental.ts. FISTTP, FXSAVE and MMX are not modelled (#UD).
+ * DEVIATION: with alignment checking (#AC) an operand is checked in its 2- and 4-byte pieces,
+ * so an m64 or m80 operand aligned on 4 bytes does not fault (the SDM asks for 8).
  */
 import { Cr0 } from '../../x86/control-registers.ts';
 import { Seg } from '../../x86/descriptors.ts';
@@ -439,7 +441,7 @@ export function fsign(c: Cpu, i: Insn): void {
 }
 
 /**
- * FXAM (D9 E5): the class of ST(0) in C3 C2 C0 and its sign in C1 (SDM vol. 2 FXAM table 3-?):
+ * FXAM (D9 E5): the class of ST(0) in C3 C2 C0 and its sign in C1 (SDM vol. 2, FXAM, its table of results):
  * unsupported 000, NaN 001, normal 010, infinity 011, zero 100, empty 101, denormal 110.
  */
 export function fxam(c: Cpu, i: Insn): void {
@@ -862,7 +864,7 @@ export function fnop(c: Cpu, i: Insn): void {
 
 // ------------------------------------------------------------------ scale, extract, remainder
 
-/** FSCALE (D9 FD): ST(0) * 2^trunc(ST(1)) (SDM vol. 2 FSCALE table 3-?). */
+/** FSCALE (D9 FD): ST(0) * 2^trunc(ST(1)) (SDM vol. 2, FSCALE, its table of results). */
 export function fscale(c: Cpu, i: Insn): void {
   const f = begin(c, i);
   if (f === null) return;
