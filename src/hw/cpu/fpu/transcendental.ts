@@ -267,7 +267,7 @@ export function fyl2x(u: F80, ySe: number, yHi: number, yLo: number, xSe: number
   const xOne = xk === Kind.NORMAL && (xSe & EXP_MAX) === BIAS && xHi === 0x80000000 && xLo === 0;
   if (xk === Kind.ZERO) {
     if (yk === Kind.ZERO) return invalid(u);
-    if (!denormal(u, yk, Kind.ZERO)) return false;
+    // A finite y: ZE, and ZE alone (a denormal y raises no DE), as for a division by zero.
     if (yk !== Kind.INF) {
       u.flags |= Fx.ZE;
       if ((u.masks & Fx.ZE) === 0) return false;
@@ -308,8 +308,10 @@ export function fyl2x(u: F80, ySe: number, yHi: number, yLo: number, xSe: number
     }
     u.fromInteger(e < 0 ? 1 : 0, 0, Math.abs(e));
     const ok = u.mul(ySe, yHi, yLo, u.se, u.hi, u.lo, 64);
-    // The value is exact, but the host processors report it inexact all the same.
+    // The value is exact, but the host processors report it inexact all the same, and so a tiny
+    // one as an underflow too.
     u.flags |= Fx.PE;
+    if ((u.se & EXP_MAX) === 0 && (u.hi | u.lo) !== 0) u.flags |= Fx.UE;
     return ok;
   }
   log2Of(b, a);
