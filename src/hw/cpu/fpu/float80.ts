@@ -64,15 +64,19 @@ export function isNan(kind: number): boolean {
   return kind === Kind.QNAN || kind === Kind.SNAN;
 }
 
-/** High 32 bits of the 64-bit product of two unsigned 32-bit numbers (the low half is Math.imul). */
+/**
+ * High 32 bits of the 64-bit product of two unsigned 32-bit numbers (the low half is Math.imul),
+ * from 16-bit partial products: integer operations only, no division.
+ */
 export function mulHi32(a: number, b: number): number {
   const al = a & 0xffff;
   const ah = a >>> 16;
   const bl = b & 0xffff;
   const bh = b >>> 16;
-  const mid = ah * bl + al * bh;
-  const t = al * bl + (mid % 65536) * 65536;
-  return ah * bh + Math.floor(mid / 65536) + Math.floor(t / TWO32);
+  const lh = al * bh;
+  const hl = ah * bl;
+  const mid = ((al * bl) >>> 16) + (lh & 0xffff) + (hl & 0xffff);
+  return ah * bh + (lh >>> 16) + (hl >>> 16) + (mid >>> 16);
 }
 
 export class F80 {
@@ -547,20 +551,18 @@ export class F80 {
   p1 = 0;
   p0 = 0;
   mul64(aHi: number, aLo: number, bHi: number, bLo: number): void {
-    const ll = Math.imul(aLo, bLo) >>> 0;
     const llh = mulHi32(aLo, bLo);
     const hl = Math.imul(aHi, bLo) >>> 0;
-    const hlh = mulHi32(aHi, bLo);
     const lh = Math.imul(aLo, bHi) >>> 0;
-    const lhh = mulHi32(aLo, bHi);
-    const hh = Math.imul(aHi, bHi) >>> 0;
-    const hhh = mulHi32(aHi, bHi);
+    // Column sums stay below 2^34: `>>> 0` takes them modulo 2^32, the rest is the carry.
     const c1 = llh + hl + lh;
-    this.p0 = ll;
-    this.p1 = c1 % TWO32;
-    const c2 = Math.floor(c1 / TWO32) + hlh + lhh + hh;
-    this.p2 = c2 % TWO32;
-    this.p3 = Math.floor(c2 / TWO32) + hhh;
+    const p1 = c1 >>> 0;
+    const c2 = (c1 - p1) / TWO32 + mulHi32(aHi, bLo) + mulHi32(aLo, bHi) + (Math.imul(aHi, bHi) >>> 0);
+    const p2 = c2 >>> 0;
+    this.p0 = Math.imul(aLo, bLo) >>> 0;
+    this.p1 = p1;
+    this.p2 = p2;
+    this.p3 = (c2 - p2) / TWO32 + mulHi32(aHi, bHi);
   }
 
   /** a / b at precision `prec`. Returns false when an unmasked pre-operation exception (IE, DE, ZE) leaves the destination unchanged. */
