@@ -45,10 +45,15 @@ export interface FpuErrorLine {
 }
 
 export class Fpu {
-  /** Physical registers R0-R7: sign|exponent and significand halves. ST(i) is R((TOP + i) & 7). */
+  /**
+   * Physical registers R0-R7: sign|exponent and significand halves. ST(i) is R((TOP + i) & 7).
+   * The halves are kept as int32 (read them `>>> 0` for the unsigned value): V8 passes an int32
+   * as a small integer, an unsigned value of 2^31 or more as a boxed double, which would allocate
+   * on every call of the float80 operations (they take either form).
+   */
   readonly se = new Uint16Array(8);
-  readonly hi = new Uint32Array(8);
-  readonly lo = new Uint32Array(8);
+  readonly hi = new Int32Array(8);
+  readonly lo = new Int32Array(8);
   /** Bit i set: R(i) is in use (its tag is not empty). */
   full = 0;
   top = 0;

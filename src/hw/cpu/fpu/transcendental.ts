@@ -90,6 +90,7 @@ function round(u: F80, w: Wide, direction: number): void {
 
 /** The common operand checks of a one-operand function: returns true when the result is decided. */
 function special1(u: F80, se: number, hi: number, lo: number, k: number): boolean {
+  hi >>>= 0; lo >>>= 0;
   if (k === Kind.UNSUPPORTED) {
     u.invalid();
     return true;
@@ -104,6 +105,7 @@ function special1(u: F80, se: number, hi: number, lo: number, k: number): boolea
 
 /** The NaN rules of two operands (delegated to F80's add, which applies them first). */
 function special2(u: F80, aSe: number, aHi: number, aLo: number, ak: number, bSe: number, bHi: number, bLo: number, bk: number): boolean {
+  aHi >>>= 0; aLo >>>= 0; bHi >>>= 0; bLo >>>= 0;
   if (ak === Kind.UNSUPPORTED || bk === Kind.UNSUPPORTED || ak === Kind.SNAN || ak === Kind.QNAN || bk === Kind.SNAN || bk === Kind.QNAN) {
     // F80.add decides unsupported operands and NaN propagation exactly as every two-operand
     // arithmetic instruction does; its result for such operands depends on nothing else.
@@ -222,6 +224,7 @@ function lnNearOne(d: Wide, m: Wide): void {
 
 /** F2XM1: 2^x - 1 (the SDM defines it for -1 <= x <= +1; this gives 2^x - 1 for any x). Returns false when nothing is written. */
 export function f2xm1(u: F80, se: number, hi: number, lo: number): boolean {
+  hi >>>= 0; lo >>>= 0;
   const k = kindOf(se, hi, lo);
   u.flags &= ~Fx.C1;
   if (special1(u, se, hi, lo, k)) return (u.flags & Fx.IE & ~u.masks) === 0;
@@ -257,6 +260,7 @@ export function f2xm1(u: F80, se: number, hi: number, lo: number): boolean {
  * nonzero gives ZE and -inf * sign(y); 0 * inf and inf * log2(1) are invalid.
  */
 export function fyl2x(u: F80, ySe: number, yHi: number, yLo: number, xSe: number, xHi: number, xLo: number): boolean {
+  yHi >>>= 0; yLo >>>= 0; xHi >>>= 0; xLo >>>= 0;
   const yk = kindOf(ySe, yHi, yLo);
   const xk = kindOf(xSe, xHi, xLo);
   u.flags &= ~Fx.C1;
@@ -352,6 +356,7 @@ function log2Of(d: Wide, x: Wide): void {
  * for x > -1 here): ln(1 + x) = 2 atanh(x / (2 + x)), accurate for tiny x.
  */
 export function fyl2xp1(u: F80, ySe: number, yHi: number, yLo: number, xSe: number, xHi: number, xLo: number): boolean {
+  yHi >>>= 0; yLo >>>= 0; xHi >>>= 0; xLo >>>= 0;
   const yk = kindOf(ySe, yHi, yLo);
   const xk = kindOf(xSe, xHi, xLo);
   u.flags &= ~Fx.C1;
@@ -409,6 +414,7 @@ export function fyl2xp1(u: F80, ySe: number, yHi: number, yLo: number, xSe: numb
  * zeros and infinities give 0, +-pi/4, +-pi/2, +-3pi/4, +-pi by their signs, rounded.
  */
 export function fpatan(u: F80, ySe: number, yHi: number, yLo: number, xSe: number, xHi: number, xLo: number): boolean {
+  yHi >>>= 0; yLo >>>= 0; xHi >>>= 0; xLo >>>= 0;
   const yk = kindOf(ySe, yHi, yLo);
   const xk = kindOf(xSe, xHi, xLo);
   u.flags &= ~Fx.C1;
@@ -511,6 +517,7 @@ const rWide = new Wide();
  * magnitude, so it is computed modulo 2^96 in integer arithmetic.
  */
 function reduce(se: number, hi: number, lo: number): void {
+  hi >>>= 0; lo >>>= 0;
   const e = (se & EXP_MAX || 1) - BIAS;
   if (e < -2) {
     setF80(rWide, se, hi, lo);
@@ -669,6 +676,7 @@ function setWords(d: Wide, w2: number, w1: number, w0: number): void {
  * a zero (u holds it: sin 0 = tan 0 = 0 with its sign, cos 0 = 1).
  */
 export function trigArgument(u: F80, se: number, hi: number, lo: number): number {
+  hi >>>= 0; lo >>>= 0;
   const k = kindOf(se, hi, lo);
   u.flags &= ~Fx.C1;
   reduced.outOfRange = false;

@@ -74,6 +74,7 @@ export function setInt(d: Wide, n: number): void {
 
 /** The extended value se|hi:lo (finite, nonzero; a denormal with exponent field 0 counts as exponent 1). */
 export function setF80(d: Wide, se: number, hi: number, lo: number): void {
+  hi >>>= 0; lo >>>= 0;
   if ((hi | lo) === 0) return void setZero(d);
   work.fill(0);
   work[0] = hi >>> 16;

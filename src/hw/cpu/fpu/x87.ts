@@ -254,8 +254,8 @@ function arithMemory(c: Cpu, i: Insn, fmt: number): void {
   if (!loadOperand(c, i, u, off, fmt)) return;
   operand(c, i, f, off);
   const bSe = u.se;
-  const bHi = u.hi;
-  const bLo = u.lo;
+  const bHi = u.hi | 0;
+  const bLo = u.lo | 0;
   const d = f.top;
   const op = i.sub;
   if (op === 2 || op === 3) {
@@ -733,7 +733,7 @@ export function fbld(c: Cpu, i: Insn): void {
     else low = low * 10 + d;
   }
   let lo = (Math.imul(high, 1e9) >>> 0) + low;
-  let hi = mulHi32(high, 1e9);
+  let hi = mulHi32(high, 1e9) >>> 0;
   if (lo >= TWO32) {
     lo -= TWO32;
     hi += 1;
@@ -785,7 +785,7 @@ export function fbstp(c: Cpu, i: Insn): void {
       } else {
         // high = magnitude / 10^9 (a double's estimate, corrected exactly), low = the rest.
         let high = Math.floor((hi * TWO32 + lo) / 1e9);
-        let low = (hi - mulHi32(high, 1e9)) * TWO32 + (lo - (Math.imul(high, 1e9) >>> 0));
+        let low = (hi - (mulHi32(high, 1e9) >>> 0)) * TWO32 + (lo - (Math.imul(high, 1e9) >>> 0));
         while (low < 0) {
           high -= 1;
           low += 1e9;
