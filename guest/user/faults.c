@@ -8,6 +8,8 @@
  *   x87      an unmasked x87 exception (1 / 0)       -> SIGFPE  (136), at the next FWAIT
  *   int3     a breakpoint                           -> SIGTRAP (133)
  *   abort    abort()                                -> SIGABRT (134)
+ *   rdmsr    RDMSR at ring 3 (#GP: privileged)      -> SIGSEGV (139)
+ *   wrmsr    WRMSR at ring 3                        -> SIGSEGV (139)
  *   spin     loop forever                           (a runaway program)
  *   stack N  recurse N levels, touching stack pages, then exit 0
  */
@@ -29,7 +31,7 @@ int main(int argc, char **argv)
 {
 	volatile int zero = 0;
 	if (argc < 2) {
-		fprintf(stderr, "usage: faults segv|wsegv|div|ud2|x87|int3|abort|spin|stack N\n");
+		fprintf(stderr, "usage: faults segv|wsegv|div|ud2|x87|int3|rdmsr|wrmsr|abort|spin|stack N\n");
 		return 2;
 	}
 	printf("faults: %s\n", argv[1]);
@@ -53,6 +55,10 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(what, "int3"))
 		__asm__ volatile("int3");
+	if (!strcmp(what, "rdmsr"))
+		__asm__ volatile("rdmsr" : : "c"(0x10) : "eax", "edx");
+	if (!strcmp(what, "wrmsr"))
+		__asm__ volatile("wrmsr" : : "c"(0x10), "a"(0), "d"(0));
 	if (!strcmp(what, "abort"))
 		abort();
 	if (!strcmp(what, "spin"))

@@ -4,6 +4,7 @@
  * emulate with shadow page tables). Platform-neutral: disks, input and output are handed in.
  */
 import type { BlockBackend, ByteSink, ByteSource } from '../hw/devices/device.ts';
+import type { InputDevice } from '../hw/platform/chipset.ts';
 import { Board, type MachineExit } from '../hw/platform/board.ts';
 import { type BootModule, MultibootError, bootMultiboot, parseMultibootKernel } from '../hw/platform/multiboot.ts';
 import type { VmExit } from '../vmm/engines/engine.ts';
@@ -18,11 +19,13 @@ import { type LectureStep, replayLecture } from '../vmm/lecture-replay.ts';
 import { Host, hostBytesFor } from '../vmm/host.ts';
 import { QUANTUM, type ScheduledVm, runRoundRobin } from '../vmm/scheduler.ts';
 import type { BackingStore } from '../vmm/memory/backing-store.ts';
+import { type CpuModel, DEFAULT_CPU_MODEL } from '../hw/cpu/cpu-model.ts';
 
 export { MultibootError, parseMultibootKernel, type BootModule, type MachineExit, type VmExit, type VmmReport, type Vm, TrapVm, HwVm, InterpretVm };
-export type { BlockBackend, ByteSink, ByteSource };
+export type { BlockBackend, ByteSink, ByteSource, InputDevice };
 export { DEFAULT_RAM, MAX_RAM } from '../hw/platform/board.ts';
 export { DEFAULT_PROFILE, PROFILES, type Profile, findProfile } from '../vmm/profiles.ts';
+export { CPU_MODELS, type CpuModel, DEFAULT_CPU_MODEL, featureNames, findCpuModel } from '../hw/cpu/cpu-model.ts';
 export { DEFAULT_SHADOW_PAGES, MIN_RESIDENT_FRAMES, minimumShadowPages } from '../vmm/vm.ts';
 export type { ShadowAuditFinding } from '../vmm/shadow/audit.ts';
 export { type BackingStore, BackingStoreError, MemoryBackingStore } from '../vmm/memory/backing-store.ts';
@@ -52,17 +55,35 @@ export interface BootOptions {
   readonly kernel: Uint8Array;
   /** The kernel's name for messages. */
   readonly kernelName: string;
+  /**
+   * The kernel's file name as the boot loader puts it before the command line (QEMU passes
+   * "<-kernel argument> <-append>"); default kernelName.
+   */
+  readonly kernelPath?: string;
   readonly cmdline?: string;
   readonly modules?: readonly BootModule[];
   readonly ramBytes?: number;
   readonly disks?: readonly BlockBackend[];
   readonly input?: ByteSource;
+  /** Where `input` goes: COM1 (default, as QEMU's -nographic) or the PS/2 keyboard. */
+  readonly inputDevice?: InputDevice;
   readonly serial: ByteSink;
   readonly cgaMirror?: (row: number, text: string) => void;
   /** See BoardOptions.waitForInput: lets an idle guest wait for a person at a terminal. */
   readonly waitForInput?: () => boolean;
   /** Stop after this many instructions (default 10 billion). */
   readonly maxInstructions?: number;
+  /**
+   * Asked about every million guest instructions (and while the guest idles): return a reason to
+   * stop the machine there (a 'stopped' exit) — a person quitting, a test's watchdog — or null.
+   */
+  readonly hostStop?: () => string | null;
+  /**
+   * The processor (CPUID, MSRs, SYSENTER, RDTSCP; default qemu32) — in every mode: natively the
+   * board's CPU, under the hypervisor the vCPU and the real CPU both (parts of the guest run
+   * natively on it, so it must be the guest's model).
+   */
+  readonly cpuModel?: CpuModel;
 }
 
 export interface MachineOptions extends BootOptions {
@@ -126,7 +147,7 @@ export class TextSink implements ByteSink {
  * interrupts off; 124 at the instruction limit; 125 triple fault; 126 halted with nothing left
  * to wake the CPU; 127 an unsupported CPU feature; 128 a reset request; 129 a guest the mode
  * cannot virtualize (the popf problem under trap); 130 the VMM could not go on for the VM (its
- * backing store failed).
+ * backing store failed); 0 when the host stopped it (a person quitting, as QEMU's Ctrl-A X).
  */
 export function exitStatus(exit: VmExit): number {
   switch (exit.kind) {
@@ -148,6 +169,8 @@ export function exitStatus(exit: VmExit): number {
       return 129;
     case 'vmm-failure':
       return 130;
+    case 'stopped':
+      return 0;
   }
 }
 
@@ -172,6 +195,8 @@ export function describeExit(exit: VmExit): string {
       return `this guest cannot be virtualized by trap-and-emulate: ${exit.explanation}`;
     case 'vmm-failure':
       return `the hypervisor stopped the VM: ${exit.message}`;
+    case 'stopped':
+      return `stopped: ${exit.reason}`;
   }
 }
 
@@ -185,9 +210,12 @@ export function runMachine(options: MachineOptions): MachineRun {
   const chipsetOptions = {
     disks: options.disks ?? [],
     input: options.input ?? NO_INPUT,
+    ...(options.inputDevice !== undefined ? { inputDevice: options.inputDevice } : {}),
     serial: options.serial,
     ...(options.cgaMirror !== undefined ? { cgaMirror: options.cgaMirror } : {}),
     ...(options.waitForInput !== undefined ? { waitForInput: options.waitForInput } : {}),
+    ...(options.hostStop !== undefined ? { hostStop: options.hostStop } : {}),
+    ...(options.cpuModel !== undefined ? { cpuModel: options.cpuModel } : {}),
   };
   const cmdline = options.cmdline ?? '';
   const modules = options.modules ?? [];
@@ -197,7 +225,7 @@ export function runMachine(options: MachineOptions): MachineRun {
   const mode = options.mode ?? 'native';
   if (mode === 'native') {
     const board = new Board({ ...chipsetOptions, ramBytes: options.ramBytes ?? DEFAULT_RAM, costs: profile.hardware });
-    bootMultiboot(board.cpu, board.mem, image, options.kernelName, cmdline, modules);
+    board.chipset.multibootLoaded(bootMultiboot(board.cpu, board.mem, image, options.kernelName, cmdline, modules, options.kernelPath));
     const exit = board.run(maxInstructions);
     const cpu = board.cpu;
     const seconds = timed();
@@ -223,7 +251,7 @@ export function runMachine(options: MachineOptions): MachineRun {
     profile,
     ...trapOptions(options),
   });
-  vm.boot(image, options.kernelName, cmdline, modules);
+  vm.boot(image, options.kernelName, cmdline, modules, options.kernelPath);
   options.onVm?.(vm);
   const exit = vm.run(maxInstructions);
   return vmRun(vm, exit, timed());
@@ -262,13 +290,16 @@ function vmRun(vm: Vm, exit: VmExit, seconds: number): MachineRun {
 }
 
 /** One VM of several on one host (runMachines). */
-export interface VmOptions extends Omit<MachineOptions, 'mode' | 'profile' | 'waitForInput' | 'onVm'> {
+export interface VmOptions extends Omit<MachineOptions, 'mode' | 'profile' | 'waitForInput' | 'onVm' | 'cpuModel'> {
   /** The VM's name (default vm1, vm2, ...). */
   readonly name?: string;
 }
 
 export interface MultiMachineOptions {
+  /** The VMs, each with the host's processor (cpuModel below). */
   readonly vms: readonly VmOptions[];
+  /** The host's processor, and so every VM's (default qemu32). */
+  readonly cpuModel?: CpuModel;
   /** The technique every VM runs under (default trap). */
   readonly mode?: Technique;
   readonly profile?: Profile;
@@ -294,17 +325,18 @@ export function runMachines(options: MultiMachineOptions): MachineRun[] {
       ...(o.cgaMirror !== undefined ? { cgaMirror: o.cgaMirror } : {}),
       ramBytes: o.ramBytes ?? DEFAULT_RAM,
       profile,
+      cpuModel: options.cpuModel ?? DEFAULT_CPU_MODEL,
       name: o.name ?? `vm${k + 1}`,
       ...trapOptions(o),
     };
     return { o, image, vmOptions };
   });
   const mode = options.mode ?? 'trap';
-  const host = new Host(hostBytesFor(specs.reduce((n, s) => n + hostFramesFor(s.vmOptions, mode), 0)), profile);
+  const host = new Host(hostBytesFor(specs.reduce((n, s) => n + hostFramesFor(s.vmOptions, mode), 0)), profile, options.cpuModel ?? DEFAULT_CPU_MODEL);
   const start = Date.now();
   const entries: ScheduledVm[] = specs.map(({ o, image, vmOptions }) => {
     const vm = createVm(mode, { ...vmOptions, host });
-    vm.boot(image, o.kernelName, o.cmdline ?? '', o.modules ?? []);
+    vm.boot(image, o.kernelName, o.cmdline ?? '', o.modules ?? [], o.kernelPath);
     options.onVm?.(vm);
     return { vm, maxInstructions: o.maxInstructions ?? 10e9, exit: null };
   });

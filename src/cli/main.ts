@@ -8,7 +8,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { ElfError, MultibootError } from '../api/index.ts';
 import { demoCommand } from './demo-command.ts';
 import { UsageError } from './errors.ts';
-import { type RunCommandOptions, parseProfile, runCommand } from './run-command.ts';
+import { type RunCommandOptions, cpuModelList, parseCpuModel, parseProfile, runCommand } from './run-command.ts';
 import { vmsCommand } from './vms-command.ts';
 import { lectureCommand } from './lecture-command.ts';
 import { type CompareCommandOptions, compareCommand } from './compare-command.ts';
@@ -46,6 +46,7 @@ export function buildProgram(setStatus: (status: number) => void): Command {
     .option('--mem <size>', 'RAM, e.g. 128M or 1G (2M-1G)', '128M')
     .option('--mode <mode>', 'native (the guest owns the machine), interpret (the VMM interprets every instruction), trap (trap-and-emulate, shadow page tables) or hw (the CPU\'s guest mode with a VMCB, shadow page tables); default native')
     .option('--profile <name>', 'cycle costs of a processor: nehalem (VMM round trip 1009 cycles) or sandybridge (784)', 'nehalem')
+    .option('--cpu <model>', 'the processor model (CPUID, MSRs, SYSENTER, RDTSCP): qemu32 (default) or max; --cpu help lists them')
     .option('--shadow-pages <n>', 'trap, hw: most 4 KiB pages the shadow page tables may hold; the least recently used shadow is evicted (default 4096)')
     .option('--host-mem <size>', 'every mode but native: most guest RAM resident in host memory, e.g. 64M; the VMM pages the rest to its backing store')
     .option('--backing-store <file>', 'trap with --host-mem: the file paged-out guest frames go to (default: a temporary file)')
@@ -54,6 +55,7 @@ export function buildProgram(setStatus: (status: number) => void): Command {
     .option('--stats-json <file>', 'write the same statistics as JSON')
     .option('--screen', 'print the CGA text screen when the guest stops (always printed when a run fails)')
     .option('--cga', 'mirror the CGA text screen to stderr, a line at a time, as the guest writes it')
+    .option('--keyboard', 'standard input types on the PS/2 keyboard instead of reaching the serial port (for kernels that read the keyboard)')
     .option('--vm <spec>', 'run several VMs at once under trap (repeatable): kernel=<file>,append=<cmdline>,mem=,host-mem=,shadow-pages=,backing-store=,max-instructions=,console=<file>,name=', collect, [])
     .action((kernel: string | undefined, opts: RunCommandOptions) => setStatus(runOrVms(kernel, opts)));
 
@@ -103,6 +105,10 @@ export function buildProgram(setStatus: (status: number) => void): Command {
 }
 
 function runOrVms(kernel: string | undefined, opts: RunCommandOptions): number {
+  if (opts.cpu === 'help') {
+    process.stdout.write(cpuModelList());
+    return 0;
+  }
   if (opts.vm.length === 0) {
     if (kernel === undefined) throw new UsageError('run needs a kernel file (or --vm specs)');
     return runCommand(kernel, opts);
@@ -112,7 +118,10 @@ function runOrVms(kernel: string | undefined, opts: RunCommandOptions): number {
   const single = ['append', 'shadowPages', 'hostMem', 'backingStore', 'maxInstructions', 'statsJson'] as const;
   for (const k of single) if (opts[k] !== undefined && opts[k] !== '') throw new UsageError(`with --vm, give ${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} inside each --vm spec`);
   if (opts.module.length > 0 || opts.disk.length > 0) throw new UsageError('--module and --disk are not available with --vm');
-  return vmsCommand(opts.vm, parseProfile(opts.profile), { ...(opts.stats !== undefined ? { stats: opts.stats } : {}) });
+  return vmsCommand(opts.vm, parseProfile(opts.profile), {
+    ...(opts.stats !== undefined ? { stats: opts.stats } : {}),
+    ...(opts.cpu !== undefined ? { cpuModel: parseCpuModel(opts.cpu) } : {}),
+  });
 }
 
 export async function main(argv: readonly string[]): Promise<number> {

@@ -1,11 +1,11 @@
 /**
  * `shadowvisor run`: boot a multiboot kernel on the emulated PC, like `qemu-system-i386
- * -kernel`: natively, or under the trap-and-emulate hypervisor (`--mode trap`). Serial console
- * on stdout, stdin to the serial port and keyboard, exit status from the debug-exit port.
+ * -kernel -nographic`: natively, or under the hypervisor (`--mode`). Serial console on stdout,
+ * stdin to the serial port (or the keyboard), exit status from the debug-exit port.
  */
 import { writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import { type BackingStore, BackingStoreError, type BootModule, type ByteSource, MODES, type VmmReport, type MachineRun, MAX_RAM, type Mode, NO_INPUT, PROFILES, type Profile, describeExit, findProfile, runMachine, slowdown } from '../api/index.ts';
+import { type BackingStore, BackingStoreError, type BootModule, type ByteSource, CPU_MODELS, type CpuModel, MODES, type VmmReport, type MachineRun, MAX_RAM, type Mode, NO_INPUT, PROFILES, type Profile, describeExit, findCpuModel, findProfile, runMachine, slowdown } from '../api/index.ts';
 import { DiskError, FileBackingStore, FileDisk, StdoutSink, stdinSource } from '../api/node.ts';
 import { UsageError } from './errors.ts';
 import { bytes, count, percent, table, wrap } from './format.ts';
@@ -21,18 +21,33 @@ export interface RunCommandOptions {
   statsJson?: string;
   screen?: boolean;
   cga?: boolean;
+  keyboard?: boolean;
   mode?: string;
   profile: string;
   shadowPages?: string;
   hostMem?: string;
   backingStore?: string;
   vm: string[];
+  cpu?: string;
 }
 
 export function parseMode(text: string): Mode {
   const mode = MODES.find((m) => m === text);
   if (mode === undefined) throw new UsageError(`--mode must be one of ${MODES.join(', ')}, got "${text}"`);
   return mode;
+}
+
+/** --cpu: a model's name (`--cpu help` is handled by the caller). */
+export function parseCpuModel(text: string): CpuModel {
+  const model = findCpuModel(text);
+  if (model === undefined) throw new UsageError(`--cpu must be one of ${CPU_MODELS.map((m) => m.name).join(', ')} (or help), got "${text}"`);
+  return model;
+}
+
+/** What `--cpu help` prints, as QEMU's `-cpu help` does: one model a line. */
+export function cpuModelList(): string {
+  const width = Math.max(...CPU_MODELS.map((m) => m.name.length));
+  return `Available CPUs:\n${CPU_MODELS.map((m) => `x86 ${m.name.padEnd(width)}  ${m.summary}`).join('\n')}\n`;
 }
 
 export function parseProfile(text: string): Profile {
@@ -235,6 +250,7 @@ export function runCommand(kernelPath: string, opts: RunCommandOptions): number 
   }
   const mode = parseMode(opts.mode ?? 'native');
   const profile = parseProfile(opts.profile);
+  const cpuModel = opts.cpu === undefined ? undefined : parseCpuModel(opts.cpu);
   const shadowPages = opts.shadowPages === undefined ? undefined : parsePositiveInteger(opts.shadowPages, '--shadow-pages');
   if (shadowPages !== undefined && mode !== 'trap' && mode !== 'hw') throw new UsageError('--shadow-pages applies to --mode trap and hw only (the modes with shadow page tables)');
   if ((opts.hostMem !== undefined || opts.backingStore !== undefined) && mode === 'native') throw new UsageError('--host-mem and --backing-store apply under the hypervisor only (--mode interpret, trap or hw)');
@@ -242,7 +258,17 @@ export function runCommand(kernelPath: string, opts: RunCommandOptions): number 
   const serial = new StdoutSink();
   const stdin = stdinSource();
   const input = countingSource(stdin);
-  const common = { kernel, kernelName: basename(kernelPath), cmdline: opts.append, modules, ramBytes, profile, ...(maxInstructions !== undefined ? { maxInstructions } : {}) };
+  const common = {
+    kernel,
+    kernelName: basename(kernelPath),
+    kernelPath,
+    cmdline: opts.append,
+    modules,
+    ramBytes,
+    profile,
+    ...(maxInstructions !== undefined ? { maxInstructions } : {}),
+    ...(cpuModel !== undefined ? { cpuModel } : {}),
+  };
   let run: MachineRun;
   try {
     run = runMachine({
@@ -252,15 +278,18 @@ export function runCommand(kernelPath: string, opts: RunCommandOptions): number 
       ...paging,
       disks,
       input: input.source,
+      inputDevice: opts.keyboard ? 'keyboard' : 'serial',
       waitForInput: () => {
         serial.flush();
         return stdin.wait();
       },
+      hostStop: () => stdin.quitRequested(),
       serial,
       ...(opts.cga ? { cgaMirror: (row: number, text: string) => process.stderr.write(`[cga ${String(row).padStart(2)}] ${text}\n`) } : {}),
     });
   } finally {
     serial.flush();
+    stdin.close();
     for (const d of disks) d.close();
     paging.backingStore?.close();
   }
@@ -273,7 +302,8 @@ export function runCommand(kernelPath: string, opts: RunCommandOptions): number 
     else native = runMachine({ ...common, mode: 'native', input: NO_INPUT, serial: { write: () => {} } });
   }
   const err = (s: string) => process.stderr.write(`${s}\n`);
-  const failed = run.exit.kind !== 'exit' && run.exit.kind !== 'halted';
+  const failed = run.exit.kind !== 'exit' && run.exit.kind !== 'halted' && run.exit.kind !== 'stopped';
+  if (run.exit.kind === 'stopped') err(`\r\nshadowvisor: ${describeExit(run.exit)}`);
   // One line of reason; the popf problem's explanation is a paragraph, wrapped for the terminal.
   if (failed) err(run.exit.kind === 'not-virtualizable' ? wrap(`shadowvisor: ${describeExit(run.exit)}`) : `shadowvisor: ${describeExit(run.exit)}`);
   if (failed || opts.screen) {
@@ -292,6 +322,7 @@ export function runCommand(kernelPath: string, opts: RunCommandOptions): number 
       cmdline: opts.append,
       mode,
       profile: profile.name,
+      cpu: (cpuModel ?? CPU_MODELS[0]!).name,
       exit,
       status,
       instructions,

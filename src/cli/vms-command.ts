@@ -6,7 +6,7 @@
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { basename } from 'node:path';
-import { type BackingStore, type ByteSink, DEFAULT_RAM, type MachineRun, type Profile, describeExit, runMachines } from '../api/index.ts';
+import { type BackingStore, type ByteSink, type CpuModel, DEFAULT_RAM, type MachineRun, type Profile, describeExit, runMachines } from '../api/index.ts';
 import { StdoutSink } from '../api/node.ts';
 import { UsageError } from './errors.ts';
 import { pagingOptions, parseMemorySize, printMachineStats, printVmmStats } from './run-command.ts';
@@ -36,6 +36,8 @@ class PrefixedSink implements ByteSink {
 
 export interface VmsCommandOptions {
   readonly stats?: boolean;
+  /** The host's processor, every VM's (--cpu). */
+  readonly cpuModel?: CpuModel;
 }
 
 export function vmsCommand(specTexts: readonly string[], profile: Profile, opts: VmsCommandOptions): number {
@@ -67,6 +69,7 @@ export function vmsCommand(specTexts: readonly string[], profile: Profile, opts:
       return {
         kernel: readProgram(s.kernel),
         kernelName: basename(s.kernel),
+        kernelPath: s.kernel,
         name: names[k]!,
         cmdline: s.append,
         serial,
@@ -76,7 +79,7 @@ export function vmsCommand(specTexts: readonly string[], profile: Profile, opts:
         ...(s.maxInstructions !== undefined ? { maxInstructions: parsePositiveInteger(s.maxInstructions, `--vm ${names[k]}: max-instructions`) } : {}),
       };
     });
-    runs = runMachines({ vms, profile });
+    runs = runMachines({ vms, profile, ...(opts.cpuModel !== undefined ? { cpuModel: opts.cpuModel } : {}) });
   } finally {
     for (const s of sinks) s.flush();
     for (const fd of consoles) closeSync(fd);

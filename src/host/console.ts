@@ -7,13 +7,17 @@ import type { ByteSink, ByteSource } from '../hw/devices/device.ts';
 export interface HostInput extends ByteSource {
   /** Blocks briefly until input may be available; false when none can ever come. */
   wait(): boolean;
+  /** Why the person at the terminal asked to stop (Ctrl-A X), or null. */
+  quitRequested(): string | null;
+  /** Gives the terminal back as it was (raw mode off). */
+  close(): void;
 }
 
 /**
  * Standard input as a byte source. When stdin is a file or a pipe its whole content is read at
- * start (so runs with piped input are deterministic). When it is a terminal, typed lines reach
- * the guest as they are entered (the terminal stays in its normal line mode, so Ctrl-C still
- * stops shadowvisor), read without blocking through a second, non-blocking descriptor of it.
+ * start (so runs with piped input are deterministic). When it is a terminal it is put in raw mode,
+ * as QEMU's -nographic does: every key reaches the guest as typed (Ctrl-C and Ctrl-P included),
+ * and Ctrl-A starts a command for shadowvisor itself (Ctrl-A X quits, Ctrl-A H lists them).
  */
 export function stdinSource(): HostInput {
   let data = new Uint8Array(0);
@@ -30,42 +34,89 @@ export function stdinSource(): HostInput {
     ready: () => at < data.length,
     // Piped input is all here already: an idle guest can wait for nothing more.
     wait: () => false,
+    quitRequested: () => null,
+    close: () => {},
   };
 }
 
+/** Ctrl-A: the escape key of the console, as in QEMU. */
+const ESCAPE = 0x01;
+export const ESCAPE_HELP = 'C-a h    print this help\r\nC-a x    exit shadowvisor\r\nC-a C-a  send C-a to the guest\r\n';
+
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
 
-/** Polls the controlling terminal without blocking; no input if it cannot be opened so. */
+/**
+ * Polls the controlling terminal without blocking, in raw mode; no input if it cannot be opened
+ * so. Ctrl-A commands are taken out of the stream here.
+ */
 function terminalSource(): HostInput {
   let fd = -1;
   try {
     fd = openSync('/dev/tty', constants.O_RDONLY | constants.O_NONBLOCK);
   } catch {
-    return { read: () => -1, ready: () => false, wait: () => false };
+    return { read: () => -1, ready: () => false, wait: () => false, quitRequested: () => null, close: () => {} };
   }
+  const raw = setRaw(true);
+  const restore = () => {
+    if (raw) setRaw(false);
+  };
+  process.on('exit', restore);
   const chunk = new Uint8Array(256);
-  let buffered = new Uint8Array(0);
+  const queue: number[] = [];
   let at = 0;
+  let escaped = false;
+  let quit: string | null = null;
+  const take = (b: number): void => {
+    if (!escaped) {
+      if (b === ESCAPE && raw) escaped = true;
+      else queue.push(b);
+      return;
+    }
+    escaped = false;
+    if (b === ESCAPE) queue.push(b);
+    else if (b === 0x78 || b === 0x58) quit = 'the person at the console quit (Ctrl-A X)';
+    else if (b === 0x68 || b === 0x48) writeSync(2, ESCAPE_HELP);
+  };
   const fill = (): boolean => {
-    if (at < buffered.length) return true;
+    if (at < queue.length) return true;
+    queue.length = 0;
+    at = 0;
     try {
       const n = readSync(fd, chunk, 0, chunk.length, null);
-      buffered = chunk.slice(0, n);
-      at = 0;
+      for (let k = 0; k < n; k++) take(chunk[k]!);
     } catch {
       // EAGAIN: nothing typed yet.
     }
-    return at < buffered.length;
+    return at < queue.length;
   };
   return {
-    read: () => (fill() ? buffered[at++]! : -1),
+    read: () => (fill() ? queue[at++]! : -1),
     ready: fill,
     wait: () => {
       // A person may type: sleep 20 ms at a time (the guest is idle, so time may stand still).
-      if (!fill()) Atomics.wait(sleeper, 0, 0, 20);
+      if (!fill() && quit === null) Atomics.wait(sleeper, 0, 0, 20);
       return true;
     },
+    quitRequested: () => {
+      fill();
+      return quit;
+    },
+    close: () => {
+      restore();
+      process.off('exit', restore);
+    },
   };
+}
+
+/** Raw mode on the terminal on stdin (QEMU's -nographic); false when it cannot be set. */
+function setRaw(on: boolean): boolean {
+  try {
+    if (!process.stdin.isTTY) return false;
+    process.stdin.setRawMode(on);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Standard output as a byte sink, buffered and flushed at each newline and by flush(). */

@@ -7,7 +7,7 @@
  * the shell's status 128 + signal number, as an unhandled one would.
  */
 import { Cpu, type CpuExit, type PortBus } from '../hw/cpu/cpu.ts';
-import { cpuidLeaf } from '../hw/cpu/system.ts';
+import { cpuidLeaf } from '../hw/cpu/cpuid.ts';
 import { Cr0 } from '../hw/x86/control-registers.ts';
 import { SegAttr, Seg, encodeDescriptor } from '../hw/x86/descriptors.ts';
 import { Eflags } from '../hw/x86/eflags.ts';
@@ -207,7 +207,7 @@ export class LinuxProcess {
   /** CPUID leaf 1 EDX, asked of the CPU itself so that AT_HWCAP matches what CPUID reports. */
   private cpuidFeatures(): number {
     const r = new Int32Array(4);
-    cpuidLeaf(this.cpu, 1, r);
+    cpuidLeaf(this.cpu, 1, 0, r);
     return r[2]! >>> 0;
   }
 
@@ -327,6 +327,7 @@ export class LinuxProcess {
         return;
       case 'halt':
       case 'interrupt':
+      case 'nmi':
       case 'reset':
       case 'vmexit':
         throw new Error(`user runner: unexpected CPU exit '${exit.kind}' at eip 0x${hex(c.eip)}`);

@@ -17,7 +17,7 @@ import { GuestPhysicalMemory } from './memory/guest-memory.ts';
 const rec = new WalkRecord();
 
 /** Reads guest-physical memory without side effects where the vCPU's memory allows it. */
-function reader(v: Cpu): { read32(pa: number): number; read8(pa: number): number } {
+export function readerOf(v: Cpu): { read32(pa: number): number; read8(pa: number): number } {
   const mem = v.mem;
   return mem instanceof GuestPhysicalMemory ? mem.peekView : mem;
 }
@@ -25,14 +25,14 @@ function reader(v: Cpu): { read32(pa: number): number; read8(pa: number): number
 /** Guest-physical address of guest-linear `lin` under the vCPU's paging, or -1 when unmapped. */
 export function guestPhysical(v: Cpu, lin: number): number {
   if ((v.cr0 & Cr0.PG) === 0) return lin >>> 0;
-  walk(reader(v), v.cr3, (v.cr4 & Cr4.PSE) !== 0, lin, rec);
+  walk(readerOf(v), v.cr3, (v.cr4 & Cr4.PSE) !== 0, lin, rec);
   return rec.present ? rec.physical : -1;
 }
 
 /** Byte at guest-linear `lin`, or -1 when unmapped or not memory (a device window is never read). */
 export function peekByte(v: Cpu, lin: number): number {
   const pa = guestPhysical(v, lin);
-  return pa < 0 || !isMemoryBacked(v.mem.pageKind[pa >>> 12]!) ? -1 : reader(v).read8(pa);
+  return pa < 0 || !isMemoryBacked(v.mem.pageKind[pa >>> 12]!) ? -1 : readerOf(v).read8(pa);
 }
 
 /** Dword at guest-linear `lin`, or null when any byte is unmapped. */

@@ -7,6 +7,7 @@
  * whose state it holds.
  */
 import { Cpu, type PortBus } from '../hw/cpu/cpu.ts';
+import { type CpuModel, DEFAULT_CPU_MODEL } from '../hw/cpu/cpu-model.ts';
 import { PhysicalMemory } from '../hw/memory/physical-memory.ts';
 import { FrameOwner, HostFrames } from './memory/host-frames.ts';
 import { DEFAULT_PROFILE, type Profile } from './profiles.ts';
@@ -40,13 +41,18 @@ export class Host {
   /** VMs built on this host so far. */
   vmsCreated = 0;
 
-  /** A host with `bytes` of RAM (whole MiB). */
-  constructor(bytes: number, profile: Profile = DEFAULT_PROFILE) {
+  /**
+   * A host with `bytes` of RAM (whole MiB) and a real CPU of `model` — every trap or hw VM on it
+   * has that model, since parts of the guest run natively (vm.ts).
+   */
+  constructor(bytes: number, profile: Profile = DEFAULT_PROFILE, model: CpuModel = DEFAULT_CPU_MODEL) {
     this.profile = profile;
     this.hostMem = new PhysicalMemory(bytes);
     this.frames = new HostFrames(bytes >>> 12);
     // The real CPU offers the virtualization extension (hw mode); its host save area is a VMM frame.
-    this.real = new Cpu(this.hostMem, NO_HOST_PORTS, { monitor: true, costs: profile.hardware, virtualization: true });
+    this.real = new Cpu(this.hostMem, NO_HOST_PORTS, { monitor: true, costs: profile.hardware, virtualization: true, model });
+    // It has a local APIC, enabled and unused by the VMM (its time is simulated): CPUID at ring 1
+    // reports it under trap, whatever the guest did to its own (vcpu.ts).
     this.real.hasApic = true;
     this.real.hostSaveArea = this.frames.allocRun(1, FrameOwner.VMM) * 4096;
   }

@@ -1,6 +1,6 @@
 /**
  * A VM under hardware assistance (engines/hw.ts): the guest runs in the real CPU's guest mode
- * under a VMCB in a host frame of the VMM's, with an I/O permission map next to it; its memory is
+ * under a VMCB in a host frame of the VMM's, with I/O and MSR permission maps; its memory is
  * virtualized by shadow page tables, as first-generation AMD-V and VT-x required. No shadow
  * descriptor tables: in guest mode the CPU reads the guest's own GDT, LDT, IDT and TSS through
  * the shadows, at the guest's own privilege levels.
@@ -16,17 +16,19 @@ export class HwVm extends Vm {
   readonly tracer: Tracer;
   readonly mmu: ShadowMmu;
   readonly engine: HwEngine;
-  /** Host-physical addresses of the VMCB and the I/O permission map. */
+  /** Host-physical addresses of the VMCB and the I/O and MSR permission maps. */
   readonly vmcbAddress: number;
   readonly iopmAddress: number;
+  readonly msrpmAddress: number;
   private readonly paging: VmcbPaging;
   readonly descriptorTables: readonly ShadowDescriptorTable[] = [];
 
   constructor(options: VmOptions) {
     super(options, 'hw');
-    const [vmcbFrame, iopmFrame] = this.vmmFrames as [number, number];
+    const [vmcbFrame, iopmFrame, msrpmFrame] = this.vmmFrames as [number, number, number];
     this.vmcbAddress = vmcbFrame * 4096;
     this.iopmAddress = iopmFrame * 4096;
+    this.msrpmAddress = msrpmFrame * 4096;
     this.paging = new VmcbPaging(this.real, this.hostMem, this.vmcbAddress);
     const { tracer, mmu } = shadowPaging(this, options.shadowPages, this.paging);
     this.tracer = tracer;
@@ -44,6 +46,7 @@ export class HwVm extends Vm {
       hostMem: this.hostMem,
       vmcb: this.vmcbAddress,
       iopm: this.iopmAddress,
+      msrpm: this.msrpmAddress,
       asid: this.host.vmsCreated,
     });
     this.attach(this.engine);

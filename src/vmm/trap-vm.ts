@@ -33,7 +33,7 @@ export class TrapVm extends Vm {
       this.gdt.onTracedWrite(gpa, size);
       this.ldt.onTracedWrite(gpa, size);
     };
-    this.engine = new TrapEngine({ real: this.real, vcpu: this.vcpu, chipset: this.chipset, mmu, gdt: this.gdt, ldt: this.ldt, work: this.work, profile: this.profile });
+    this.engine = new TrapEngine({ real: this.real, vcpu: this.vcpu, guestMem: this.guestMem, chipset: this.chipset, mmu, gdt: this.gdt, ldt: this.ldt, work: this.work, profile: this.profile });
     this.attach(this.engine);
   }
 

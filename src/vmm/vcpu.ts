@@ -8,10 +8,26 @@
  * to reflect an event, the VMM copies them into the vCPU (syncIn), lets the vCPU execute with
  * the hardware's own semantics — operands fetched through the guest's page tables, faults
  * delivered through the guest's IDT and TSS — and copies the result back (syncOut), translating
- * rings on the way (ring-compression.ts). Real IF mirrors the virtual IF (so device interrupts
- * reach the guest only when it allows them, and PUSHF at ring 1 shows the guest's IF); real IOPL
- * is 0 (so CLI, STI, IN and OUT trap). The x87 state travels both ways too (an emulated FST must
- * see the guest's registers).
+ * rings on the way (ring-compression.ts). The real IF is always 1 while the guest runs: the VMM
+ * keeps control of the processor through its own interrupts (Popek and Goldberg's resource
+ * control — a guest that runs `cli; jmp .` must not own the machine), so the guest's IF is
+ * virtual, kept in the vCPU, and device interrupts are injected only when it is set. Real IOPL is
+ * 0, so CLI, STI, IN and OUT trap — but PUSHF at ring 1 shows the real IF, not the guest's
+ * (sensitive-watch.ts catches that).
+ * The x87 state travels both ways too (an emulated FST must see the guest's registers).
+ * NMIs are not masked by IF: the real CPU's NMI blocking is the guest's, so the real CPU exits for
+ * the VM's NMI exactly when the guest may take it, and a guest IRET that runs natively at ring 1
+ * ends the blocking on the real CPU as it would natively.
+ *
+ * MSRs: RDMSR and WRMSR trap at ring 1 and act on the vCPU's MSRs; no guest value ever reaches a
+ * real MSR. Instructions that read MSR state without trapping are made to trap when the guest's
+ * state differs from the real CPU's: once the guest has moved its TSC or set IA32_TSC_AUX, the
+ * real CR4.TSD is set, so RDTSC and RDTSCP raise #GP at ring 1 and 3 and are emulated with the
+ * guest's TSC (as VMware virtualized the TSC); the real IA32_SYSENTER_CS stays 0, so SYSENTER and
+ * SYSEXIT raise #GP(0) and are emulated with the guest's SYSENTER MSRs — natively, SYSENTER would
+ * enter the real ring 0 at an address of the guest's choosing. CPUID cannot be made to trap: the
+ * real CPU answers it, so the real CPU is the guest's model (vm.ts), and a guest that disables its
+ * local APIC through IA32_APIC_BASE still sees CPUID's APIC flag (a known leak, like SGDT's).
  */
 import type { Cpu } from '../hw/cpu/cpu.ts';
 import { Lazy, readEflags } from '../hw/cpu/flags.ts';
@@ -46,6 +62,7 @@ export function syncIn(real: Cpu, v: Cpu): void {
   }
   v.setCpl(guestCpl(real.cpl));
   v.inhibit = real.inhibit;
+  v.nmiBlocked = real.nmiBlocked;
   v.holdSingleStep = false;
   v.halted = false;
   v.cycles = real.cycles;
@@ -67,7 +84,7 @@ export interface RealTables {
 export function syncOut(v: Cpu, real: Cpu, tables: RealTables): void {
   real.regs.set(v.regs);
   real.eip = v.eip;
-  setEflags(real, readEflags(v) & ~Eflags.IOPL);
+  setEflags(real, (readEflags(v) & ~Eflags.IOPL) | Eflags.IF);
   const cpl = realCpl(v.cpl);
   for (let s = 0; s < 6; s++) {
     let sel = v.segSel[s]!;
@@ -75,12 +92,13 @@ export function syncOut(v: Cpu, real: Cpu, tables: RealTables): void {
     real.loadSegmentCache(s, sel, v.segBase[s]!, v.segLimit[s]!, compressAttr(v.segAttr[s]!));
   }
   real.inhibit = v.inhibit;
+  real.nmiBlocked = v.nmiBlocked;
   real.holdSingleStep = v.holdSingleStep;
   real.halted = false;
   real.fpu.copyFrom(v.fpu);
   const cr0 = REAL_CR0 | (v.cr0 & MIRRORED_CR0);
   real.cr0 = cr0;
-  real.cr4 = v.cr4 & Cr4.TSD;
+  real.cr4 = (v.cr4 & Cr4.TSD) | (ownTsc(v) ? Cr4.TSD : 0);
   real.gdtBase = tables.gdt.base;
   real.gdtLimit = v.gdtLimit;
   real.idtBase = v.idtBase;
@@ -95,4 +113,10 @@ export function syncOut(v: Cpu, real: Cpu, tables: RealTables): void {
   real.trLimit = 0;
   real.trAttr = 0;
   real.setCpl(cpl);
+}
+
+/** The guest's TSC or IA32_TSC_AUX is not the real CPU's (which stay at their reset values): RDTSC and RDTSCP must trap. */
+function ownTsc(v: Cpu): boolean {
+  const m = v.msr;
+  return (m.tscOffsetLo | m.tscOffsetHi | m.tscAux) !== 0;
 }

@@ -6,8 +6,8 @@
  *
  * Host-physical layout (HPA): every frame comes from the host's pool (host.ts) and has an owner
  * (host-frames.ts): the technique's own structures (trap: the shadow GDT and LDT, 16 consecutive
- * frames each, read by the real CPU by physical address; hw: the VMCB and the I/O permission
- * map), allocated first, from the top; its guest RAM frame by frame, scattered over the host's free frames in a
+ * frames each, read by the real CPU by physical address; hw: the VMCB, the I/O permission
+ * map and the MSR permission map), allocated first, from the top; its guest RAM frame by frame, scattered over the host's free frames in a
  * fixed pseudo-random order (GPA -> HPA in the pmap: neighbours in the guest are not neighbours
  * in the host), and its shadow page tables as they are built. With a guest memory limit below
  * its RAM the VM starts with no frames at all: each is backed on first use and the pager keeps
@@ -19,6 +19,7 @@ import { PcChipset, checkRamSize } from '../hw/platform/chipset.ts';
 import { Counters } from '../hw/cpu/counters.ts';
 import { type BootModule, type MultibootImage, bootMultiboot } from '../hw/platform/multiboot.ts';
 import { Cpu, type CpuOptions } from '../hw/cpu/cpu.ts';
+import { DEFAULT_CPU_MODEL } from '../hw/cpu/cpu-model.ts';
 import type { VmEngine, VmExit } from './engines/engine.ts';
 import { Host, type RealCpuTenant, hostBytesFor } from './host.ts';
 import { type BackingStore, BackingStoreError, MemoryBackingStore } from './memory/backing-store.ts';
@@ -97,8 +98,8 @@ function vmSizes(options: VmOptions): VmSizes {
   return { guestFrames, shadowPages, residentFrames: Math.min(guestFrames, limit >>> 12) };
 }
 
-/** Runs of consecutive host frames each technique's own structures take (trap: shadow GDT and LDT; hw: VMCB, I/O permission map). */
-export const VMM_RUNS: Readonly<Record<Technique, readonly number[]>> = { interpret: [], trap: [16, 16], hw: [1, 3] };
+/** Runs of consecutive host frames each technique's own structures take (trap: shadow GDT and LDT; hw: VMCB, I/O and MSR permission maps). */
+export const VMM_RUNS: Readonly<Record<Technique, readonly number[]>> = { interpret: [], trap: [16, 16], hw: [1, 3, 2] };
 
 /** Host frames a VM with these options needs at most (for sizing a host shared by several VMs). */
 export function hostFramesFor(options: VmOptions, technique: Technique): number {
@@ -160,12 +161,20 @@ export abstract class Vm implements RealCpuTenant {
   /** The guest's own time and counters while another VM has the real CPU. */
   private readonly saved = { cycles: 0, instructions: 0, counters: new Counters() };
   private intrLevel = false;
+  /** An NMI raised before the engine was attached. */
+  private nmiEarly = false;
   private attached: VmEngine | null = null;
 
   protected constructor(options: VmOptions, technique: Technique, vcpuOptions: CpuOptions = {}) {
     const sizes = vmSizes(options);
     this.technique = technique;
-    const host = options.host ?? new Host(hostBytesFor(hostFramesFor(options, technique)), options.profile ?? DEFAULT_PROFILE);
+    const model = options.cpuModel ?? DEFAULT_CPU_MODEL;
+    const host = options.host ?? new Host(hostBytesFor(hostFramesFor(options, technique)), options.profile ?? DEFAULT_PROFILE, model);
+    // Trap: CPUID, RDTSCP and SYSENTER run natively at ring 1 and 3; hw: SYSENTER, SYSEXIT and
+    // RDTSCP run natively in guest mode. The real CPU must be the guest's model.
+    if (technique !== 'interpret' && host.real.model !== model) {
+      throw new RangeError(`a ${technique} VM of CPU model ${model.name} needs a host CPU of that model; this host's is ${host.real.model.name}`);
+    }
     this.host = host;
     host.vmsCreated++;
     this.name = options.name ?? `vm${host.vmsCreated}`;
@@ -192,7 +201,7 @@ export abstract class Vm implements RealCpuTenant {
     if (sizes.residentFrames === guestFrames) this.placeAll(guestFrames, shadowPages, layout, host.vmsCreated);
 
     this.guestMem = new GuestPhysicalMemory(this.hostMem, this.pmap, this.pager, options.ramBytes);
-    const vcpu = new Cpu(this.guestMem, { read: () => 0, write: () => {} }, { costs: this.profile.hardware, ...vcpuOptions });
+    const vcpu = new Cpu(this.guestMem, { read: () => 0, write: () => {} }, { costs: this.profile.hardware, model, ...vcpuOptions });
     this.vcpu = vcpu;
     const clock = technique === 'interpret' ? vcpu : this.real;
     this.clock = clock;
@@ -206,6 +215,10 @@ export abstract class Vm implements RealCpuTenant {
             this.intrLevel = level;
             this.attached?.setIntr(level);
           },
+        },
+        nmi: () => {
+          if (this.attached === null) this.nmiEarly = true;
+          else this.attached.raiseNmi();
         },
         requestStop: () => this.attached?.requestStop(),
         setDeadline: (cycles) => {
@@ -225,6 +238,9 @@ export abstract class Vm implements RealCpuTenant {
     vcpu.hasApic = true;
     vcpu.intAck = this.chipset.lapic;
     vcpu.fpu.ferr = this.chipset.fpuError.ferr;
+    const lapic = this.chipset.lapic;
+    // The guest's IA32_APIC_BASE (in its vCPU) hides or shows its own local APIC.
+    vcpu.onApicEnable = (enabled) => lapic.setGlobalEnable(enabled);
   }
 
   /**
@@ -236,6 +252,8 @@ export abstract class Vm implements RealCpuTenant {
     this.attached = engine;
     this.host.switchTo(this);
     engine.setIntr(this.intrLevel);
+    if (this.nmiEarly) engine.raiseNmi();
+    this.nmiEarly = false;
   }
 
   /**
@@ -264,9 +282,9 @@ export abstract class Vm implements RealCpuTenant {
   }
 
   /** Loads a multiboot kernel into guest memory as QEMU's -kernel does, and readies the guest to run. */
-  boot(image: MultibootImage, name: string, cmdline: string, modules: readonly BootModule[]): void {
+  boot(image: MultibootImage, name: string, cmdline: string, modules: readonly BootModule[], path = name): void {
     this.host.switchTo(this);
-    bootMultiboot(this.vcpu, this.guestMem, image, name, cmdline, modules);
+    this.chipset.multibootLoaded(bootMultiboot(this.vcpu, this.guestMem, image, name, cmdline, modules, path));
     this.engine.start();
     // Building the first shadows (the physical-mode table, the boot GDT's copy) is part of
     // creating the VM, before the guest's time starts, like loading its kernel: not charged.

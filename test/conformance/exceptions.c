@@ -64,7 +64,8 @@ __asm__(
 	"do_read: mov 4(%esp), %eax\n read_at: mov (%eax), %eax\n ret\n"
 	"do_write: mov 4(%esp), %eax\n write_at: movl $0x12345678, (%eax)\n ret\n"
 	"do_call: mov 4(%esp), %eax\n call *%eax\n ret\n"
-	"do_single_step: pushf\n orl $0x100, (%esp)\n popf\n nop\n step_after: pushf\n andl $~0x100, (%esp)\n popf\n ret\n");
+	/* EFLAGS = TF | bit 1, IF=0 as everywhere here (no PUSHF: see read_eflags in conformance.h) */
+	"do_single_step: push $0x102\n popf\n nop\n step_after: push $0x2\n popf\n ret\n");
 
 /* Ring-3 code for ring3_call: ebx = an address to read, or 0 to divide by zero, 1 to INT 0x81. */
 void user_code(void);

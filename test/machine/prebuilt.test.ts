@@ -14,6 +14,7 @@ for (const [dir, image, variable] of [
   ['guest/probe', 'probe.elf', 'OUT'],
   ['guest/nanobench', 'nanobench.elf', 'OUT'],
   ['guest/escape', 'escape.elf', 'OUT'],
+  ['guest/entry-probe', 'entry-probe.elf', 'OUT'],
 ] as const) {
   it(`${dir}/${image} is reproduced byte for byte by its Makefile`, () => {
     const out = mkdtempSync(join(tmpdir(), 'shadowvisor-kbuild-'));

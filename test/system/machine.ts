@@ -9,10 +9,12 @@
  * Handler stubs: stub v (at STUBS + 16*v) does `push $v; out %al, $EVENT_PORT`, which makes
  * cpu.run() return a 'request' exit with reason 'event' while the exception frame is on the
  * stack; running again pops the vector (and error code) and IRETs. Test code ends with
- * `out %al, $DONE_PORT` ('done'). Both ports are clear in the I/O bitmap, so they work at any CPL.
+ * `out %al, $DONE_PORT` ('done'). STOP_PORT stops the run ('stop'), NMI_PORT pulses the NMI input,
+ * IRQ_PORT raises INTR. The ports are clear in the I/O bitmap, so they work at any CPL.
  */
 import { type Assembled, assemble, symbol } from './assemble.ts';
 import { type CpuExit, Cpu, type PortBus } from '../../src/hw/cpu/cpu.ts';
+import type { CpuModel } from '../../src/hw/cpu/cpu-model.ts';
 import { readEflags } from '../../src/hw/cpu/flags.ts';
 import { PhysicalMemory } from '../../src/hw/memory/physical-memory.ts';
 import { WalkRecord, walk } from '../../src/hw/mmu/walk.ts';
@@ -59,6 +61,10 @@ export const EVENT_PORT = 0xf4;
 export const DONE_PORT = 0xf5;
 /** A write raises the INTR line (the interrupt controller stub then hands over irqVector). */
 export const IRQ_PORT = 0xf6;
+/** A write stops the run after it ('stop'): tests then drive the CPU an instruction at a time. */
+export const STOP_PORT = 0xf7;
+/** A write is an edge on the CPU's NMI input. */
+export const NMI_PORT = 0xf8;
 
 // ---------------------------------------------------------------- selectors
 
@@ -128,6 +134,8 @@ const PRELUDE = [
   ['EVENT_PORT', EVENT_PORT],
   ['DONE_PORT', DONE_PORT],
   ['IRQ_PORT', IRQ_PORT],
+  ['STOP_PORT', STOP_PORT],
+  ['NMI_PORT', NMI_PORT],
   ...Object.entries(Sel).map(([k, v]) => [`SEL_${k}`, v] as const),
 ]
   .map(([k, v]) => `.set ${k}, 0x${(v as number).toString(16)}`)
@@ -238,6 +246,8 @@ export class RecordingPorts implements PortBus {
     if (port === EVENT_PORT) this.cpu!.requestExit('event');
     else if (port === DONE_PORT) this.cpu!.requestExit('done');
     else if (port === IRQ_PORT) this.cpu!.setIrq(true);
+    else if (port === STOP_PORT) this.cpu!.requestExit('stop');
+    else if (port === NMI_PORT) this.cpu!.raiseNmi();
     else this.accesses.push({ dir: 'out', port, size, value: size === 4 ? value >>> 0 : value & ((1 << (8 * size)) - 1) });
   }
 }
@@ -261,6 +271,10 @@ export interface MachineOptions {
   compileThreshold?: number;
   /** Bytes of I/O bitmap inside the TSS limit (default 8192: all 65536 ports). */
   ioBitmapBytes?: number;
+  /** The CPU model (default qemu32). */
+  cpuModel?: CpuModel;
+  /** Offer the virtualization extension (VMRUN). */
+  virtualization?: boolean;
 }
 
 /** An exception/interrupt frame as a handler stub found it. */
@@ -297,6 +311,8 @@ export class Machine {
     this.cpu = new Cpu(this.mem, this.ports, {
       monitor: options.monitor ?? false,
       ...(options.compileThreshold !== undefined ? { compileThreshold: options.compileThreshold } : {}),
+      ...(options.cpuModel !== undefined ? { model: options.cpuModel } : {}),
+      ...(options.virtualization !== undefined ? { virtualization: options.virtualization } : {}),
     });
     this.ports.cpu = this.cpu;
     this.cpu.intAck = {
@@ -446,7 +462,7 @@ export class Machine {
   }
 
   /** Runs and asserts that the run ends with the given 'request' reason (or exit kind). */
-  runUntil(what: 'event' | 'done' | 'halt' | 'reset', budget = 1_000_000): CpuExit {
+  runUntil(what: 'event' | 'done' | 'stop' | 'halt' | 'reset' | 'nmi', budget = 1_000_000): CpuExit {
     const exit = this.run(budget);
     const ok = exit.kind === 'request' ? exit.reason === what : exit.kind === what;
     if (!ok) throw new Error(`expected ${what}, got ${describeExit(exit)} at EIP 0x${this.cpu.eip.toString(16)} CPL ${this.cpu.cpl}${this.describeLastEvent()}`);

@@ -4,6 +4,8 @@
  * rings 0-3 and 32-bit paging (SDM vol. 3, chapters 2-6). Instruction semantics live in the
  * handler modules; decoding and block caching in decoder.ts and blocks.ts.
  * The x87 FPU's state is `fpu` (fpu/fpu.ts; its instructions are in fpu/).
+ * Which optional features it has (CPUID, MSRs, SYSENTER, RDTSCP) is its model's (cpu-model.ts).
+ * NMI: an edge-latched input taken before INTR and blocked from delivery until the next IRET.
  * Not modelled: real mode, virtual-8086 mode, hardware task switching, MMX/SSE, SMM.
  */
 import { PageKind, type PhysicalAccess, isMemoryBacked } from '../memory/physical-memory.ts';
@@ -19,6 +21,8 @@ import { Counter, Counters } from './counters.ts';
 import { Lazy } from './flags.ts';
 import { Fpu } from './fpu/fpu.ts';
 import { ZERO_REG } from './insn.ts';
+import { type CpuModel, DEFAULT_CPU_MODEL } from './cpu-model.ts';
+import { ModelSpecificRegisters } from './model-specific-registers.ts';
 import { deliverEvent, runBlocks, stepInstruction } from './run-loop.ts';
 import { vmrun } from './virtualization.ts';
 
@@ -33,8 +37,8 @@ export interface InterruptAcknowledge {
   acknowledge(): number;
 }
 
-/** How an event reached the CPU: an exception, an INT n/INT3/INTO, or an external interrupt. */
-export type EventSource = 'exception' | 'software' | 'external';
+/** How an event reached the CPU: an exception, an INT n/INT3/INTO, an external interrupt or an NMI. */
+export type EventSource = 'exception' | 'software' | 'external' | 'nmi';
 
 /** Why cpu.run() returned. A closed union: callers switch exhaustively. */
 export type CpuExit =
@@ -61,6 +65,8 @@ export type CpuExit =
     }
   /** Monitor mode: the interrupt line is asserted and EFLAGS.IF=1. Not yet acknowledged. */
   | { readonly kind: 'interrupt' }
+  /** Monitor mode: an NMI arrived and NMIs are not blocked; the CPU has taken it (it is no longer pending). */
+  | { readonly kind: 'nmi' }
   /** The guest used a feature this CPU does not model; `eip` is the instruction that did. */
   | { readonly kind: 'unsupported'; readonly feature: string; readonly eip: number }
   /** Triple fault: the processor shuts down (a PC resets). */
@@ -85,6 +91,8 @@ export interface CpuOptions {
   cacheTranslated?: boolean;
   /** Simulated cycles added to every instruction's own cost (an interpreter's dispatch and decode). */
   instructionOverhead?: number;
+  /** The CPU model (CPUID, optional instructions and MSRs); default qemu32. */
+  model?: CpuModel;
 }
 
 /** Bits of cpu.stop: why the current block must end after this instruction. */
@@ -140,6 +148,8 @@ export class Cpu {
   cr2 = 0;
   cr3 = 0;
   cr4 = 0;
+  /** IA32_EFER: exists only on a model with NX (msr.ts). */
+  efer = 0;
   readonly dr = new Int32Array(8);
   /** The x87 FPU: registers, control, status and tag words, last-instruction pointers. */
   readonly fpu = new Fpu();
@@ -217,8 +227,18 @@ export class Cpu {
   softwareInt = 0;
   /** Length of the INT n instruction whose trap is pending (a delivery fault restarts it). */
   trapLength = 0;
-  /** The board has a local APIC (reported by CPUID). */
+  /** The board has a local APIC (reported by CPUID while IA32_APIC_BASE enables it). */
   hasApic = false;
+  /** The local APIC's global enable changed through IA32_APIC_BASE (the board hides or shows its APIC). */
+  onApicEnable: ((enabled: boolean) => void) | null = null;
+  /** What this processor is: CPUID's answers, and which optional instructions and MSRs exist. */
+  readonly model: CpuModel;
+  /** The model-specific registers' state (msr.ts for their rules). */
+  readonly msr = new ModelSpecificRegisters();
+  /** An NMI arrived (edge-latched: at most one waits) and has not been taken (SDM vol. 3, 6.7.1). */
+  nmiPending = false;
+  /** An NMI handler is running: NMIs are not delivered until the next IRET (SDM vol. 3, 6.7.1). */
+  nmiBlocked = false;
   /** See CpuOptions.cacheTranslated and instructionOverhead. */
   readonly cacheTranslated: boolean;
   readonly instructionOverhead: number;
@@ -239,6 +259,17 @@ export class Cpu {
   icptMisc1 = 0;
   icptMisc2 = 0;
   iopmBase = 0;
+  /** Host-physical address of the MSR permission map (MSRPM_BASE). */
+  msrpmBase = 0;
+  /** The VMCB's TSC_OFFSET, added to the TSC in guest mode (0 outside it). */
+  vmTscOffsetLo = 0;
+  vmTscOffsetHi = 0;
+  /** V_NMI_ENABLE: the guest's NMI blocking is nmiBlocked, kept in the VMCB's V_NMI_BLOCKING across exits. */
+  vNmiEnabled = false;
+  /** V_NMI_PENDING: a virtual NMI waits for the guest's NMI window. */
+  vNmiPending = false;
+  /** The host's NMI blocking while the guest's is in nmiBlocked. */
+  hostNmiBlocked = false;
   /** A virtual interrupt is pending (V_IRQ), with this vector. */
   vIrq = false;
   vIntrVector = 0;
@@ -271,6 +302,7 @@ export class Cpu {
     this.virtualization = options.virtualization ?? false;
     this.cacheTranslated = !this.direct && (options.cacheTranslated ?? false);
     this.instructionOverhead = options.instructionOverhead ?? 0;
+    this.model = options.model ?? DEFAULT_CPU_MODEL;
     this.costs = options.costs ?? DEFAULT_HARDWARE_COSTS;
     this.blocks = createBlockCache(this, options.compileThreshold ?? 8);
     mem.setWatcher((page) => this.blocks.invalidatePage(page));
@@ -290,6 +322,10 @@ export class Cpu {
     this.cr2 = 0;
     this.cr3 = 0;
     this.cr4 = 0;
+    this.efer = 0;
+    this.msr.reset();
+    this.nmiPending = false;
+    this.nmiBlocked = false;
     this.dr.fill(0);
     this.dr[6] = 0xffff0ff0 | 0;
     this.dr[7] = 0x400;
@@ -438,6 +474,15 @@ export class Cpu {
   setIrq(level: boolean): void {
     this.irq = level;
     if (level) this.stop |= Stop.IRQ;
+  }
+
+  /**
+   * An edge on the NMI input (the local APIC's NMI delivery, or LINT1 with the APIC disabled).
+   * It is latched — a second NMI while one waits is lost, as on hardware — and ends the block.
+   */
+  raiseNmi(): void {
+    this.nmiPending = true;
+    this.stop |= Stop.IRQ;
   }
 
   // ------------------------------------------------------------------ translation
@@ -853,8 +898,10 @@ export class Cpu {
    * exit on a triple fault, else null.
    */
   deliver(vector: number, errorCode: number, source: EventSource, length: number): CpuExit | null {
-    if (source === 'external') this.ctr[Counter.INTERRUPT]!++;
+    if (source === 'external' || source === 'nmi') this.ctr[Counter.INTERRUPT]!++;
     else this.ctr[Counter.EXCEPTION]!++;
+    // SDM vol. 3, 6.7.1: from the start of an NMI's delivery, NMIs wait for the next IRET.
+    if (source === 'nmi') this.nmiBlocked = true;
     this.counters.byVector[vector & 0xff]!++;
     return deliverEvent(this, vector, errorCode, source, length);
   }

@@ -3,6 +3,7 @@
  * INT n and IRET "protected mode"). Interrupt and trap gates, 16- and 32-bit, with the stack
  * switch to an inner ring through the TSS. A fault during delivery is left in cpu.pending for
  * the run loop, which applies the double-fault rules (6.15, table 6-5).
+ * IRET also ends the blocking of NMIs that began with an NMI's delivery (6.7.1).
  * Not modelled: task gates (hardware task switches), returns to virtual-8086 mode, NT=1 returns.
  */
 import { SegAttr, Seg, SysType, attrDpl } from '../x86/descriptors.ts';
@@ -125,6 +126,8 @@ function iretMask(c: Cpu, opsize: number): number {
 /** iret / iretd (CF): return to the same or an outer privilege level. */
 export function iret(c: Cpu, i: Insn): void {
   c.cycles += c.costs.iret;
+  // SDM vol. 3, 6.7.1: IRET ends NMI blocking, even when it faults.
+  c.nmiBlocked = false;
   // DEVIATION: NT=1 would return to the previous task; task switching is not modelled.
   if ((c.flags & Eflags.NT) !== 0) return void c.fault(Vector.GP, 0);
   const size = i.opsize >> 3;

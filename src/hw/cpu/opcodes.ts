@@ -15,6 +15,9 @@ import * as alu from './alu.ts';
 import * as bcd from './bcd.ts';
 import * as bits from './bits.ts';
 import * as ctl from './control.ts';
+import { cpuid } from './cpuid.ts';
+import { sysenter, sysexit } from './fast-system-call.ts';
+import { rdmsr, wrmsr } from './msr.ts';
 import * as ef from './eflags-ops.ts';
 import * as fc from './fpu/x87-control.ts';
 import * as ft from './fpu/x87-transcendental.ts';
@@ -511,7 +514,8 @@ group(TWO_BYTE, 0x01, [
   ['smsw', 'Ev', sys.smsw],
   null,
   ['lmsw', 'Ew', sys.lmsw, { ends: true, cost: 10 }],
-  ['invlpg', 'M', sys.invlpg, { ends: true, cost: 20 }],
+  // 0F 01 F9 (mod = 3, rm = 1): RDTSCP; the other register forms of /7 are #UD here.
+  ['invlpg', 'M', sys.invlpg, { ends: true, cost: 20, registerForms: [null, build('rdtscp', '', sys.rdtscp, { cost: 20, ends: true, clock: true })] }],
 ]);
 def(TWO_BYTE, 0x02, 'lar', 'Gv,Ew', sys.larLsl, { sub: 0, cost: 10, flags: { w: 'z', u: '', r: '' } });
 def(TWO_BYTE, 0x03, 'lsl', 'Gv,Ew', sys.larLsl, { sub: 1, cost: 10, flags: { w: 'z', u: '', r: '' } });
@@ -524,7 +528,11 @@ def(TWO_BYTE, 0x20, 'mov', 'Rd,Cd', sys.movRdCd, { cost: 4 });
 def(TWO_BYTE, 0x21, 'mov', 'Rd,Dd', sys.movDebug, { sub: 0, cost: 4 });
 def(TWO_BYTE, 0x22, 'mov', 'Cd,Rd', sys.movCdRd, { ends: true, cost: 10 });
 def(TWO_BYTE, 0x23, 'mov', 'Dd,Rd', sys.movDebug, { sub: 1, ends: true, cost: 10 });
+def(TWO_BYTE, 0x30, 'wrmsr', '', wrmsr, { cost: 100, ends: true, clock: true });
 def(TWO_BYTE, 0x31, 'rdtsc', '', sys.rdtsc, { cost: 20, ends: true, clock: true });
+def(TWO_BYTE, 0x32, 'rdmsr', '', rdmsr, { cost: 100, ends: true, clock: true });
+def(TWO_BYTE, 0x34, 'sysenter', '', sysenter, { cost: 20, ends: true });
+def(TWO_BYTE, 0x35, 'sysexit', '', sysexit, { cost: 20, ends: true });
 for (let cc = 0; cc < 16; cc++) {
   def(TWO_BYTE, 0x40 + cc, 'cmovcc', 'Gv,Ev', [bits.cmovGw, bits.cmovGd], { sub: cc, flags: COND });
   def(TWO_BYTE, 0x80 + cc, 'jcc', 'Jz', ctl.jccRel, { sub: cc, branch: true, flags: COND });
@@ -532,7 +540,7 @@ for (let cc = 0; cc < 16; cc++) {
 }
 def(TWO_BYTE, 0xa0, 'push', 'FS', seg.pushSeg, { sub: 4 });
 def(TWO_BYTE, 0xa1, 'pop', 'FS', seg.popSeg, { sub: 4, ends: true, cost: 3 });
-def(TWO_BYTE, 0xa2, 'cpuid', '', sys.cpuid, { cost: 100 });
+def(TWO_BYTE, 0xa2, 'cpuid', '', cpuid, { cost: 100 });
 def(TWO_BYTE, 0xa3, 'bt', 'Ev,Gv', [bits.btEw, bits.btEd], { sub: 0, flags: BT });
 def(TWO_BYTE, 0xa4, 'shld', 'Ev,Gv,Ib', [sh.shldEw, sh.shldEd], { sub: 0, cost: 2, flags: DOUBLE_SHIFT });
 def(TWO_BYTE, 0xa5, 'shld', 'Ev,Gv,CL', [sh.shldEw, sh.shldEd], { sub: 0, imm2: 1, cost: 2, flags: DOUBLE_SHIFT });

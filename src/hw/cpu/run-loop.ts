@@ -9,6 +9,11 @@
  * runs one instruction at a time. After STI and MOV/POP SS exactly one instruction runs before
  * interrupts are looked at (SDM vol. 3, 6.8.3). With EFLAGS.TF each instruction is followed by
  * a single-step #DB (6.8.3, 17.3.1.4).
+ *
+ * NMIs are looked at first, on the same boundaries (SDM vol. 3, 6.9: an NMI outranks INTR): one is
+ * taken whatever EFLAGS.IF says unless an NMI handler is still running (blocked until its IRET,
+ * 6.7.1) or the instruction before was STI or MOV/POP SS — the SDM's MOV SS shadow holds "all
+ * events" (6.8.3), and STI's "may" hold NMIs (vol. 2, STI): here it does, one flag for both.
  */
 import { Eflags } from '../x86/eflags.ts';
 import { Vector, isContributory } from '../x86/vectors.ts';
@@ -22,6 +27,7 @@ const BUDGET: CpuExit = { kind: 'budget' };
 const DEADLINE: CpuExit = { kind: 'deadline' };
 const HALT: CpuExit = { kind: 'halt' };
 const INTERRUPT: CpuExit = { kind: 'interrupt' };
+const NMI: CpuExit = { kind: 'nmi' };
 
 /**
  * Delivers an event through the IDT, applying the double-fault rules when delivery itself
@@ -31,9 +37,10 @@ export function deliverEvent(c: Cpu, vector: number, errorCode: number, source: 
   let v = vector;
   let err = errorCode;
   let software = source === 'software';
-  // Only exceptions have a double-fault class: INT n and INTR are benign (SDM vol. 3, table 6-4),
-  // so a fault while delivering `int $14` or an external interrupt is simply delivered next.
+  // Only exceptions have a double-fault class: INT n, INTR and NMI are benign (SDM vol. 3, table
+  // 6-4), so a fault while delivering `int $14` or an external interrupt is simply delivered next.
   let exception = source === 'exception';
+  let kind: EventSource = source;
   let eip = c.eip;
   for (;;) {
     c.halted = false;
@@ -55,7 +62,7 @@ export function deliverEvent(c: Cpu, vector: number, errorCode: number, source: 
     // Guest mode: an intercepted fault exits with the event it interrupted in EXITINTINFO
     // (APM vol. 2, 15.7.2); the double-fault rules are then the VMM's to apply.
     if (c.guestMode && interceptException(c, second, secondError)) {
-      recordInterruptedEvent(c, v, err, software ? 'software' : exception ? 'exception' : 'external', after);
+      recordInterruptedEvent(c, v, err, kind, after);
       return VMEXIT;
     }
     if (exception && v === Vector.DF) return { kind: 'reset', reason: 'triple fault', vector: second };
@@ -68,6 +75,7 @@ export function deliverEvent(c: Cpu, vector: number, errorCode: number, source: 
     }
     software = false;
     exception = true;
+    kind = 'exception';
   }
 }
 
@@ -220,6 +228,13 @@ export function runBlocks(c: Cpu, budget: number): CpuExit {
         previous = null;
         continue;
       }
+    } else if (c.nmiPending && !c.nmiBlocked && !c.inhibit) {
+      c.nmiPending = false;
+      if (c.monitor) return NMI;
+      const exit = c.deliver(Vector.NMI, -1, 'nmi', 0);
+      if (exit !== null) return exit;
+      previous = null;
+      continue;
     } else if (c.irq && !c.inhibit && (c.flags & Eflags.IF) !== 0) {
       if (c.monitor) return INTERRUPT;
       if (c.intAck !== null) {

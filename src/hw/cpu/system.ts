@@ -1,7 +1,8 @@
 /**
  * System instructions (SDM vol. 2 and vol. 3, 2.8): LGDT LIDT SGDT SIDT LLDT LTR SLDT STR,
  * MOV to/from control and debug registers, LMSW SMSW CLTS INVLPG WBINVD INVD, LAR LSL VERR
- * VERW ARPL, CPUID, RDTSC, UD2. Privileged ones raise #GP(0) above CPL 0. (The x87 is in fpu/.)
+ * VERW ARPL, RDTSC, RDTSCP, UD2 (CPUID: cpuid.ts; MSRs: msr.ts; the x87: fpu/). Privileged ones
+ * raise #GP(0) above CPL 0.
  * Debug registers hold their values, but breakpoints (DR7 enables, DR7.GD) are not modelled,
  * and CPUID does not advertise DE.
  */
@@ -18,6 +19,8 @@ import { materializeFlags } from './flags.ts';
 import type { Insn } from './insn.ts';
 import { ea, readRm16 } from './operands.ts';
 import { desc, readDescriptor } from './segments.ts';
+import { Feature, hasFeature } from './cpu-model.ts';
+import { readTsc } from './tsc.ts';
 
 function privileged(c: Cpu): boolean {
   if (c.cpl === 0) return true;
@@ -296,73 +299,28 @@ export function arpl(c: Cpu, i: Insn): void {
 
 // ------------------------------------------------------------------ identification and time
 
-/** The vendor string of this CPU ("ShadowVisor "), as CPUID leaf 0 returns it in EBX, EDX, ECX. */
-const VENDOR = 'ShadowVisor ';
-const BRAND = 'shadowvisor simulated i686';
-
-/** CPUID leaf 1 EDX: FPU, PSE, TSC, CX8, PGE, CMOV (and APIC when the board has one). No MSR, MMX, FXSR, SSE. */
-export const CPUID_FEATURES = (1 << 0) | (1 << 3) | (1 << 4) | (1 << 8) | (1 << 13) | (1 << 15);
-export const CPUID_APIC = 1 << 9;
-
-function dword(s: string, at: number): number {
-  let v = 0;
-  for (let k = 0; k < 4; k++) v |= (s.charCodeAt(at + k) || 0) << (8 * k);
-  return v;
-}
-
-/** cpuid (0F A2): leaves 0, 1 and the brand string 0x80000000-0x80000004. */
-export function cpuid(c: Cpu, _i: Insn): void {
-  if (c.guestMode && interceptMisc1(c, InterceptMisc1.CPUID, SvmExit.CPUID)) return;
-  cpuidLeaf(c, c.regs[0]! >>> 0, c.regs);
-}
-
 /**
- * Writes what CPUID returns for `leaf` into r (EAX ECX EDX EBX order of the register file:
- * r[0] EAX, r[1] ECX, r[2] EDX, r[3] EBX). Also used by loaders that report CPU features.
- */
-export function cpuidLeaf(c: Cpu, leafIn: number, r: Int32Array): void {
-  let leaf = leafIn;
-  if (leaf >= 0x80000000) {
-    if (leaf > 0x80000004) leaf = 1;
-    else {
-      if (leaf === 0x80000000) {
-        r[0] = 0x80000004 | 0;
-        r[1] = r[2] = r[3] = 0;
-      } else {
-        const at = (leaf - 0x80000002) * 16;
-        const brand = BRAND.padEnd(48, '\0');
-        r[0] = dword(brand, at);
-        r[3] = dword(brand, at + 4);
-        r[1] = dword(brand, at + 8);
-        r[2] = dword(brand, at + 12);
-      }
-      return;
-    }
-  }
-  if (leaf === 0) {
-    r[0] = 1;
-    r[3] = dword(VENDOR, 0);
-    r[2] = dword(VENDOR, 4);
-    r[1] = dword(VENDOR, 8);
-    return;
-  }
-  // Leaf 1 (and any leaf above the maximum, which returns the highest basic leaf).
-  r[0] = 0x610;
-  r[3] = 0;
-  r[1] = 0;
-  r[2] = CPUID_FEATURES | (c.hasApic ? CPUID_APIC : 0);
-}
-
-/**
- * rdtsc (0F 31): EDX:EAX = simulated cycles; #GP(0) above CPL 0 when CR4.TSD = 1. It always
+ * rdtsc (0F 31): EDX:EAX = the TSC (simulated cycles + offset: tsc.ts); #GP(0) above CPL 0 when
+ * CR4.TSD = 1. It always
  * starts a block of its own (OpSpec.clock) and ends it, so the count it reads includes every
  * instruction before it and a later RDTSC sees this one's cycles (SDM vol. 3, 17.17).
  */
 export function rdtsc(c: Cpu, _i: Insn): void {
   if ((c.cr4 & Cr4.TSD) !== 0 && c.cpl !== 0) return void c.fault(Vector.GP, 0);
-  const t = c.cycles;
-  c.regs[0] = t % 4294967296;
-  c.regs[2] = Math.floor(t / 4294967296);
+  readTsc(c, c.regs, 0, 2);
+  c.stop |= Stop.STATE;
+}
+
+/**
+ * rdtscp (0F 01 F9): EDX:EAX = TSC and ECX = IA32_TSC_AUX[31:0] (SDM vol. 2, RDTSCP); #UD when
+ * the model lacks RDTSCP (CPUID 0x80000001 EDX bit 27), #GP(0) above CPL 0 with CR4.TSD. Timed
+ * like RDTSC (a block of its own).
+ */
+export function rdtscp(c: Cpu, _i: Insn): void {
+  if (!hasFeature(c.model, Feature.RDTSCP)) return void c.fault(Vector.UD, -1);
+  if ((c.cr4 & Cr4.TSD) !== 0 && c.cpl !== 0) return void c.fault(Vector.GP, 0);
+  readTsc(c, c.regs, 0, 2);
+  c.regs[1] = c.msr.tscAux;
   c.stop |= Stop.STATE;
 }
 

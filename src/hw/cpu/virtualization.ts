@@ -8,18 +8,23 @@
  * host's state, saved by VMRUN in the host save area, comes back.
  *
  * Implemented intercepts: CR0-CR4 reads and writes (SMSW counts as a CR0 read, LMSW and CLTS as
- * CR0 writes), exceptions by vector, physical interrupts (INTR), the virtual-interrupt window
- * (VINTR), CPUID, HLT, INVLPG, port I/O through a permission map (IOIO), shutdown (a triple
- * fault), VMRUN and VMMCALL, VMLOAD, VMSAVE, STGI, CLGI, SKINIT, INVLPGA. Not implemented
- * (guests never exit for them): DR accesses, descriptor-table register accesses, RDTSC,
- * PUSHF/POPF, IRET, INT n, MSRs (the CPU has none), task switches, NMI/SMI/INIT. Virtual
- * interrupts follow V_INTR_MASKING = 1: the guest's IF masks only them, physical interrupts exit.
+ * CR0 writes), exceptions by vector, physical interrupts (INTR) and NMIs, the virtual-interrupt
+ * window (VINTR), CPUID, HLT, INVLPG, port I/O through a permission map (IOIO), RDMSR/WRMSR through
+ * the MSR permission map (MSR_PROT), shutdown (a triple fault), VMRUN and VMMCALL, VMLOAD, VMSAVE,
+ * STGI, CLGI, SKINIT, INVLPGA. Not implemented (guests never exit for them): DR accesses,
+ * descriptor-table register accesses, RDTSC/RDTSCP (TSC_OFFSET is), PUSHF/POPF, IRET, INT n, task
+ * switches, SMI/INIT. Virtual interrupts follow V_INTR_MASKING = 1: the guest's IF masks only
+ * them, physical interrupts exit. NMIs: EVENTINJ type NMI, and virtual NMIs (V_NMI_ENABLE) with
+ * the guest's NMI blocking kept in the VMCB's V_NMI_BLOCKING across exits, set when an NMI is
+ * delivered to the guest and cleared by its IRET (or by an exit during that delivery). Without
+ * V_NMI_ENABLE the guest's blocking starts clear at VMRUN and is not kept (a VMM would intercept
+ * IRET to track it; not implemented). EFER and the SYSENTER MSRs travel in the save area.
  *
  * The host's VMM is not software on this CPU: it calls vmrun() where an AMD VMM executes VMRUN.
  * The instructions of the SVM family, when a guest executes them, exit if intercepted (VMRUN's
  * intercept is required) and otherwise raise #UD, as on a CPU that does not offer SVM.
  */
-import { CR4_SUPPORTED, Cr0 } from '../x86/control-registers.ts';
+import { CR4_SUPPORTED, Cr0, Efer } from '../x86/control-registers.ts';
 import { Eflags } from '../x86/eflags.ts';
 import { Vector } from '../x86/vectors.ts';
 import {
@@ -31,6 +36,10 @@ import {
   TLB_FLUSH_ALL,
   VMCB_SEGMENTS,
   V_IRQ,
+  V_NMI_BLOCKING,
+  V_NMI_ENABLE,
+  V_NMI_PENDING,
+  msrpmBit,
   VmcbControl as C,
   VmcbState as S,
   fromVmcbAttr,
@@ -91,6 +100,10 @@ export function storeState(c: Cpu, m: PhysicalAccess, at: number): void {
   write64(m, at + S.CR2, c.cr2);
   write64(m, at + S.CR3, c.cr3);
   write64(m, at + S.CR4, c.cr4);
+  write64(m, at + S.EFER, c.efer);
+  write64(m, at + S.SYSENTER_CS, c.msr.sysenterCs);
+  write64(m, at + S.SYSENTER_ESP, c.msr.sysenterEsp);
+  write64(m, at + S.SYSENTER_EIP, c.msr.sysenterEip);
   write64(m, at + S.DR6, c.dr[6]!);
   write64(m, at + S.DR7, c.dr[7]!);
   for (let k = 0; k < 4; k++) write64(m, at + S.GUEST_DR0 + 8 * k, c.dr[k]!);
@@ -123,6 +136,10 @@ export function loadState(c: Cpu, m: PhysicalAccess, at: number): void {
   c.cr2 = read64lo(m, at + S.CR2);
   c.cr3 = read64lo(m, at + S.CR3);
   c.cr4 = read64lo(m, at + S.CR4);
+  c.efer = read64lo(m, at + S.EFER);
+  c.msr.sysenterCs = read64lo(m, at + S.SYSENTER_CS);
+  c.msr.sysenterEsp = read64lo(m, at + S.SYSENTER_ESP);
+  c.msr.sysenterEip = read64lo(m, at + S.SYSENTER_EIP);
   c.dr[6] = read64lo(m, at + S.DR6);
   c.dr[7] = read64lo(m, at + S.DR7);
   for (let k = 0; k < 4; k++) c.dr[k] = read64lo(m, at + S.GUEST_DR0 + 8 * k);
@@ -146,6 +163,7 @@ function inconsistency(c: Cpu, vmcb: number): string {
   if ((cr0 & Cr0.PG) !== 0 && (cr0 & Cr0.PE) === 0) return 'CR0.PG without CR0.PE';
   if ((cr0 & Cr0.NW) !== 0 && (cr0 & Cr0.CD) === 0) return 'CR0.NW without CR0.CD';
   if ((m.read32(vmcb + S.CR4) & ~CR4_SUPPORTED) !== 0) return 'reserved CR4 bits';
+  if ((m.read32(vmcb + S.EFER) & ~Efer.NXE) !== 0 || m.read32(vmcb + S.EFER + 4) !== 0) return 'reserved EFER bits';
   return '';
 }
 
@@ -181,8 +199,15 @@ export function vmrun(c: Cpu, vmcb: number, budget: number): CpuExit {
   c.icptMisc1 = m.read32(vmcb + C.MISC1);
   c.icptMisc2 = m.read32(vmcb + C.MISC2);
   c.iopmBase = m.read32(vmcb + C.IOPM_BASE);
+  c.msrpmBase = m.read32(vmcb + C.MSRPM_BASE);
+  c.vmTscOffsetLo = m.read32(vmcb + C.TSC_OFFSET);
+  c.vmTscOffsetHi = m.read32(vmcb + C.TSC_OFFSET + 4);
   const vintr = m.read32(vmcb + C.VINTR);
   c.vIrq = (vintr & V_IRQ) !== 0;
+  c.hostNmiBlocked = c.nmiBlocked;
+  c.vNmiEnabled = (vintr & V_NMI_ENABLE) !== 0;
+  c.vNmiPending = c.vNmiEnabled && (vintr & V_NMI_PENDING) !== 0;
+  c.nmiBlocked = c.vNmiEnabled && (vintr & V_NMI_BLOCKING) !== 0;
   c.vIntrVector = m.read8(vmcb + C.VINTR_VECTOR);
   c.exitIntInfo = 0;
   c.exitIntError = 0;
@@ -210,7 +235,8 @@ function injectEvent(c: Cpu, info: number, errorCode: number): CpuExit | null {
   const vector = info & EventInfo.VECTOR_MASK;
   const type = (info >>> EventInfo.TYPE_SHIFT) & 7;
   const error = (info & EventInfo.ERROR_VALID) !== 0 ? errorCode : -1;
-  const source: EventSource = type === EventInfo.TYPE_SOFT_INT ? 'software' : type === EventInfo.TYPE_EXCEPTION ? 'exception' : 'external';
+  const source: EventSource =
+    type === EventInfo.TYPE_SOFT_INT ? 'software' : type === EventInfo.TYPE_EXCEPTION ? 'exception' : type === EventInfo.TYPE_NMI ? 'nmi' : 'external';
   c.inhibit = false;
   // An injected event is delivered (and counted) as if it had happened in the guest.
   return c.deliver(vector, error, source, 0);
@@ -242,8 +268,17 @@ function leaveGuest(c: Cpu, exit: CpuExit): CpuExit {
   write64(m, vmcb + C.EXITINFO2, c.exitInfo2);
   write64(m, vmcb + C.EXITINTINFO, c.exitIntInfo, c.exitIntError);
   write64(m, vmcb + C.NRIP, c.exitNrip);
-  const vintr = m.read32(vmcb + C.VINTR);
-  m.write32(vmcb + C.VINTR, c.vIrq ? vintr | V_IRQ : vintr & ~V_IRQ);
+  let vintr = m.read32(vmcb + C.VINTR);
+  vintr = c.vIrq ? vintr | V_IRQ : vintr & ~V_IRQ;
+  if (c.vNmiEnabled) {
+    vintr = c.vNmiPending ? vintr | V_NMI_PENDING : vintr & ~V_NMI_PENDING;
+    vintr = c.nmiBlocked ? vintr | V_NMI_BLOCKING : vintr & ~V_NMI_BLOCKING;
+  }
+  m.write32(vmcb + C.VINTR, vintr);
+  write64(m, vmcb + C.TSC_OFFSET, c.vmTscOffsetLo, c.vmTscOffsetHi);
+  c.vmTscOffsetLo = c.vmTscOffsetHi = 0;
+  c.nmiBlocked = c.hostNmiBlocked;
+  c.vNmiEnabled = c.vNmiPending = false;
   c.guestMode = false;
   c.vIrq = false;
   c.pending = Pending.NONE;
@@ -289,6 +324,22 @@ export function interceptCrRead(c: Cpu, n: number, gpr: number): boolean {
 export function interceptCrWrite(c: Cpu, n: number, gpr: number): boolean {
   if (((c.icptCrWrite >>> n) & 1) === 0) return false;
   exitFromInstruction(c, SvmExit.CR0_WRITE + n, gpr < 0 ? 0 : gpr, gpr < 0 ? 0 : 0x80000000 | 0, 0);
+  return true;
+}
+
+/**
+ * RDMSR/WRMSR (after the CPL check, which comes first: APM vol. 2, 15.11): exits when MSR_PROT is
+ * intercepted and the permission map selects the access — always for an MSR outside its ranges.
+ * EXITINFO1 is 0 for RDMSR, 1 for WRMSR; the VMM finds the index in the guest's ECX.
+ */
+export function interceptMsr(c: Cpu, index: number, write: boolean): boolean {
+  if ((c.icptMisc1 & InterceptMisc1.MSR_PROT) === 0) return false;
+  const bit = msrpmBit(index);
+  if (bit >= 0) {
+    const at = bit + (write ? 1 : 0);
+    if (((c.mem.read8(c.msrpmBase + (at >>> 3)) >>> (at & 7)) & 1) === 0) return false;
+  }
+  exitFromInstruction(c, SvmExit.MSR, write ? 1 : 0, 0, 0);
   return true;
 }
 
@@ -354,7 +405,11 @@ export function interceptException(c: Cpu, vector: number, errorCode: number): b
  * to EXITINTINFO, so that the VMM can deliver it again (APM vol. 2, 15.7.2).
  */
 export function recordInterruptedEvent(c: Cpu, vector: number, errorCode: number, source: EventSource, nextEip: number): void {
-  const type = source === 'software' ? EventInfo.TYPE_SOFT_INT : source === 'exception' ? EventInfo.TYPE_EXCEPTION : EventInfo.TYPE_INTR;
+  const type =
+    source === 'software' ? EventInfo.TYPE_SOFT_INT : source === 'exception' ? EventInfo.TYPE_EXCEPTION : source === 'nmi' ? EventInfo.TYPE_NMI : EventInfo.TYPE_INTR;
+  // An exit while an NMI was being delivered leaves the guest's NMIs unblocked ("NMI Virtualization"):
+  // the VMM delivers it again.
+  if (source === 'nmi') c.nmiBlocked = false;
   let info = (vector & 0xff) | (type << EventInfo.TYPE_SHIFT) | EventInfo.VALID;
   if (errorCode >= 0) info |= EventInfo.ERROR_VALID;
   c.exitIntInfo = info;
@@ -363,12 +418,30 @@ export function recordInterruptedEvent(c: Cpu, vector: number, errorCode: number
 }
 
 /**
- * Between instructions in guest mode: a physical interrupt exits (INTR intercept); a pending
- * virtual interrupt is taken when the guest's IF allows it — exiting for the interrupt window
- * (VINTR intercept) or delivering V_INTR_VECTOR through the guest's IDT. Returns an exit, the
- * `continue` marker null when an interrupt was delivered, or undefined when nothing happened.
+ * Between instructions in guest mode: a physical NMI exits (NMI intercept) or, not intercepted,
+ * goes to the guest when its NMIs are not blocked; a pending virtual NMI is delivered when they are
+ * not; a physical interrupt exits (INTR intercept); a pending virtual interrupt is taken when the
+ * guest's IF allows it — exiting for the interrupt window (VINTR intercept) or delivering
+ * V_INTR_VECTOR through the guest's IDT. An interrupt shadow holds NMIs too (run-loop.ts). Returns
+ * an exit, the `continue` marker null when an event was delivered, or undefined when nothing happened.
  */
 export function guestInterrupts(c: Cpu): CpuExit | null | undefined {
+  if (c.nmiPending) {
+    if ((c.icptMisc1 & InterceptMisc1.NMI) !== 0) {
+      c.exitCode = SvmExit.NMI;
+      c.exitInfo1 = c.exitInfo1Hi = c.exitInfo2 = 0;
+      c.exitNrip = c.eip;
+      return VMEXIT;
+    }
+    if (!c.nmiBlocked && !c.inhibit) {
+      c.nmiPending = false;
+      return c.deliver(Vector.NMI, -1, 'nmi', 0);
+    }
+  }
+  if (c.vNmiPending && !c.nmiBlocked && !c.inhibit) {
+    c.vNmiPending = false;
+    return c.deliver(Vector.NMI, -1, 'nmi', 0);
+  }
   if (c.irq && (c.icptMisc1 & InterceptMisc1.INTR) !== 0) {
     c.exitCode = SvmExit.INTR;
     c.exitInfo1 = c.exitInfo1Hi = c.exitInfo2 = 0;

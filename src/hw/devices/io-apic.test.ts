@@ -33,9 +33,9 @@ function rig(accepts?: (d: number, logical: boolean) => boolean) {
 const LEVEL = Redir.LEVEL;
 
 describe('I/O APIC registers (82093AA datasheet, 3.1 and 3.2)', () => {
-  it('reads ID, version (24 entries) and arbitration; resets every entry masked', () => {
+  it('reads ID, version (24 entries, version 0x20 as QEMU) and arbitration; resets every entry masked', () => {
     const { read, write } = rig();
-    assert.equal(read(0x01), 0x00170011);
+    assert.equal(read(0x01), 0x00170020);
     assert.equal(read(0x00), 0);
     write(0x00, 0xffffffff);
     assert.equal(read(0x00), 0x0f000000); // ID bits 27:24
@@ -53,7 +53,7 @@ describe('I/O APIC registers (82093AA datasheet, 3.1 and 3.2)', () => {
     assert.equal(io.read(IoApicPort.IOREGSEL, 4), 0x01);
     assert.equal(io.read(IoApicPort.IOWIN, 2), 0);
     io.write(IoApicPort.IOWIN, 2, 0);
-    assert.equal(read(0x01), 0x00170011);
+    assert.equal(read(0x01), 0x00170020);
   });
 
   it('stores the defined bits and keeps delivery status and remote IRR read-only', () => {
@@ -115,6 +115,19 @@ describe('I/O APIC level-triggered pins and remote IRR', () => {
     assert.equal(sent.length, 2);
     assert.equal(read(0x10 + 20) & Redir.REMOTE_IRR, 0);
     io.eoi(0x3a); // a stray EOI is harmless
+    assert.equal(sent.length, 2);
+  });
+
+  it('takes a directed EOI through the EOI register at 0x40 (ICH9 13.5.5): remote IRR of that vector clears', () => {
+    const { io, sent, read, route } = rig();
+    route(10, LEVEL | 0x3a);
+    io.setIrq(10, true);
+    io.setIrq(10, false);
+    io.write(IoApicPort.EOI, 4, 0x3b); // another vector: nothing happens
+    assert.equal(read(0x10 + 20) & Redir.REMOTE_IRR, Redir.REMOTE_IRR);
+    io.write(IoApicPort.EOI, 4, 0x3a);
+    assert.equal(read(0x10 + 20) & Redir.REMOTE_IRR, 0);
+    io.setIrq(10, true);
     assert.equal(sent.length, 2);
   });
 

@@ -3,8 +3,8 @@
  * and 24 redirection entries turning interrupt inputs into messages for the local APIC, with
  * QEMU's hw/intc/ioapic.c behaviour for edge and level pins, remote IRR and EOI.
  * Not modelled: the APIC bus (messages arrive at once, delivery status always idle), more than
- * one CPU (the board's `accepts` decides whether a destination reaches it), the version 0x20 EOI
- * register, input polarity (see setIrq).
+ * one CPU (the board's `accepts` decides whether a destination reaches it), input polarity (see
+ * setIrq). Like QEMU's (version 0x20, as on the ICH), it has the directed-EOI register at 0x40.
  */
 import type { MmioHandler } from '../memory/physical-memory.ts';
 import type { ApicDeliveryMode, ApicTrigger } from './local-apic.ts';
@@ -14,11 +14,15 @@ export const IO_APIC_BASE = 0xfec00000;
 export const IO_APIC_PINS = 24;
 
 /** Direct registers (82093AA datasheet, 3.0 "Register description"). */
-export const IoApicPort = { IOREGSEL: 0x00, IOWIN: 0x10 } as const;
+export const IoApicPort = { IOREGSEL: 0x00, IOWIN: 0x10, EOI: 0x40 } as const;
 /** Indirect registers selected through IOREGSEL. */
 export const IoApicReg = { ID: 0x00, VERSION: 0x01, ARBITRATION: 0x02, REDIRECTION: 0x10 } as const;
-/** Version register: version 0x11, maximum redirection entry 23 (82093AA datasheet, 3.2.2). */
-export const IO_APIC_VERSION = 0x00170011;
+/**
+ * Version register: maximum redirection entry 23 (82093AA datasheet, 3.2.2) and version 0x20,
+ * QEMU's: the version of the ICH's I/O APIC, which adds the EOI register (Intel ICH9 datasheet,
+ * 13.5.5 "EOI Register").
+ */
+export const IO_APIC_VERSION = 0x00170020;
 
 /**
  * Redirection table entry, low dword (82093AA datasheet, 3.2.4); the high dword holds the
@@ -121,6 +125,10 @@ export class IoApic implements MmioHandler {
         return;
       case IoApicPort.IOWIN:
         if (size === 4) this.writeIndirect(this.state.ioregsel, value >>> 0);
+        return;
+      case IoApicPort.EOI:
+        // A directed EOI: the same as the local APIC's broadcast for that vector (ICH9 13.5.5).
+        this.eoi(value & 0xff);
         return;
       default:
         return;

@@ -15,6 +15,8 @@ function rig() {
   });
   const eois: number[] = [];
   apic.onEoi = (v) => eois.push(v);
+  const nmi = { count: 0 };
+  apic.onNmi = () => nmi.count++;
   const rd = (reg: number) => apic.read(reg, 4) >>> 0;
   const wr = (reg: number, v: number) => apic.write(reg, 4, v);
   /** Advances simulated time to `t`, running each timer callback at its own instant. */
@@ -33,7 +35,7 @@ function rig() {
   const enable = () => wr(ApicReg.SVR, 0x1ff);
   const irrHas = (v: number) => ((rd(ApicReg.IRR + 0x10 * (v >>> 5)) >>> (v & 31)) & 1) === 1;
   const isrHas = (v: number) => ((rd(ApicReg.ISR + 0x10 * (v >>> 5)) >>> (v & 31)) & 1) === 1;
-  return { apic, intr, pic, eois, rd, wr, runTo, jumpTo, enable, irrHas, isrHas, clock, time: () => now };
+  return { apic, intr, pic, eois, nmi, rd, wr, runTo, jumpTo, enable, irrHas, isrHas, clock, time: () => now };
 }
 
 describe('local APIC registers (SDM vol. 3, 10.4 and 10.5)', () => {
@@ -181,12 +183,12 @@ describe('local APIC interrupt acceptance (SDM vol. 3, 10.8)', () => {
     assert.deepEqual(eois, [0x3a]);
   });
 
-  it('records NMIs for the board to take once', () => {
-    const { apic } = rig();
-    assert.equal(apic.takeNmi(), false);
+  it("sends NMI messages to the CPU's NMI input, one edge each", () => {
+    const { apic, nmi } = rig();
     apic.deliver(0, 'nmi', 'edge');
-    assert.equal(apic.takeNmi(), true);
-    assert.equal(apic.takeNmi(), false);
+    assert.equal(nmi.count, 1);
+    apic.deliver(0, 'nmi', 'edge');
+    assert.equal(nmi.count, 2);
   });
 
   it('runs the 8259 INTA cycle for an ExtINT message', () => {
@@ -273,7 +275,7 @@ describe('local APIC ICR (SDM vol. 3, 10.6)', () => {
   });
 
   it('accepts INIT and STARTUP to absent processors harmlessly', () => {
-    const { apic, intr, rd, wr, enable } = rig();
+    const { nmi, intr, rd, wr, enable } = rig();
     enable();
     wr(ApicReg.ICR_HIGH, 0x01000000);
     wr(ApicReg.ICR_LOW, 0x0000c500); // INIT, level assert
@@ -283,7 +285,7 @@ describe('local APIC ICR (SDM vol. 3, 10.6)', () => {
     assert.equal(intr.level, false);
     wr(ApicReg.ESR, 0);
     assert.equal(rd(ApicReg.ESR), 0);
-    assert.equal(apic.takeNmi(), false);
+    assert.equal(nmi.count, 0);
   });
 
   it('matches cluster-model logical destinations', () => {
@@ -432,5 +434,90 @@ describe('local APIC timer (SDM vol. 3, 10.5.4)', () => {
     assert.equal(rd(ApicReg.TIMER_CURRENT), 700);
     runTo(500);
     assert.equal(rd(ApicReg.TIMER_CURRENT), 600);
+  });
+});
+
+describe('local APIC NMI sources (SDM vol. 3, 10.5.1, 10.6.1)', () => {
+  it('LINT1 in NMI mode (as SeaBIOS leaves it): one NMI per rising edge; masked, none', () => {
+    const { wr, enable, apic, nmi } = rig();
+    enable();
+    wr(ApicReg.LVT_LINT1, 0x400);
+    apic.setLint1(true);
+    apic.setLint1(true);
+    apic.setLint1(false);
+    assert.equal(nmi.count, 1);
+    wr(ApicReg.LVT_LINT1, 0x10400);
+    apic.setLint1(true);
+    apic.setLint1(false);
+    assert.equal(nmi.count, 1);
+  });
+
+  it('LINT0 in NMI mode: an NMI on the 8259 output rising edge', () => {
+    const { wr, enable, apic, nmi } = rig();
+    enable();
+    wr(ApicReg.LVT_LINT0, 0x400);
+    apic.setLint0(true);
+    apic.setLint0(false);
+    apic.setLint0(true);
+    assert.equal(nmi.count, 2);
+  });
+
+  it('an NMI IPI to its own APIC ID, and to all including self; the vector is ignored', () => {
+    const { wr, enable, nmi, intr } = rig();
+    enable();
+    wr(ApicReg.ICR_HIGH, 0);
+    wr(ApicReg.ICR_LOW, 0x400);
+    wr(ApicReg.ICR_LOW, (2 << 18) | 0x4ff);
+    assert.equal(nmi.count, 2);
+    wr(ApicReg.ICR_LOW, (3 << 18) | 0x400); // all excluding self
+    assert.equal(nmi.count, 2);
+    assert.equal(intr.level, false);
+  });
+});
+
+describe('IA32_APIC_BASE.EN: the APIC globally disabled (SDM vol. 3, 10.4.3)', () => {
+  it('hides the window (reads all ones, writes ignored) and drops messages and IPIs', () => {
+    const { apic, rd, wr, enable, intr, nmi } = rig();
+    enable();
+    apic.setGlobalEnable(false);
+    assert.equal(rd(ApicReg.VERSION), 0xffffffff);
+    assert.equal(apic.read(ApicReg.SVR, 1), 0xff);
+    wr(ApicReg.TPR, 0x20);
+    apic.deliver(0x40, 'fixed', 'edge');
+    apic.deliver(0, 'nmi', 'edge');
+    assert.equal(intr.level, false);
+    assert.equal(nmi.count, 0);
+  });
+
+  it('LINT0 and LINT1 become the processor INTR and NMI pins; the 8259 answers INTA itself', () => {
+    const { apic, intr, nmi, pic } = rig();
+    apic.setGlobalEnable(false);
+    pic.vector = 0x21;
+    apic.setLint0(true);
+    assert.equal(intr.level, true);
+    assert.equal(apic.acknowledge(), 0x21);
+    assert.equal(pic.inta, 1);
+    apic.setLint0(false);
+    assert.equal(intr.level, false);
+    apic.setLint1(true);
+    assert.equal(nmi.count, 1);
+  });
+
+  it('stops the timer; enabled again, the APIC is in its power-up state', () => {
+    const { apic, rd, wr, enable, runTo, intr } = rig();
+    enable();
+    wr(ApicReg.TPR, 0x30);
+    wr(ApicReg.TIMER_DIVIDE, 0xb);
+    wr(ApicReg.LVT_TIMER, 0x40);
+    wr(ApicReg.TIMER_INITIAL, 100);
+    apic.setGlobalEnable(false);
+    runTo(1000);
+    assert.equal(intr.level, false);
+    apic.setGlobalEnable(true);
+    assert.equal(rd(ApicReg.SVR), 0xff);
+    assert.equal(rd(ApicReg.TPR), 0);
+    assert.equal(rd(ApicReg.TIMER_INITIAL), 0);
+    assert.equal(rd(ApicReg.LVT_TIMER), 0x10000);
+    assert.equal(rd(ApicReg.LVT_LINT0), 0x700);
   });
 });

@@ -1,10 +1,14 @@
 /**
  * The local APIC of the single CPU (xAPIC, 4 KiB of MMIO at 0xFEE00000) and the CPU's interrupt
  * front end: registers, task and processor priority, EOI, the timer, LINT0 pass-through of the
- * 8259 and IPIs to self, after Intel SDM vol. 3, chapter 10, and QEMU's hw/intc/apic.c.
- * Not modelled: x2APIC, the TSC-deadline timer mode, the IA32_APIC_BASE MSR (relocation, hardware
- * disable), other processors (IPIs to them are dropped), SMI, INIT and STARTUP to self, thermal and
- * performance-counter interrupt sources, LINT1 input, EOI-broadcast suppression, focus checking.
+ * 8259, the LINT1 input and IPIs to self, after Intel SDM vol. 3, chapter 10, and QEMU's
+ * hw/intc/apic.c. NMIs (an NMI message or IPI, LINT0/LINT1 in NMI mode) go to the CPU's NMI input
+ * (onNmi). IA32_APIC_BASE's global enable (setGlobalEnable) hides the APIC: it returns to its
+ * power-up state, its window reads all ones and ignores writes, messages are dropped, and LINT0
+ * and LINT1 become the CPU's INTR and NMI pins (SDM vol. 3, 10.4.3 and 10.5.1).
+ * Not modelled: x2APIC, the TSC-deadline timer mode, relocating the APIC (msr.ts refuses it),
+ * other processors (IPIs to them are dropped), SMI, INIT and STARTUP to self, thermal and
+ * performance-counter interrupt sources, EOI-broadcast suppression, focus checking.
  */
 import type { MmioHandler } from '../memory/physical-memory.ts';
 import type { DeviceClock, IrqLine, TimerHandle } from './device.ts';
@@ -118,8 +122,10 @@ export interface LocalApicState {
   timerLoadedAt: number;
   /** The 8259's INTR output as last reported through setLint0. */
   lint0: boolean;
-  /** An NMI was delivered and the CPU has not taken it (the CPU has no NMI input yet: takeNmi). */
-  nmiPending: boolean;
+  /** The level on LINT1 as last reported through setLint1. */
+  lint1: boolean;
+  /** IA32_APIC_BASE.EN: false while the processor has hidden its APIC (SDM vol. 3, 10.4.3). */
+  globalEnable: boolean;
   /** An ExtINT message from the I/O APIC waits for the CPU's INTA cycle. */
   extIntPending: boolean;
 }
@@ -144,7 +150,7 @@ function testBit(words: number[], n: number): boolean {
   return ((words[n >>> 5]! >>> (n & 31)) & 1) !== 0;
 }
 
-function resetState(id: number, lint0: boolean): LocalApicState {
+function resetState(id: number, lint0: boolean, lint1: boolean, globalEnable: boolean): LocalApicState {
   const lvt = [LvtBit.MASKED, LvtBit.MASKED, LvtBit.MASKED, LvtBit.MASKED, LvtBit.MASKED, LvtBit.MASKED];
   // QEMU's apic_reset_common: the BSP's LINT0 is ExtINT and unmasked ("typically set by BIOS"),
   // so the 8259 reaches the CPU from power-on; every other entry, LINT1 included, is masked.
@@ -168,7 +174,8 @@ function resetState(id: number, lint0: boolean): LocalApicState {
     timerDivide: 0,
     timerLoadedAt: 0,
     lint0,
-    nmiPending: false,
+    lint1,
+    globalEnable,
     extIntPending: false,
   };
 }
@@ -179,6 +186,8 @@ export class LocalApic implements MmioHandler {
   onEoi: ((vector: number) => void) | null = null;
   /** Statistics, not state: timer expiries delivered through an unmasked LVT timer entry. */
   timerInterrupts = 0;
+  /** The CPU's NMI input (an edge): wired by the board. */
+  onNmi: (() => void) | null = null;
   private readonly clock: DeviceClock;
   private readonly intr: IrqLine;
   private readonly extInt: () => number;
@@ -195,20 +204,37 @@ export class LocalApic implements MmioHandler {
     this.clock = clock;
     this.intr = intr;
     this.extInt = extInt;
-    this.state = resetState(id & 0xff, false);
+    this.state = resetState(id & 0xff, false, false, true);
   }
 
-  /** Power-on/RESET state (QEMU's apic_reset_common for the BSP). The LINT0 input level is kept. */
+  /** Power-on/RESET state (QEMU's apic_reset_common for the BSP). The input levels and the global enable are kept. */
   reset(): void {
     this.cancelTimer();
-    Object.assign(this.state, resetState(this.state.id, this.state.lint0));
+    const s = this.state;
+    Object.assign(s, resetState(s.id, s.lint0, s.lint1, s.globalEnable));
     this.updateIntr();
+  }
+
+  /**
+   * IA32_APIC_BASE.EN (SDM vol. 3, 10.4.3). Clearing it makes the processor one without an APIC:
+   * the APIC goes back to its power-up state (10.4.7.1: "prior initialization ... may be lost"),
+   * and stays hidden until the bit is set again, when it reappears in that state — the rule of
+   * processors with front-side-bus APICs. QEMU's TCG never re-enables it; the SDM's P6 rule for
+   * the 3-wire APIC bus would not either.
+   */
+  setGlobalEnable(enabled: boolean): void {
+    const s = this.state;
+    if (enabled === s.globalEnable) return;
+    s.globalEnable = enabled;
+    this.reset();
   }
 
   // ------------------------------------------------------------------ MMIO
 
   /** Register read; sub-dword reads return bytes of the register, the 12 bytes after each register read 0. */
   read(offset: number, size: 1 | 2 | 4): number {
+    // Globally disabled: nothing answers at this address (the unclaimed bus reads all ones).
+    if (!this.state.globalEnable) return size === 4 ? -1 : size === 2 ? 0xffff : 0xff;
     const within = offset & 0xf;
     if (within >= 4) return 0;
     const value = this.readRegister(offset & 0xff0);
@@ -219,7 +245,7 @@ export class LocalApic implements MmioHandler {
 
   /** Register write; only aligned 32-bit writes have an effect (SDM vol. 3, 10.4.1; QEMU ignores the rest too). */
   write(offset: number, size: 1 | 2 | 4, value: number): void {
-    if (size !== 4 || (offset & 0xf) !== 0) return;
+    if (size !== 4 || (offset & 0xf) !== 0 || !this.state.globalEnable) return;
     this.writeRegister(offset & 0xff0, value >>> 0);
   }
 
@@ -390,7 +416,8 @@ export class LocalApic implements MmioHandler {
   /** Recomputes the CPU's INTR input; called after every change of state that can affect it. */
   private updateIntr(): void {
     const s = this.state;
-    const level = s.extIntPending || (s.lint0 && this.picAccepted()) || this.deliverableVector() >= 0;
+    // Globally disabled, LINT0 is the processor's INTR pin (SDM vol. 3, 10.4.3).
+    const level = s.globalEnable ? s.extIntPending || (s.lint0 && this.picAccepted()) || this.deliverableVector() >= 0 : s.lint0;
     if (level !== this.intrOut) {
       this.intrOut = level;
       this.intr.set(level);
@@ -436,7 +463,7 @@ export class LocalApic implements MmioHandler {
       const level = (index === Lvt.LINT0 || index === Lvt.LINT1) && (lvt & LvtBit.LEVEL) !== 0;
       this.acceptFixed(lvt & 0xff, level);
     } else if (mode === DeliveryMode.NMI) {
-      this.state.nmiPending = true;
+      this.onNmi?.();
     }
     // ExtINT needs nothing here (updateIntr looks at LINT0); SMI and INIT are not modelled.
   }
@@ -451,7 +478,7 @@ export class LocalApic implements MmioHandler {
     const falling = !level && s.lint0;
     s.lint0 = level;
     const lvt = s.lvt[Lvt.LINT0]!;
-    if (rising) this.deliverLocal(Lvt.LINT0);
+    if (rising && s.globalEnable) this.deliverLocal(Lvt.LINT0);
     else if (falling && (lvt & LvtBit.MASKED) === 0 && ((lvt >>> 8) & 7) === DeliveryMode.FIXED && (lvt & LvtBit.LEVEL) !== 0) {
       clearBit(s.irr, lvt & 0xff); // QEMU's apic_deliver_pic_intr: a level LINT0 drops its request
     }
@@ -466,6 +493,8 @@ export class LocalApic implements MmioHandler {
    */
   acknowledge(): number {
     const s = this.state;
+    // Globally disabled: the 8259 answers the INTA cycle itself.
+    if (!s.globalEnable) return this.extInt() & 0xff;
     if (s.extIntPending) {
       s.extIntPending = false;
       const vector = this.extInt() & 0xff;
@@ -493,13 +522,14 @@ export class LocalApic implements MmioHandler {
    * matched the destination (see `accepts`).
    */
   deliver(vector: number, mode: ApicDeliveryMode, trigger: ApicTrigger): void {
+    if (!this.state.globalEnable) return;
     switch (mode) {
       case 'fixed':
       case 'lowest':
         this.acceptFixed(vector, trigger === 'level');
         return;
       case 'nmi':
-        this.state.nmiPending = true;
+        this.onNmi?.();
         return;
       case 'extint':
         this.state.extIntPending = true;
@@ -531,13 +561,26 @@ export class LocalApic implements MmioHandler {
   }
 
   /**
-   * Takes a pending NMI (delivered by an NMI message, an NMI IPI to self or a LINT0 in NMI mode).
-   * The CPU has no NMI input yet, so the board polls this; it returns true once per NMI.
+   * LINT1 (on a PC, the chipset's NMI line; QEMU's monitor command `nmi` pulses it): a rising edge
+   * delivers through LVT LINT1 — NMI in the state SeaBIOS leaves — or, with the APIC globally
+   * disabled, is an NMI on the processor's pin. A level-triggered Fixed LINT1 drops its request on
+   * the falling edge, as LINT0 does.
    */
-  takeNmi(): boolean {
-    const pending = this.state.nmiPending;
-    this.state.nmiPending = false;
-    return pending;
+  setLint1(level: boolean): void {
+    const s = this.state;
+    const rising = level && !s.lint1;
+    const falling = !level && s.lint1;
+    s.lint1 = level;
+    if (!s.globalEnable) {
+      if (rising) this.onNmi?.();
+      return;
+    }
+    const lvt = s.lvt[Lvt.LINT1]!;
+    if (rising) this.deliverLocal(Lvt.LINT1);
+    else if (falling && (lvt & LvtBit.MASKED) === 0 && ((lvt >>> 8) & 7) === DeliveryMode.FIXED && (lvt & LvtBit.LEVEL) !== 0) {
+      clearBit(s.irr, lvt & 0xff);
+      this.updateIntr();
+    }
   }
 
   /** EOI (SDM vol. 3, 10.8.5): retire the highest in-service vector; level-triggered ones go to onEoi. */
@@ -572,7 +615,7 @@ export class LocalApic implements MmioHandler {
         if (toSelf) this.acceptFixed(vector, false);
         return;
       case DeliveryMode.NMI:
-        if (toSelf) s.nmiPending = true;
+        if (toSelf) this.onNmi?.();
         return;
       default:
         return;

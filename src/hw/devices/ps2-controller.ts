@@ -29,6 +29,11 @@ export interface Ps2State {
   version: 1;
   /** Controller RAM; byte 0 is the command byte. */
   ram: number[];
+  /**
+   * Status bit 2, the system flag: set by a passed self-test (command 0xAA). As in QEMU
+   * (hw/input/pckbd.c), writing the command byte's bit 2 does not change it.
+   */
+  systemFlag: boolean;
   outputPort: number;
   /** The output buffer and whether it is full (OBF) / holds auxiliary-device data (AUXB). */
   output: number;
@@ -141,11 +146,13 @@ const KEYMAP = new Int32Array(128);
 
 function newState(): Ps2State {
   const ram = new Array<number>(32).fill(0);
-  // What a PC BIOS leaves: translation on, auxiliary port disabled, system flag set, IRQ 1 on.
-  ram[0] = CommandByte.XLAT | CommandByte.DISABLE_AUX | CommandByte.SYS | CommandByte.INT;
+  // What SeaBIOS leaves after its self-test: translation on, auxiliary port disabled, IRQ 1 on
+  // (command byte 0x61), the system flag set in the status register.
+  ram[0] = CommandByte.XLAT | CommandByte.DISABLE_AUX | CommandByte.INT;
   return {
     version: 1,
     ram,
+    systemFlag: true,
     outputPort: 0xcf, // reset deasserted, A20 on, and the pins QEMU reports high
     output: 0,
     obf: false,
@@ -208,7 +215,7 @@ export class Ps2Controller extends BytePortDevice {
       this.updateIrq();
       return (
         (s.obf ? Ps2Status.OBF : 0) |
-        (s.ram[0]! & CommandByte.SYS) |
+        (s.systemFlag ? Ps2Status.SYS : 0) |
         (s.lastWriteCommand ? Ps2Status.A2 : 0) |
         Ps2Status.UNLOCKED |
         (s.obf && s.aux ? Ps2Status.AUXB : 0)
@@ -273,7 +280,7 @@ export class Ps2Controller extends BytePortDevice {
         this.reply(0x00);
         break;
       case 0xaa: // self-test: 0x55 = passed; sets the system flag
-        s.ram[0] = s.ram[0]! | CommandByte.SYS;
+        s.systemFlag = true;
         this.reply(0x55);
         break;
       case 0xab: // keyboard interface test: 0x00 = no error

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { ManualClock } from '../platform/clock.ts';
 import type { ByteSource } from './device.ts';
 import { Uart16550 } from './uart-16550.ts';
 
@@ -29,7 +30,11 @@ class Input implements ByteSource {
   }
 }
 
+/** One character at 9600 baud (QEMU's reset divisor, 12): 10 bits, in ns. */
+const CHAR_9600 = (10 * 1e9) / 9600;
+
 function setup() {
+  const clock = new ManualClock();
   const input = new Input();
   const sent: number[] = [];
   let level = false;
@@ -42,11 +47,15 @@ function setup() {
         level = l;
       },
     },
+    clock,
     input,
     { write: (b) => sent.push(b) },
   );
   return {
     uart,
+    clock,
+    /** Lets `n` characters' time pass at 9600 baud (arrivals run). */
+    wait: (n: number) => clock.advance(clock.t + Math.ceil(n * CHAR_9600)),
     input,
     sent,
     irq: () => level,
@@ -80,22 +89,44 @@ describe('16550 UART', () => {
     assert.equal(inb(LSR), 0x60, 'THRE and TEMT stay set');
   });
 
-  it('receives from the host: DR while input is ready, RBR consumes one byte', () => {
-    const { input, inb } = setup();
+  it('receives from the host a character time after the receiver has room; RBR consumes one byte', () => {
+    const { uart, input, inb, wait } = setup();
     input.bytes.push(0x41, 0x42);
-    assert.equal(inb(LSR), 0x61);
-    assert.equal(input.taken, 0, 'LSR does not consume');
+    uart.poll();
+    assert.equal(inb(LSR), 0x60, 'nothing yet: the first byte is on the line');
+    wait(0.9);
+    assert.equal(inb(LSR), 0x60, 'still on the line after 0.9 character times');
+    wait(0.1);
+    assert.equal(inb(LSR), 0x61, 'arrived after one character time (10 bits at 9600 baud)');
+    assert.equal(input.taken, 1, 'the second byte waits in the host: RBR is full');
     assert.equal(inb(RBR), 0x41);
+    assert.equal(inb(LSR), 0x60, 'data ready drops once the receiver is read empty');
+    wait(1);
     assert.equal(inb(RBR), 0x42);
     assert.equal(inb(LSR), 0x60);
     assert.equal(inb(RBR), 0x42, 'RBR holds the last byte when nothing new arrived');
   });
 
+  it('fills the 16-byte FIFO when enabled, one character time per byte', () => {
+    const { uart, input, out, inb, wait } = setup();
+    out(FCR, 0x01);
+    for (let i = 0; i < 20; i++) input.bytes.push(0x30 + i);
+    uart.poll();
+    wait(20);
+    assert.equal(input.taken, 16, 'the FIFO holds 16; the rest wait in the host');
+    for (let i = 0; i < 16; i++) assert.equal(inb(RBR), 0x30 + i);
+    assert.equal(inb(LSR) & 0x01, 0);
+    wait(4);
+    assert.equal(input.taken, 20);
+  });
+
   it('identifies interrupts in priority order: data available, then THR empty', () => {
-    const { out, inb, input, irq } = setup();
+    const { uart, out, inb, input, irq, wait } = setup();
     input.bytes.push(0x61);
     out(FCR, 0x07); // enable and clear FIFOs
     out(IER, 0x03); // ERBFI | ETBEI
+    uart.poll();
+    wait(1);
     assert.equal(irq(), true);
     assert.equal(inb(IIR), 0xc4, 'received data, FIFO bits 7-6 set');
     assert.equal(inb(RBR), 0x61);
@@ -121,23 +152,28 @@ describe('16550 UART', () => {
     assert.equal(irq(), false);
   });
 
-  it('sees input that arrives without a guest access only through poll()', () => {
-    const { uart, out, input, irq, inb } = setup();
+  it('gives an edge per received byte when the guest empties the receiver each time (edge-triggered controllers)', () => {
+    const { uart, out, input, irq, inb, rises, wait } = setup();
     out(IER, 0x01);
-    assert.equal(irq(), false);
-    input.bytes.push(0x7a);
+    input.bytes.push(0x7a, 0x7b, 0x7c);
     assert.equal(irq(), false);
     uart.poll();
-    assert.equal(irq(), true);
-    assert.equal(inb(IIR), 0x04);
-    assert.equal(inb(RBR), 0x7a);
-    assert.equal(irq(), false);
+    for (const b of [0x7a, 0x7b, 0x7c]) {
+      wait(1);
+      assert.equal(irq(), true);
+      assert.equal(inb(IIR), 0x04);
+      assert.equal(inb(RBR), b);
+      assert.equal(irq(), false, 'the line drops until the next byte arrives');
+    }
+    assert.equal(rises(), 3);
   });
 
   it('loops back in MCR loop mode: Linux autoconfig sees CTS|DCD for RTS|OUT2', () => {
-    const { out, inb, sent, input } = setup();
+    const { uart, out, inb, sent, input, wait } = setup();
     input.bytes.push(0x55);
     out(MCR, 0x1a); // LOOP | OUT2 | RTS
+    uart.poll();
+    wait(2);
     assert.equal(inb(MSR) & 0xf0, 0x90);
     assert.equal(inb(LSR) & 0x01, 0, 'the serial input is disconnected');
     out(THR, 0x5a);

@@ -2,13 +2,16 @@
  * National/TI PC16550D UART at a base port (COM1 = 0x3F8): registers per the datasheet's
  * "Register Summary" table, interrupt priorities per its "Interrupt Control Functions" table,
  * loopback per section 8.6 (MCR bit 4). Transmission is instantaneous: a THR write goes straight
- * to the host sink, so THRE and TEMT are always set. Received bytes come from the host source,
- * read through on demand. The interrupt output is asserted while an enabled interrupt is
- * pending, regardless of MCR.OUT2, as QEMU (hw/char/serial.c) does and kernels written for QEMU
- * rely on. Not modelled: baud timing, parity/framing/break errors, the receive FIFO trigger level
- * and character timeout (see Uart16550.poll), DMA mode.
+ * to the host sink, so THRE and TEMT are always set. Reception takes a character time at the
+ * programmed baud rate: a byte from the host source arrives in the receiver (RBR, or the 16-byte
+ * FIFO when enabled) one character after the receiver had room, so data-ready drops when the
+ * guest has read everything that arrived and rises again with the next byte — the edge an
+ * edge-triggered interrupt controller needs, as on a real line. The interrupt output is asserted
+ * while an enabled interrupt is pending, regardless of MCR.OUT2, as QEMU (hw/char/serial.c) does
+ * and kernels written for QEMU rely on. Not modelled: transmit timing, parity/framing/break
+ * errors, the receive FIFO trigger level and character timeout (see pendingInterrupt), DMA mode.
  */
-import { BytePortDevice, type ByteSink, type ByteSource, type IrqLine } from './device.ts';
+import { BytePortDevice, type ByteSink, type ByteSource, type DeviceClock, type IrqLine, type TimerHandle } from './device.ts';
 
 /** Interrupt enable register (IER) bits. */
 export const Ier = { ERBFI: 0x01, ETBEI: 0x02, ELSI: 0x04, EDSSI: 0x08 } as const;
@@ -32,11 +35,13 @@ const FCR_RFR = 0x02;
 const FCR_STICKY = 0xc9;
 const LCR_DLAB = 0x80;
 const FIFO_SIZE = 16;
+/** One character on the line, 10 bit times (start, 8 data, stop), per unit of the divisor, in ns: 10 / 115200 baud. */
+const CHAR_NS_PER_DIVISOR = 1e10 / 115200;
 /** The modem inputs with nothing attached: carrier, data set ready and clear to send (as QEMU). */
 const MSR_EXTERNAL = Msr.DCD | Msr.DSR | Msr.CTS;
 
 export interface UartState {
-  version: 1;
+  version: 2;
   /** The last byte received (what RBR reads when nothing new has arrived). */
   rbr: number;
   ier: number;
@@ -53,13 +58,13 @@ export interface UartState {
   msrDelta: number;
   /** A THRE interrupt is pending (see writeIer / readIir for when it is raised and cleared). */
   thrPending: boolean;
-  /** Bytes transmitted in loopback mode, waiting in the receiver (FIFO: up to 16, else 1). */
-  loopback: number[];
+  /** Bytes in the receiver (FIFO: up to 16, else 1): from the host, or transmitted in loopback mode. */
+  received: number[];
 }
 
 export class Uart16550 extends BytePortDevice {
   readonly state: UartState = {
-    version: 1,
+    version: 2,
     rbr: 0,
     ier: 0,
     lcr: 0,
@@ -70,31 +75,58 @@ export class Uart16550 extends BytePortDevice {
     overrun: false,
     msrDelta: 0,
     thrPending: false,
-    loopback: [],
+    received: [],
   };
   private readonly base: number;
   private readonly irq: IrqLine;
+  private readonly clock: DeviceClock;
   private readonly input: ByteSource;
   private readonly output: ByteSink;
   private irqLevel = false;
+  /** The next host byte on its way into the receiver. */
+  private arrival: TimerHandle | null = null;
 
   /** base: first of the eight ports; irq: the COM line (IRQ 4 for COM1); input/output: the host side. */
-  constructor(base: number, irq: IrqLine, input: ByteSource, output: ByteSink) {
+  constructor(base: number, irq: IrqLine, clock: DeviceClock, input: ByteSource, output: ByteSink) {
     super();
     this.base = base;
     this.irq = irq;
+    this.clock = clock;
     this.input = input;
     this.output = output;
   }
 
   /**
-   * Re-evaluates the received-data interrupt. Host input arrives without any guest access, so the
-   * board calls this periodically (a few times per simulated millisecond is plenty): when the
-   * source has become ready and IER.ERBFI is set, the IRQ line rises. A byte is taken from the
-   * source only when the guest reads RBR.
+   * Host input may have become ready without any guest access (a person typing): the board calls
+   * this periodically, and the next byte starts its way down the line.
    */
   poll(): void {
+    this.startArrival();
+  }
+
+  /** The receiver's capacity: the FIFO, or RBR alone. */
+  private get capacity(): number {
+    return (this.state.fcr & FCR_FE) !== 0 ? FIFO_SIZE : 1;
+  }
+
+  /**
+   * When the receiver has room and the host has a byte, it arrives one character time from now
+   * (the host waits while the receiver is full, as QEMU's serial port does with its back end).
+   */
+  private startArrival(): void {
+    const s = this.state;
+    if (this.arrival !== null || this.loopbackMode || s.received.length >= this.capacity || !this.input.ready()) return;
+    const ns = Math.max(1, s.divisor) * CHAR_NS_PER_DIVISOR;
+    this.arrival = this.clock.schedule(this.clock.now() + ns, () => this.arrive());
+  }
+
+  private arrive(): void {
+    this.arrival = null;
+    if (this.loopbackMode || this.state.received.length >= this.capacity) return;
+    const b = this.input.read();
+    if (b >= 0) this.state.received.push(b & 0xff);
     this.updateIrq();
+    this.startArrival();
   }
 
   protected readByte(port: number): number {
@@ -165,21 +197,16 @@ export class Uart16550 extends BytePortDevice {
     return (this.state.mcr & Mcr.LOOP) !== 0;
   }
 
-  /** Data ready: a looped-back byte waits, or (outside loopback) the host source has one. */
+  /** Data ready: a byte waits in the receiver. */
   private dataReady(): boolean {
-    return this.state.loopback.length > 0 || (!this.loopbackMode && this.input.ready());
+    return this.state.received.length > 0;
   }
 
   private readRbr(): number {
     const s = this.state;
-    if (s.loopback.length > 0) {
-      s.rbr = s.loopback.shift()!;
-    } else if (!this.loopbackMode && this.input.ready()) {
-      // In loopback the receiver is disconnected from the serial input (datasheet 8.6.4).
-      const b = this.input.read();
-      if (b >= 0) s.rbr = b & 0xff;
-    }
+    if (s.received.length > 0) s.rbr = s.received.shift()!;
     this.updateIrq();
+    this.startArrival();
     return s.rbr;
   }
 
@@ -196,15 +223,15 @@ export class Uart16550 extends BytePortDevice {
 
   private receiveLoopback(v: number): void {
     const s = this.state;
-    const capacity = (s.fcr & FCR_FE) !== 0 ? FIFO_SIZE : 1;
-    if (s.loopback.length < capacity) {
-      s.loopback.push(v);
+    const capacity = this.capacity;
+    if (s.received.length < capacity) {
+      s.received.push(v);
       return;
     }
     // Overrun (datasheet LSR bit 1): without FIFOs the new character overwrites RBR; with FIFOs
     // the FIFO keeps its contents and the character in the shift register is lost.
     s.overrun = true;
-    if (capacity === 1) s.loopback[0] = v;
+    if (capacity === 1) s.received[0] = v;
   }
 
   /**
@@ -222,10 +249,11 @@ export class Uart16550 extends BytePortDevice {
   /** FCR: bit 0 enables the FIFOs (changing it clears both), bits 1-2 clear them; others need bit 0. */
   private writeFcr(v: number): void {
     const s = this.state;
-    if (((v ^ s.fcr) & FCR_FE) !== 0 || (v & FCR_RFR) !== 0) s.loopback = [];
+    if (((v ^ s.fcr) & FCR_FE) !== 0 || (v & FCR_RFR) !== 0) s.received = [];
     // The transmit FIFO is always empty: transmission is immediate.
     s.fcr = (v & FCR_FE) !== 0 ? v & FCR_STICKY : 0;
     this.updateIrq();
+    this.startArrival();
   }
 
   /**
@@ -237,6 +265,8 @@ export class Uart16550 extends BytePortDevice {
     const wasLoop = this.loopbackMode;
     const before = this.modemLines();
     s.mcr = v & 0x1f;
+    // In loopback the receiver is disconnected from the serial input (datasheet 8.6.4).
+    if (wasLoop !== this.loopbackMode) this.startArrival();
     if (wasLoop && this.loopbackMode) {
       const after = this.modemLines();
       const changed = before ^ after;

@@ -9,9 +9,9 @@ import { Cpu, type CpuExit } from '../cpu/cpu.ts';
 import type { HardwareCosts } from '../cpu/costs.ts';
 import { Eflags } from '../x86/eflags.ts';
 import { PhysicalMemory } from '../memory/physical-memory.ts';
-import { type ChipsetOptions, DEFAULT_RAM, PcChipset, checkRamSize } from './chipset.ts';
+import { type ChipsetOptions, DEFAULT_RAM, type MachineExit, POLL_INSTRUCTIONS, PcChipset, checkRamSize } from './chipset.ts';
 
-export { BOARD_EPOCH_SECONDS, DEFAULT_RAM, MAX_RAM } from './chipset.ts';
+export { BOARD_EPOCH_SECONDS, DEFAULT_RAM, type MachineExit, MAX_RAM } from './chipset.ts';
 
 export interface BoardOptions extends ChipsetOptions {
   /** RAM in bytes: a multiple of 1 MiB, from 2 MiB to 1 GiB (default 128 MiB). */
@@ -19,20 +19,6 @@ export interface BoardOptions extends ChipsetOptions {
   /** What the CPU charges for its work (a microarchitecture profile's hardware part). */
   readonly costs?: HardwareCosts;
 }
-
-/** Why Board.run() stopped. */
-export type MachineExit =
-  /** The guest wrote to the debug-exit port: status = (value << 1) | 1. */
-  | { readonly kind: 'exit'; readonly status: number }
-  /** HLT with interrupts disabled: the machine can never continue (status 0). */
-  | { readonly kind: 'halted' }
-  /** HLT with interrupts enabled but no timer or device left that could wake it. */
-  | { readonly kind: 'idle-forever' }
-  | { readonly kind: 'triple-fault'; readonly vector: number }
-  /** The keyboard controller's reset line was pulsed (a reboot request). */
-  | { readonly kind: 'reset-requested' }
-  | { readonly kind: 'unsupported'; readonly feature: string; readonly eip: number }
-  | { readonly kind: 'limit'; readonly instructions: number };
 
 export class Board {
   readonly mem: PhysicalMemory;
@@ -44,7 +30,10 @@ export class Board {
     checkRamSize(ram);
     const mem = new PhysicalMemory(ram);
     this.mem = mem;
-    const cpu = new Cpu(mem, { read: () => 0, write: () => {} }, options.costs !== undefined ? { costs: options.costs } : {});
+    const cpu = new Cpu(mem, { read: () => 0, write: () => {} }, {
+      ...(options.costs !== undefined ? { costs: options.costs } : {}),
+      ...(options.cpuModel !== undefined ? { model: options.cpuModel } : {}),
+    });
     this.cpu = cpu;
     cpu.hasApic = true;
     this.chipset = new PcChipset(
@@ -52,6 +41,7 @@ export class Board {
       {
         cycles: () => cpu.cycles,
         intr: { set: (level) => cpu.setIrq(level) },
+        nmi: () => cpu.raiseNmi(),
         requestStop: (reason) => cpu.requestExit(reason),
         setDeadline: (cycles) => {
           cpu.deadline = cycles;
@@ -67,6 +57,8 @@ export class Board {
     cpu.io = this.chipset.ports;
     cpu.intAck = this.chipset.lapic;
     cpu.fpu.ferr = this.chipset.fpuError.ferr;
+    const lapic = this.chipset.lapic;
+    cpu.onApicEnable = (enabled) => lapic.setGlobalEnable(enabled);
   }
 
   /** Interrupt requests raised by each source so far. */
@@ -95,30 +87,31 @@ export function runPc(cpu: Cpu, chipset: PcChipset, maxInstructions: number): Ma
   for (;;) {
     const left = maxInstructions - cpu.instructions;
     if (left <= 0) return { kind: 'limit', instructions: cpu.instructions };
-    const exit: CpuExit = cpu.run(Math.min(left, 1_000_000));
+    chipset.pollInputEvery(cpu.instructions);
+    const exit: CpuExit = cpu.run(Math.min(left, POLL_INSTRUCTIONS));
     switch (exit.kind) {
       case 'deadline':
         chipset.clock.runDue();
         break;
       case 'budget':
-        chipset.pollInput();
         break;
       case 'halt': {
-        if ((cpu.flags & Eflags.IF) === 0) return { kind: 'halted' };
-        const wakeup = chipset.waitForWakeup(() => cpu.irq, cpu);
-        if (wakeup === 'idle-forever') return { kind: 'idle-forever' };
+        const wakeup = waitWhileHalted(cpu, chipset);
+        if (wakeup !== null) return wakeup;
         break;
       }
-      case 'request':
-        if (chipset.exitStatus >= 0) return { kind: 'exit', status: chipset.exitStatus };
-        if (chipset.resetRequested) return { kind: 'reset-requested' };
+      case 'request': {
+        const stop = chipset.stopExit();
+        if (stop !== null) return stop;
         break;
+      }
       case 'reset':
         return { kind: 'triple-fault', vector: exit.vector };
       case 'unsupported':
         return { kind: 'unsupported', feature: exit.feature, eip: exit.eip };
       case 'trap':
       case 'interrupt':
+      case 'nmi':
       case 'vmexit':
         throw new Error(`board: a native CPU returned a monitor-mode exit (${exit.kind})`);
       default: {
@@ -127,4 +120,19 @@ export function runPc(cpu: Cpu, chipset: PcChipset, maxInstructions: number): Ma
       }
     }
   }
+}
+
+/**
+ * The CPU halted. With IF=1 it sleeps until an interrupt or an NMI; with IF=0 only an NMI can wake
+ * it (SDM vol. 3, 6.7: NMIs are not masked by IF), so it stops for good ('halted') unless an NMI
+ * is pending or a device can still raise one — and then sleeps until it does. Returns the exit
+ * that ends the run, or null to go on.
+ */
+export function waitWhileHalted(cpu: Cpu, chipset: PcChipset): MachineExit | null {
+  const nmi = (): boolean => cpu.nmiPending && !cpu.nmiBlocked;
+  if ((cpu.flags & Eflags.IF) === 0) {
+    if (!nmi() && (cpu.nmiBlocked || !chipset.nmiArmed())) return { kind: 'halted' };
+    return chipset.waitForWakeup(nmi, cpu) === 'idle-forever' ? { kind: 'halted' } : null;
+  }
+  return chipset.waitForWakeup(() => cpu.irq || nmi(), cpu) === 'idle-forever' ? { kind: 'idle-forever' } : null;
 }

@@ -1,33 +1,53 @@
 /**
- * The PC's chipset: every device of QEMU's `pc` board, the interrupt wiring, the legacy memory
- * map and the firmware tables, around whatever memory and CPU input it is given:
+ * The PC's chipset: the devices of QEMU's `pc` board that shadowvisor models, the interrupt
+ * wiring, the legacy memory map, the firmware tables and the devices as SeaBIOS's POST leaves
+ * them (post.ts), QEMU's fw_cfg, around whatever memory and CPU input it is given:
  *
  *   ISA IRQ n ──┬──> 8259 pair ── INTR ──> LAPIC LINT0 (ExtINT) ──┐
  *               └──> I/O APIC pin (n, IRQ 0 on pin 2) ──> LAPIC ──┴──> CPU INTR / INTA
  *   CPU FERR# ──> IRQ 13 (port 0xF0 clears it and drives the CPU's IGNNE#)
+ *   external NMI (QEMU's monitor `nmi`) ──> LAPIC LINT1 (NMI) ──────────> CPU NMI
+ *
+ * The chipset's own NMI sources — parity and channel-check errors, reported in port 0x61 bits 7
+ * and 6 and gated by port 0x70 bit 7 — never fire here (no such errors are modelled, nor in QEMU,
+ * whose pc board reads those bits as 0 and ignores the gate), so that gate changes nothing.
  *
  * Physical memory: RAM from 0; 0xA0000-0xB7FFF unbacked; CGA text at 0xB8000-0xBFFFF;
- * 0xC0000-0xFFFFF read-only (BIOS area: MP tables); RAM from 1 MiB; I/O APIC at 0xFEC00000,
+ * 0xC0000-0xFFFFF read-only (option ROM area: the multiboot ROM's GDT; BIOS area: MP tables);
+ * RAM from 1 MiB; I/O APIC at 0xFEC00000,
  * local APIC at 0xFEE00000. Unclaimed ports read all ones.
  * The board wires it to a CPU running natively; a hypervisor wires it to a virtual CPU and a
  * guest-physical address space (that is how each VM gets devices of its own).
  */
 import type { BlockBackend, ByteSink, ByteSource, IrqLine } from '../devices/device.ts';
+
+/** Instructions between looks at host input (about a millisecond of guest time). */
+export const POLL_INSTRUCTIONS = 1_000_000;
+
+/** Console input with nothing behind it. */
+const NO_INPUT: ByteSource = { read: () => -1, ready: () => false };
 import { CgaText } from '../devices/cga.ts';
 import { CmosRtc } from '../devices/cmos-rtc.ts';
 import { DebugExit } from '../devices/debug-exit.ts';
 import { FPU_ERROR_IRQ, FPU_ERROR_PORT, FpuErrorLatch } from '../devices/fpu-error.ts';
+import { FW_CFG_DMA_PORT, FW_CFG_PORT, FwCfg } from '../devices/fw-cfg.ts';
 import { IdeChannel } from '../devices/ide.ts';
 import { IoApic } from '../devices/io-apic.ts';
-import { ApicReg, LocalApic } from '../devices/local-apic.ts';
+import { ApicReg, DeliveryMode, LocalApic, Lvt } from '../devices/local-apic.ts';
 import { PicPair } from '../devices/pic-8259.ts';
 import { Pit8254 } from '../devices/pit-8254.ts';
 import { SystemControlPortB } from '../devices/port-61.ts';
+import { SystemControlPortA } from '../devices/port-92.ts';
 import { Ps2Controller } from '../devices/ps2-controller.ts';
 import { Uart16550 } from '../devices/uart-16550.ts';
 import type { PlatformMemory } from '../memory/physical-memory.ts';
+import type { CpuModel } from '../cpu/cpu-model.ts';
+import { Redir } from '../devices/io-apic.ts';
 import { SimulatedClock } from './clock.ts';
 import { IO_APIC_BASE, IO_APIC_ID, LOCAL_APIC_BASE, isaIrqToIoApicPin, writeFirmware } from './firmware.ts';
+import { boardFwCfgItems, multibootFwCfgItems } from './fw-cfg-items.ts';
+import type { MultibootLoad } from './multiboot.ts';
+import { postDevices } from './post.ts';
 import { IoPortBus } from './port-bus.ts';
 
 export const DEFAULT_RAM = 128 << 20;
@@ -42,12 +62,38 @@ export function checkRamSize(ram: number): void {
   }
 }
 
+/** Why a machine stopped (the board's run, or a VM's). */
+export type MachineExit =
+  /** The guest wrote to the debug-exit port: status = (value << 1) | 1. */
+  | { readonly kind: 'exit'; readonly status: number }
+  /** HLT with interrupts disabled: the machine can never continue (status 0). */
+  | { readonly kind: 'halted' }
+  /** HLT with interrupts enabled but no timer or device left that could wake it. */
+  | { readonly kind: 'idle-forever' }
+  | { readonly kind: 'triple-fault'; readonly vector: number }
+  /** The keyboard controller's reset line was pulsed (a reboot request). */
+  | { readonly kind: 'reset-requested' }
+  | { readonly kind: 'unsupported'; readonly feature: string; readonly eip: number }
+  | { readonly kind: 'limit'; readonly instructions: number }
+  /** The host stopped the machine (a person quitting at the console, a test's watchdog). */
+  | { readonly kind: 'stopped'; readonly reason: string };
+
+/** Where console input goes: the serial port (QEMU's -nographic) or the PS/2 keyboard (its window). */
+export type InputDevice = 'serial' | 'keyboard';
+
 /** What the devices are given by whoever builds the machine. */
 export interface ChipsetOptions {
   /** Up to two disks: the primary channel's master and slave. */
   readonly disks?: readonly BlockBackend[];
-  /** What the guest reads from the serial port and the keyboard (one shared stream). */
+  /** What the guest reads from its console: bytes to COM1, or keystrokes typed on the keyboard. */
   readonly input: ByteSource;
+  /** Which device `input` reaches (default 'serial', as with QEMU's -nographic); the other gets nothing. */
+  readonly inputDevice?: InputDevice;
+  /**
+   * Polled whenever host input is looked at (about every million instructions, and while idle):
+   * a reason stops the machine after the current instruction (a 'stopped' exit).
+   */
+  readonly hostStop?: () => string | null;
   /** Where the serial port's output goes. */
   readonly serial: ByteSink;
   /** Called with each CGA text row that changed, once the cursor has left it (optional). */
@@ -58,6 +104,8 @@ export interface ChipsetOptions {
    * input can ever come.
    */
   readonly waitForInput?: () => boolean;
+  /** The processor the firmware tables describe (default qemu32). */
+  readonly cpuModel?: CpuModel;
 }
 
 /** The processor side of the chipset: time, the INTR line, and a way to stop the run loop. */
@@ -66,6 +114,8 @@ export interface ChipsetCpu {
   readonly cycles: () => number;
   /** The processor's INTR input (driven by the local APIC). */
   readonly intr: IrqLine;
+  /** An edge on the processor's NMI input (from the local APIC). */
+  readonly nmi: () => void;
   /** Stop running after the current instruction (the debug-exit port, a keyboard-controller reset). */
   readonly requestStop: (reason: string) => void;
   /** The earliest device timer moved: the run loop must stop at `cycles` to run it. */
@@ -106,16 +156,30 @@ export class PcChipset {
   readonly ide: IdeChannel;
   /** The coprocessor-error logic: the processor's FERR# goes to `fpuError.ferr`. */
   readonly fpuError: FpuErrorLatch;
+  /** QEMU's firmware configuration device (ports 0x510-0x511, DMA at 0x514). */
+  readonly fwCfg: FwCfg;
   /** The status the guest wrote to the debug-exit port ((value << 1) | 1), or -1. */
   exitStatus = -1;
   /** The keyboard controller's reset line was pulsed. */
   resetRequested = false;
+  /** Why the host stopped the machine ('' while it runs). */
+  hostStopReason = '';
+  /** The processor's instruction count at the last look at host input. */
+  private polledAt = 0;
   /** Interrupt requests by source, counted on the device side (rising edges). */
   private readonly sources = new Map<string, CountedLine>();
   private readonly waitForInput: () => boolean;
+  private readonly hostStop: () => string | null;
+  private readonly requestStop: (reason: string) => void;
+  private readonly mem: PlatformMemory;
 
   constructor(mem: PlatformMemory, cpu: ChipsetCpu, options: ChipsetOptions) {
+    this.mem = mem;
     this.waitForInput = options.waitForInput ?? (() => false);
+    this.hostStop = options.hostStop ?? (() => null);
+    this.requestStop = cpu.requestStop;
+    const keyboardInput = options.inputDevice === 'keyboard';
+    const serialInput = keyboardInput ? NO_INPUT : options.input;
     const ram = mem.ramSize;
     const clock = new SimulatedClock(cpu.cycles);
     this.clock = clock;
@@ -123,6 +187,7 @@ export class PcChipset {
 
     // Interrupt controllers: the local APIC fronts the CPU; the PIC reaches it on LINT0.
     this.lapic = new LocalApic(clock, cpu.intr, () => this.pic.acknowledge());
+    this.lapic.onNmi = cpu.nmi;
     this.pic = new PicPair({ set: (level) => this.lapic.setLint0(level) });
     this.ioapic = new IoApic(
       (vector, mode, trigger) => this.lapic.deliver(vector, mode, trigger),
@@ -141,7 +206,7 @@ export class PcChipset {
     mem.unmap(0xa0000, 0x18000);
     this.cga = new CgaText(clock, options.cgaMirror);
     mem.mapMmio(0xb8000, 0x8000, this.cga);
-    writeFirmware(mem);
+    writeFirmware(mem, { hardDisks: (options.disks ?? []).length, secondsOfDay: BOARD_EPOCH_SECONDS % 86400, ...(options.cpuModel !== undefined ? { cpuModel: options.cpuModel } : {}) });
     mem.setReadOnly(0xc0000, 0x40000);
     mem.mapMmio(IO_APIC_BASE, 0x1000, this.ioapic);
     mem.mapMmio(LOCAL_APIC_BASE, 0x1000, this.lapic);
@@ -153,9 +218,9 @@ export class PcChipset {
     this.ports.claim(0x20, 2, 'PIC (master)', this.pic);
     this.ports.claim(0xa0, 2, 'PIC (slave)', this.pic);
     this.ports.claim(0x4d0, 2, 'PIC ELCR', this.pic);
-    this.uart = new Uart16550(0x3f8, this.isaIrq(4, 'serial (COM1, IRQ 4)'), options.input, options.serial);
+    this.uart = new Uart16550(0x3f8, this.isaIrq(4, 'serial (COM1, IRQ 4)'), clock, serialInput, options.serial);
     this.ports.claim(0x3f8, 8, 'COM1', this.uart);
-    this.ps2 = new Ps2Controller(this.isaIrq(1, 'keyboard (IRQ 1)'), options.input, () => {
+    this.ps2 = new Ps2Controller(this.isaIrq(1, 'keyboard (IRQ 1)'), keyboardInput ? options.input : NO_INPUT, () => {
       this.resetRequested = true;
       cpu.requestStop('keyboard controller reset');
     });
@@ -189,6 +254,21 @@ export class PcChipset {
     this.ports.claim(FPU_ERROR_PORT, 1, 'FPU error (IGNNE#)', this.fpuError);
     // POST diagnostic port: QEMU accepts and ignores writes (kernels use it for I/O delays).
     this.ports.claim(0x80, 1, 'POST port', { read: () => 0xff, write: () => {} });
+    const portA = new SystemControlPortA(() => {
+      this.resetRequested = true;
+      cpu.requestStop('system control port A reset');
+    });
+    this.ports.claim(0x92, 1, 'system control port A', portA);
+    this.fwCfg = new FwCfg(mem, { dma: true });
+    boardFwCfgItems(this.fwCfg, ram);
+    this.ports.claim(FW_CFG_PORT, 2, 'fw_cfg', this.fwCfg);
+    this.ports.claim(FW_CFG_DMA_PORT, 8, 'fw_cfg DMA', this.fwCfg);
+    postDevices({ pic: this.pic, pit: this.pit, com1: this.uart, portA });
+  }
+
+  /** A kernel was loaded: the fw_cfg items QEMU sets for it (the image, its entry, the information). */
+  multibootLoaded(load: MultibootLoad): void {
+    multibootFwCfgItems(this.fwCfg, load, this.mem);
   }
 
   /** The line of ISA IRQ `irq`: to the PIC input and the I/O APIC pin, counted under `name`. */
@@ -206,10 +286,60 @@ export class PcChipset {
     return out;
   }
 
-  /** Input may have arrived from the host: let the receivers look. */
+  /**
+   * An NMI from outside the processor, as QEMU's monitor command `nmi` injects one: a pulse on
+   * LINT1, which SeaBIOS leaves in NMI mode (with the APIC disabled, the processor's NMI pin).
+   */
+  externalNmi(): void {
+    this.lapic.setLint1(true);
+    this.lapic.setLint1(false);
+  }
+
+  /**
+   * Whether a device can still raise an NMI by itself: LINT0 or an I/O APIC entry in NMI mode and
+   * unmasked. A processor halted with IF=0 sleeps for ever only when this is false.
+   */
+  nmiArmed(): boolean {
+    const apic = this.lapic.state;
+    if (!apic.globalEnable) return false;
+    // LVT and redirection entries share the layout of mask (bit 16) and delivery mode (10:8).
+    const nmiMode = (low: number): boolean => (low & Redir.MASKED) === 0 && ((low >>> 8) & 7) === DeliveryMode.NMI;
+    return nmiMode(apic.lvt[Lvt.LINT0]!) || this.ioapic.state.redirLow.some(nmiMode);
+  }
+
+  /**
+   * Called by a run loop before each run of the processor with its instruction count: host input
+   * is looked at once every POLL_INSTRUCTIONS, whatever made the processor stop in between
+   * (device timers may stop it far more often than that).
+   */
+  pollInputEvery(instructions: number): void {
+    if (instructions - this.polledAt < POLL_INSTRUCTIONS && instructions >= this.polledAt) return;
+    this.polledAt = instructions;
+    this.pollInput();
+  }
+
+  /** Input may have arrived from the host: let the receivers look (and the host stop the machine). */
   pollInput(): void {
     this.uart.poll();
     this.ps2.poll();
+    if (this.hostStopReason === '') {
+      const reason = this.hostStop();
+      if (reason !== null) {
+        this.hostStopReason = reason;
+        this.requestStop('host');
+      }
+    }
+  }
+
+  /**
+   * After a device's or the host's stop request: how the machine ends (the debug-exit status, a
+   * reset request, the host's stop), or null when nothing of the chipset's asks it to.
+   */
+  stopExit(): MachineExit | null {
+    if (this.exitStatus >= 0) return { kind: 'exit', status: this.exitStatus };
+    if (this.resetRequested) return { kind: 'reset-requested' };
+    if (this.hostStopReason !== '') return { kind: 'stopped', reason: this.hostStopReason };
+    return null;
   }
 
   /**

@@ -1,6 +1,8 @@
 /**
- * The multiboot loader against the Multiboot 0.6.96 specification: header search, ELF and
- * a.out-kludge loading, the information structure, the machine state, and the errors.
+ * The multiboot loader against the Multiboot 0.6.96 specification and QEMU 7.2's loader (what
+ * guest/entry-probe/expected-qemu.txt shows QEMU + SeaBIOS leave): header search, ELF and
+ * a.out-kludge loading, the information structure and where each part of it goes, the machine
+ * state, and the errors.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -9,7 +11,7 @@ import { PhysicalMemory } from '../memory/physical-memory.ts';
 import { Cr0 } from '../x86/control-registers.ts';
 import { Seg } from '../x86/descriptors.ts';
 import { Eflags } from '../x86/eflags.ts';
-import { MultibootError, bootMultiboot, parseMultibootKernel } from './multiboot.ts';
+import { BOOT_GDT, MBI_ADDRESS, MMAP_ADDRESS, MultibootError, bootMultiboot, parseMultibootKernel } from './multiboot.ts';
 
 const MAGIC = 0x1badb002;
 
@@ -77,6 +79,12 @@ describe('multiboot header', () => {
     assert.throws(() => parseMultibootKernel(elf(0x100000, words(header(8))), 'k'), /features .*\(flags 0x8\)/);
   });
 
+  it("refuses a.out headers QEMU refuses: load_end below load_addr, bss_end below the loaded bytes", () => {
+    assert.throws(() => parseMultibootKernel(words(header(1 << 16, [0x200000, 0x200000, 0x1ff000, 0, 0x200020])), 'k'), /load_end_addr is below load_addr/);
+    const file = words(header(1 << 16, [0x200000, 0x200000, 0x200020, 0x200010, 0x200020]));
+    assert.throws(() => parseMultibootKernel(file, 'k'), /bss_end_addr is below/);
+  });
+
   it('loads an a.out-kludge image from the header addresses (flags bit 16)', () => {
     // header at file offset 0; load_addr 0x200000; header_addr = load_addr; bss to 0x201000.
     const file = words(header(1 << 16, [0x200000, 0x200000, 0, 0x201000, 0x200020]));
@@ -90,49 +98,88 @@ describe('multiboot header', () => {
 describe('booting', () => {
   const kernel = elf(0x100000, words([...header(3), 0x90909090]), 0x3000, 0x10000c);
 
-  it('leaves the multiboot machine state: magic, MBI, flat protected mode, paging and interrupts off', () => {
+  it("leaves the option ROM's machine state: magic, MBI, flat protected mode through its GDT, paging and interrupts off, a stack", () => {
     const mem = new PhysicalMemory(32 << 20);
     const cpu = new Cpu(mem, { read: () => 0xff, write: () => {} });
-    const mbi = bootMultiboot(cpu, mem, parseMultibootKernel(kernel, 'k'), 'k', 'console=ttyS0 debug', []);
+    const { mbi } = bootMultiboot(cpu, mem, parseMultibootKernel(kernel, 'k'), 'k', 'console=ttyS0 debug', []);
     assert.equal(cpu.regs[Reg.EAX]! >>> 0, 0x2badb002);
     assert.equal(cpu.regs[Reg.EBX], mbi);
     assert.equal(cpu.eip, 0x10000c);
     assert.equal(cpu.cr0 & (Cr0.PE | Cr0.PG), Cr0.PE);
-    assert.equal(cpu.flags & Eflags.IF, 0);
+    assert.equal(cpu.flags & (Eflags.IF | Eflags.DF), 0);
     assert.equal(cpu.segBase[Seg.CS], 0);
     assert.equal(cpu.segLimit[Seg.DS]! >>> 0, 0xffffffff);
+    // QEMU's values (guest/entry-probe/expected-qemu.txt): ESP on SeaBIOS's stack below 0x7C00,
+    // ECX the entry point, EDI 0x1000, the five-entry GDT in the option ROM, the real-mode IDTR.
+    assert.equal(cpu.regs[Reg.ESP], 0x6f08);
+    assert.equal(cpu.regs[Reg.ECX], 0x10000c);
+    assert.equal(cpu.regs[Reg.EDI], 0x1000);
+    assert.equal(cpu.regs[Reg.EDX], 0x0511); // mem_upper (31616 KiB) < 64 Ki: nothing above DX
+    assert.equal(cpu.flags, 0x00000006);
+    assert.equal(cpu.gdtBase, BOOT_GDT);
+    assert.equal(cpu.gdtLimit, 0x27);
+    assert.equal(mem.read32(BOOT_GDT + 12) >>> 0, 0x00cf9a00, 'flat code, as the ROM left it (not accessed)');
+    assert.equal(mem.read32(BOOT_GDT + 20) >>> 0, 0x00cf9300, 'flat data, accessed');
+    assert.equal(cpu.idtBase, 0);
+    assert.equal(cpu.idtLimit, 0x3ff);
     // The bss after the loaded bytes is zeroed.
     assert.equal(mem.read32(0x100010), 0);
   });
 
-  it('fills the information structure: memory sizes and map, command line, modules, loader name', () => {
+  it("fills the information structure where QEMU does: map at 0x9000, structure at 0x9500, strings after the kernel, modules after them", () => {
     const mem = new PhysicalMemory(32 << 20);
     mem.fill(0x104000, 0x10000, 0xaa);
     const cpu = new Cpu(mem, { read: () => 0xff, write: () => {} });
     const mod = new Uint8Array([1, 2, 3, 4, 5]);
-    const mbi = bootMultiboot(cpu, mem, parseMultibootKernel(kernel, 'k'), 'k', 'workload=mix', [{ name: 'init', data: mod, cmdline: 'init arg' }]);
-    const flags = mem.read32(mbi);
-    for (const bit of [0, 2, 3, 6, 9]) assert.ok(flags & (1 << bit), `flag bit ${bit}`);
+    const load = bootMultiboot(cpu, mem, parseMultibootKernel(kernel, 'k'), 'k', 'workload=mix', [{ name: 'init', data: mod, cmdline: 'init arg' }], 'dir/k.elf');
+    const mbi = load.mbi;
+    assert.equal(mbi, MBI_ADDRESS);
+    assert.equal(mem.read32(mbi) >>> 0, 0x24f, 'flags: mem, boot_device, cmdline, mods, mmap, loader name');
     assert.equal(mem.read32(mbi + 4), 639, 'mem_lower');
-    assert.equal(mem.read32(mbi + 8), (32 << 10) - 1024, 'mem_upper: KiB above 1 MiB');
-    assert.equal(cstring(mem, mem.read32(mbi + 16)), 'workload=mix');
+    assert.equal(mem.read32(mbi + 8), (32 << 10) - 1024 - 128, 'mem_upper: KiB above 1 MiB up to SeaBIOS\'s tables');
+    assert.equal(mem.read32(mbi + 12) >>> 0, 0x8000ffff, 'boot_device');
+    // The kernel occupies 0x100000-0x103010: its page-rounded size puts the module list at 0x104000.
     assert.equal(mem.read32(mbi + 20), 1, 'mods_count');
     const mods = mem.read32(mbi + 24);
+    assert.equal(mods, 0x104000);
+    assert.equal(mem.read32(mods + 8), 0x104010, 'the module string follows the list');
+    assert.equal(cstring(mem, mem.read32(mods + 8)), 'init arg');
+    assert.equal(mem.read32(mbi + 16), 0x104010 + 'init arg'.length + 1, 'then the kernel command line');
+    assert.equal(cstring(mem, mem.read32(mbi + 16)), 'dir/k.elf workload=mix', 'the kernel path first, as QEMU passes it');
+    // The loader name sits after the room QEMU reserves for every string (path, cmdline, -initrd).
+    assert.equal(mem.read32(mbi + 64), 0x104010 + ('dir/k.elf'.length + 1) + ('workload=mix'.length + 1) + ('init arg'.length + 1));
+    assert.equal(cstring(mem, mem.read32(mbi + 64)), 'shadowvisor');
     const start = mem.read32(mods);
-    assert.equal(start % 4096, 0, 'modules are page aligned');
-    assert.ok(start >= 0x104000, 'after the kernel and its bss');
+    assert.equal(start, 0x105000, 'the module in the page after the strings');
     assert.equal(mem.read32(mods + 4) - start, 5);
     assert.deepEqual([...mem.readBytes(start, 5)], [1, 2, 3, 4, 5]);
-    assert.equal(cstring(mem, mem.read32(mods + 8)), 'init arg');
-    assert.equal(cstring(mem, mem.read32(mbi + 64)), 'shadowvisor');
-    // mmap: entries of size 20 covering usable RAM above 1 MiB.
+    assert.deepEqual(load, { ...load, imageAddress: 0x100000, imageSize: 0x6000, entry: 0x10000c });
+    // mmap: SeaBIOS's E820, entries of size 20.
+    assert.equal(mem.read32(mbi + 48), MMAP_ADDRESS);
     const mmapLength = mem.read32(mbi + 44);
-    const mmap = mem.read32(mbi + 48);
+    assert.equal(mmapLength, 6 * 24);
     const usable: string[] = [];
-    for (let at = mmap; at < mmap + mmapLength; at += mem.read32(at) + 4) {
+    for (let at = MMAP_ADDRESS; at < MMAP_ADDRESS + mmapLength; at += mem.read32(at) + 4) {
       if (mem.read32(at + 20) === 1) usable.push(`${mem.read32(at + 4).toString(16)}+${mem.read32(at + 12).toString(16)}`);
     }
-    assert.deepEqual(usable, ['0+9fc00', `100000+${((32 << 20) - 0x100000).toString(16)}`]);
+    assert.deepEqual(usable, ['0+9fc00', `100000+${((32 << 20) - 0x100000 - 0x20000).toString(16)}`]);
+    // What QEMU hands its option ROM: the same structure before the ROM fills the memory fields.
+    const handed = new DataView(load.info.buffer);
+    assert.equal(handed.getUint32(4, true), 0, 'mem_lower not yet');
+    assert.equal(handed.getUint32(44, true), 0, 'mmap_length not yet');
+    assert.equal(handed.getUint32(16, true), mem.read32(mbi + 16));
+  });
+
+  it('puts the map and the structure after the strings when the kernel covers 0x9000-0x9557 (where QEMU would overwrite them)', () => {
+    const low = elf(0x8000, words([...header(3), 0x90909090]), 0x2000, 0x800c);
+    const mem = new PhysicalMemory(32 << 20);
+    const cpu = new Cpu(mem, { read: () => 0xff, write: () => {} });
+    const { mbi } = bootMultiboot(cpu, mem, parseMultibootKernel(low, 'low'), 'low', '', []);
+    assert.ok(mbi >= 0xb000, `the structure (0x${mbi.toString(16)}) is beyond the kernel and its strings`);
+    const mmap = mem.read32(mbi + 48);
+    assert.ok(mmap >= 0xb000 && mmap + mem.read32(mbi + 44) <= mbi);
+    assert.equal(mem.read32(0x8000) >>> 0, 0x1badb002, 'the kernel is intact');
+    assert.equal(mem.read32(0x9000), 0, 'its bss too');
   });
 
   it('refuses a kernel that does not fit in RAM, naming the size needed', () => {

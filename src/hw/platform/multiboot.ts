@@ -1,18 +1,20 @@
 /**
- * Booting a kernel the way QEMU's `-kernel` does (Multiboot specification 0.6.96): find the
- * multiboot header in the first 8 KiB, load the ELF segments at their physical addresses (or
- * the a.out-kludge ranges of the header), load boot modules page-aligned after the kernel,
- * build the multiboot information (memory sizes and map, command line, modules, loader name),
- * and leave the CPU in 32-bit protected mode with flat segments, paging off, interrupts off,
- * EAX = 0x2BADB002 and EBX = the information structure. Every problem is a MultibootError
- * with a one-line message.
+ * Booting a kernel the way `qemu-system-i386 -kernel` does (Multiboot specification 0.6.96;
+ * QEMU 7.2's hw/i386/multiboot.c and its multiboot option ROM, pc-bios/optionrom/multiboot.S,
+ * run by SeaBIOS): find the multiboot header in the first 8 KiB, load the ELF segments at their
+ * physical addresses (or the a.out-kludge ranges of the header), put the module list, the
+ * command lines and the loader name in the page after the kernel image and the modules page-
+ * aligned after that, the memory map (SeaBIOS's E820) at 0x9000 and the information structure at
+ * 0x9500, and leave the CPU as the option ROM does: protected mode through its five-entry GDT,
+ * paging and interrupts off, EAX = 0x2BADB002, EBX = the information, ESP on SeaBIOS's stack
+ * below 0x7C00. guest/entry-probe checks every register and structure against QEMU.
+ * Every problem is a MultibootError with a one-line message.
  */
 import { type Cpu, Reg } from '../cpu/cpu.ts';
 import type { PhysicalAccess } from '../memory/physical-memory.ts';
 import { Cr0 } from '../x86/control-registers.ts';
-import { Seg, SegAttr, encodeDescriptor } from '../x86/descriptors.ts';
-import { Eflags } from '../x86/eflags.ts';
-import { memoryMap } from './firmware.ts';
+import { Seg, SegAttr } from '../x86/descriptors.ts';
+import { BASE_MEMORY_KIB, memoryMap } from './firmware.ts';
 
 export class MultibootError extends Error {
   override readonly name = 'MultibootError';
@@ -20,12 +22,47 @@ export class MultibootError extends Error {
 
 export const MULTIBOOT_HEADER_MAGIC = 0x1badb002;
 export const MULTIBOOT_BOOTLOADER_MAGIC = 0x2badb002;
-/** Where the memory map goes (as QEMU's loader puts it). */
+/** Where QEMU's option ROM puts the memory map and, 0x500 bytes on, the information structure. */
 export const MMAP_ADDRESS = 0x9000;
-/** A three-entry GDT for the boot state (null, flat code 0x08, flat data 0x10). */
-export const BOOT_GDT = 0x500;
+export const MBI_ADDRESS = 0x9500;
+export const MBI_SIZE = 88;
+/** The loader's name in the information structure. */
+export const BOOT_LOADER_NAME = 'shadowvisor';
+/**
+ * The option ROM's GDT, where it is under QEMU 7.2 (in the option-ROM area, after SeaBIOS's VGA
+ * BIOS and iPXE's ROM): null, flat 32-bit code 0x08, flat data 0x10, 16-bit code 0x18 and data
+ * 0x20. Its data descriptor is marked accessed (the ROM loaded SS and DS from it), the code
+ * descriptor is not (QEMU's far jump does not set the bit).
+ */
+export const BOOT_GDT = 0xcb2b8;
+export const BOOT_GDT_ENTRIES: readonly (readonly [number, number])[] = [
+  [0, 0],
+  [0x0000ffff, 0x00cf9a00],
+  [0x0000ffff, 0x00cf9300],
+  [0x0000ffff, 0x00009e00],
+  [0x0000ffff, 0x00009200],
+];
 export const BOOT_CS = 0x08;
 export const BOOT_DS = 0x10;
+/**
+ * ESP at entry: SeaBIOS calls the option ROM on its boot stack, and the ROM reserves 0x30 bytes
+ * below it (multiboot.S). Kernels that push before setting up a stack of their own rely on it.
+ */
+export const BOOT_ESP = 0x6f08;
+/**
+ * The rest of the register file as the option ROM's last instructions leave it: ECX the entry
+ * point (its jump register), EDX the fw_cfg data port in the low half and mem_upper's high half
+ * above it (the ROM computes mem_upper in EDX, then loads DX), EDI 0x1000, ESI and EBP 0, and the
+ * flags of its last arithmetic (PF set). Nothing should depend on them; they are replicated so
+ * that a kernel sees exactly what it sees under QEMU.
+ */
+export const BOOT_EDI = 0x1000;
+export const BOOT_EDX_LOW = 0x0511;
+export const BOOT_EFLAGS = 0x00000006;
+/** The real-mode IDTR SeaBIOS leaves (the interrupt vector table). */
+export const BOOT_IDT_LIMIT = 0x3ff;
+/** boot_device as QEMU fills it for every -kernel boot: BIOS drive 0x80, partition fields 0x00 0xFF 0xFF. */
+export const BOOT_DEVICE = 0x8000ffff;
 
 export interface BootModule {
   readonly name: string;
@@ -86,10 +123,14 @@ function parseAoutKludge(file: Uint8Array, name: string, at: number): MultibootI
   const bssEnd = u32(file, at + 24);
   const entry = u32(file, at + 28);
   const offset = at - (headerAddr - loadAddr);
+  // QEMU's checks (hw/i386/multiboot.c), one message each.
+  if (loadEnd !== 0 && loadEnd < loadAddr) throw new MultibootError(`${name} has an invalid multiboot a.out header: load_end_addr is below load_addr`);
   const size = loadEnd === 0 ? file.length - offset : loadEnd - loadAddr;
   if (offset < 0 || offset + size > file.length || headerAddr < loadAddr) {
     throw new MultibootError(`${name} has an inconsistent multiboot a.out header (load addresses outside the file)`);
   }
+  if (loadAddr + size > 2 ** 32) throw new MultibootError(`${name} does not fit in the 4 GiB address space (a.out load_addr + size)`);
+  if (bssEnd !== 0 && bssEnd < loadAddr + size) throw new MultibootError(`${name} has an invalid multiboot a.out header: bss_end_addr is below the end of the loaded bytes`);
   const end = Math.max(loadAddr + size, bssEnd);
   return { entry, start: loadAddr, end, pieces: [{ at: loadAddr, data: file.subarray(offset, offset + size), zeros: end - (loadAddr + size) }] };
 }
@@ -126,27 +167,25 @@ function parseElfSegments(file: Uint8Array, name: string): MultibootImage {
   return { entry, start, end, pieces };
 }
 
-class Writer {
-  private readonly mem: PhysicalAccess;
-  at: number;
-  constructor(mem: PhysicalAccess, at: number) {
-    this.mem = mem;
-    this.at = at;
-  }
-  bytes(data: Uint8Array): number {
-    const where = this.at;
-    this.mem.writeBytes(where, data);
-    this.at += data.length;
-    return where;
-  }
-  string(s: string): number {
-    const data = new Uint8Array(s.length + 1);
-    for (let k = 0; k < s.length; k++) data[k] = s.charCodeAt(k) & 0xff;
-    return this.bytes(data);
-  }
-  align(n: number): void {
-    this.at = Math.ceil(this.at / n) * n;
-  }
+/** What the loader leaves for the firmware configuration device (QEMU's fw_cfg keys for -kernel). */
+export interface MultibootLoad {
+  /** Where the information structure is (EBX). */
+  readonly mbi: number;
+  readonly entry: number;
+  /** The image the option ROM copies: the kernel, the module list and strings, the modules. */
+  readonly imageAddress: number;
+  readonly imageSize: number;
+  /** The information structure as QEMU hands it to the option ROM (memory fields still 0). */
+  readonly info: Uint8Array;
+}
+
+const PAGE = 4096;
+const pageUp = (a: number): number => Math.ceil(a / PAGE) * PAGE;
+
+function latin1(s: string): Uint8Array {
+  const data = new Uint8Array(s.length + 1);
+  for (let k = 0; k < s.length; k++) data[k] = s.charCodeAt(k) & 0xff;
+  return data;
 }
 
 function words(values: readonly number[]): Uint8Array {
@@ -156,91 +195,151 @@ function words(values: readonly number[]): Uint8Array {
   return out;
 }
 
-const PAGE = 4096;
-const pageUp = (a: number): number => Math.ceil(a / PAGE) * PAGE;
+const overlaps = (a: number, aEnd: number, b: number, bEnd: number): boolean => a < bEnd && b < aEnd;
+
+/**
+ * mem_upper as the option ROM computes it: KiB of usable RAM contiguous from 1 MiB in the map.
+ */
+function memUpperKiB(map: readonly { base: number; length: number; type: number }[]): number {
+  let end = 0x100000;
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const e of map) {
+      if (e.type === 1 && e.base <= end && end < e.base + e.length) {
+        end = e.base + e.length;
+        grew = true;
+      }
+    }
+  }
+  return (end - 0x100000) >>> 10;
+}
 
 /**
  * Loads the kernel and modules into RAM, writes the multiboot information and puts the CPU in
- * the multiboot machine state. Returns the information structure's address.
+ * the state QEMU's multiboot option ROM leaves. `path` is the kernel's file name as the loader
+ * puts it before the command line (QEMU: the -kernel argument); `name` names it in messages.
+ *
+ * The layout is QEMU's (hw/i386/multiboot.c): the image starts at the kernel's lowest address;
+ * after the kernel, page-aligned, come the module list (16 bytes a module), the module strings
+ * and "path cmdline", and the loader name at the offset QEMU reserves for it (after room for
+ * every string, the modules' as one comma-separated -initrd string); the modules follow, each
+ * page-aligned. The memory map is at 0x9000 and the information structure at 0x9500.
+ * DEVIATION: when the kernel image or a module covers 0x9000-0x9557, QEMU writes its structures
+ * there anyway and the kernel's bytes overwrite them; here they move to the page after the
+ * strings instead, so that no loader structure overlaps what was loaded.
  */
-export function bootMultiboot(cpu: Cpu, mem: PhysicalAccess, kernel: MultibootImage, name: string, cmdline: string, modules: readonly BootModule[]): number {
+export function bootMultiboot(cpu: Cpu, mem: PhysicalAccess, kernel: MultibootImage, name: string, cmdline: string, modules: readonly BootModule[], path = name): MultibootLoad {
   const ram = mem.ramSize;
   if (kernel.start < 0x100000 && kernel.end > 0xa0000) {
     throw new MultibootError(`${name} wants to load at 0x${kernel.start.toString(16)}-0x${kernel.end.toString(16)}, over the 640 KiB-1 MiB hole`);
   }
-  const modulesSize = modules.reduce((s, m) => s + pageUp(m.data.length), 0);
-  const needed = pageUp(kernel.end) + modulesSize + 3 * PAGE;
-  if (needed > ram) {
+  const map = memoryMap(ram);
+  const mmapLength = map.length * 24;
+  const base = kernel.start;
+  const listOffset = pageUp(kernel.end - kernel.start);
+  const kernelCmdline = `${path} ${cmdline}`;
+  const initrd = modules.map((m) => m.cmdline.replaceAll(',', ',,')).join(',');
+  const stringsLength = path.length + 1 + cmdline.length + 1 + (modules.length > 0 ? initrd.length + 1 : 0);
+  const stringsOffset = listOffset + 16 * modules.length;
+  const loaderOffset = stringsOffset + stringsLength;
+  let size = pageUp(loaderOffset + BOOT_LOADER_NAME.length + 1);
+  // Where each module goes, then whether QEMU's fixed places for the map and information are free.
+  const placed: number[] = [];
+  for (const m of modules) {
+    placed.push(base + size);
+    size = pageUp(size + m.data.length);
+  }
+  // The image (kernel, list, strings, modules) is contiguous from `base`.
+  const fixedFree = !overlaps(base, base + size, MMAP_ADDRESS, MMAP_ADDRESS + mmapLength) && !overlaps(base, base + size, MBI_ADDRESS, MBI_ADDRESS + MBI_SIZE);
+  const imageSize = size;
+  let mmapAt = MMAP_ADDRESS;
+  let mbi = MBI_ADDRESS;
+  if (!fixedFree) {
+    mmapAt = base + size;
+    mbi = mmapAt + pageUp(mmapLength);
+    size += pageUp(mmapLength) + PAGE;
+  }
+  if (base + size > ram) {
     throw new MultibootError(
-      `${name} needs ${Math.ceil(needed / (1 << 20))} MiB of RAM (kernel${modules.length > 0 ? ' and modules' : ''} up to 0x${needed.toString(16)}), more than --mem ${ram >> 20} MiB`,
+      `${name} needs ${Math.ceil((base + size) / (1 << 20))} MiB of RAM (kernel${modules.length > 0 ? ' and modules' : ''} up to 0x${(base + size).toString(16)}), more than --mem ${ram >> 20} MiB`,
     );
   }
+
   for (const piece of kernel.pieces) {
     mem.writeBytes(piece.at, piece.data);
     if (piece.zeros > 0) mem.fill(piece.at + piece.data.length, piece.zeros, 0);
   }
-  // Modules, page aligned after the kernel, then the information structure and its strings.
-  const w = new Writer(mem, pageUp(kernel.end));
-  const moduleEntries: number[] = [];
-  const placed: { start: number; end: number }[] = [];
-  for (const m of modules) {
-    w.align(PAGE);
-    const start = w.bytes(m.data);
-    placed.push({ start, end: start + m.data.length });
-  }
-  w.align(PAGE);
-  const mbi = w.at;
-  w.at += 88;
-  const cmdlineAt = w.string(cmdline);
-  const loaderAt = w.string('shadowvisor');
+  // The module list, then the strings: each module's, the kernel's "path cmdline", the loader name.
+  let stringAt = base + stringsOffset;
+  const list: number[] = [];
   for (const [k, m] of modules.entries()) {
-    const s = w.string(m.cmdline);
-    moduleEntries.push(placed[k]!.start, placed[k]!.end, s, 0);
+    const bytes = latin1(m.cmdline);
+    mem.writeBytes(stringAt, bytes);
+    list.push(placed[k]!, placed[k]! + m.data.length, stringAt, 0);
+    stringAt += bytes.length;
+    mem.writeBytes(placed[k]!, m.data);
   }
-  w.align(4);
-  const modsAt = w.bytes(words(moduleEntries));
-  // The memory map: entries of { size = 20, base (64), length (64), type }.
-  const map = memoryMap(ram);
-  const mmap = new Uint8Array(map.length * 24);
+  if (list.length > 0) mem.writeBytes(base + listOffset, words(list));
+  const cmdlineAt = stringAt;
+  mem.writeBytes(cmdlineAt, latin1(kernelCmdline));
+  mem.writeBytes(base + loaderOffset, latin1(BOOT_LOADER_NAME));
+
+  // The memory map as the option ROM copies it from E820: entries of { size = 20, base, length, type }.
+  const mmap = new Uint8Array(mmapLength);
   const mv = new DataView(mmap.buffer);
   for (const [k, e] of map.entries()) {
     mv.setUint32(k * 24, 20, true);
-    mv.setUint32(k * 24 + 4, e.base, true);
-    mv.setUint32(k * 24 + 12, e.length, true);
+    mv.setUint32(k * 24 + 4, e.base % 2 ** 32, true);
+    mv.setUint32(k * 24 + 8, Math.floor(e.base / 2 ** 32), true);
+    mv.setUint32(k * 24 + 12, e.length % 2 ** 32, true);
+    mv.setUint32(k * 24 + 16, Math.floor(e.length / 2 ** 32), true);
     mv.setUint32(k * 24 + 20, e.type, true);
   }
-  mem.writeBytes(MMAP_ADDRESS, mmap);
-  // flags: mem (0), cmdline (2), mods (3), mmap (6), boot_loader_name (9).
-  const flags = (1 << 0) | (1 << 2) | (1 << 3) | (1 << 6) | (1 << 9);
-  const info = new Array<number>(22).fill(0);
-  info[0] = flags;
-  info[1] = 639;
-  info[2] = Math.max(0, (ram - 0x100000) >> 10);
+  mem.writeBytes(mmapAt, mmap);
+  // flags: mem (0), boot_device (1), cmdline (2), mods (3), mmap (6), boot_loader_name (9).
+  const info = new Array<number>(MBI_SIZE / 4).fill(0);
+  info[0] = (1 << 0) | (1 << 1) | (1 << 2) | (1 << 3) | (1 << 6) | (1 << 9);
+  info[3] = BOOT_DEVICE;
   info[4] = cmdlineAt;
   info[5] = modules.length;
-  info[6] = modsAt;
-  info[11] = mmap.length;
-  info[12] = MMAP_ADDRESS;
-  info[16] = loaderAt;
+  info[6] = base + listOffset;
+  info[12] = mmapAt;
+  info[16] = base + loaderOffset;
+  // What QEMU hands the option ROM; the ROM then fills in the memory sizes and the map's length.
+  const handedOver = words(info);
+  const memUpper = memUpperKiB(map);
+  info[1] = BASE_MEMORY_KIB;
+  info[2] = memUpper;
+  info[11] = mmapLength;
   mem.writeBytes(mbi, words(info));
-  setBootState(cpu, mem, kernel.entry, mbi);
-  return mbi;
+  setBootState(cpu, mem, kernel.entry, mbi, memUpper);
+  return { mbi, entry: kernel.entry, imageAddress: base, imageSize, info: handedOver };
 }
 
-/** The machine state multiboot promises (section 3.2), with a valid flat GDT as QEMU leaves one. */
-function setBootState(cpu: Cpu, mem: PhysicalAccess, entry: number, mbi: number): void {
-  const code = SegAttr.P | SegAttr.S | SegAttr.CODE | SegAttr.WR | SegAttr.ACCESSED | SegAttr.DB | SegAttr.G;
-  const data = SegAttr.P | SegAttr.S | SegAttr.WR | SegAttr.ACCESSED | SegAttr.DB | SegAttr.G;
-  const gdt = [0, 0, ...encodeDescriptor(0, 0xffffffff, code), ...encodeDescriptor(0, 0xffffffff, data)];
+/** The machine state the option ROM leaves (multiboot 3.2, and multiboot.S's last instructions). */
+function setBootState(cpu: Cpu, mem: PhysicalAccess, entry: number, mbi: number, memUpper: number): void {
+  const gdt: number[] = [];
+  for (const [low, high] of BOOT_GDT_ENTRIES) gdt.push(low, high);
   mem.writeBytes(BOOT_GDT, words(gdt));
   cpu.reset();
   cpu.gdtBase = BOOT_GDT;
-  cpu.gdtLimit = gdt.length * 4 - 1;
+  cpu.gdtLimit = BOOT_GDT_ENTRIES.length * 8 - 1;
+  cpu.idtBase = 0;
+  cpu.idtLimit = BOOT_IDT_LIMIT;
+  // The hidden parts as the descriptors say (the code descriptor is not marked accessed).
+  const code = SegAttr.P | SegAttr.S | SegAttr.CODE | SegAttr.WR | SegAttr.DB | SegAttr.G;
+  const data = SegAttr.P | SegAttr.S | SegAttr.WR | SegAttr.ACCESSED | SegAttr.DB | SegAttr.G;
   cpu.loadSegmentCache(Seg.CS, BOOT_CS, 0, 0xffffffff, code);
   for (const s of [Seg.DS, Seg.ES, Seg.FS, Seg.GS, Seg.SS]) cpu.loadSegmentCache(s, BOOT_DS, 0, 0xffffffff, data);
   cpu.cr0 = Cr0.PE | Cr0.ET;
-  cpu.flags = Eflags.FIXED1;
+  cpu.flags = BOOT_EFLAGS;
   cpu.regs[Reg.EAX] = MULTIBOOT_BOOTLOADER_MAGIC | 0;
   cpu.regs[Reg.EBX] = mbi;
+  cpu.regs[Reg.ECX] = entry | 0;
+  cpu.regs[Reg.EDX] = ((memUpper & 0xffff0000) | BOOT_EDX_LOW) | 0;
+  cpu.regs[Reg.ESI] = 0;
+  cpu.regs[Reg.EDI] = BOOT_EDI;
+  cpu.regs[Reg.EBP] = 0;
+  cpu.regs[Reg.ESP] = BOOT_ESP;
   cpu.eip = entry | 0;
 }

@@ -8,7 +8,8 @@
  * on it: fields AMD defines as 64 bits hold 32-bit values in their low half (the high half is
  * written as zero, or as the sign for EXITCODE), and the guest's other general registers and
  * debug address registers, which an AMD VMM saves itself around VMRUN, are kept in the save
- * area too (GUEST_GPRS, GUEST_DR0, in space AMD reserves).
+ * area too (GUEST_GPRS, GUEST_DR0, in space AMD reserves). EFER and the SYSENTER MSRs are in the
+ * save area as on AMD; the CPU's other MSRs are not (a VMM keeps them, as AMD's keep STAR & co.).
  */
 
 /** Control area (APM vol. 2, table B-1). */
@@ -25,11 +26,18 @@ export const VmcbControl = {
   MISC2: 0x010,
   /** Physical address of the I/O permission map (12 KiB: one bit per port, set = intercept). */
   IOPM_BASE: 0x040,
+  /** Physical address of the MSR permission map (8 KiB: two bits per MSR, read and write; APM vol. 2, 15.11). */
+  MSRPM_BASE: 0x048,
+  /** Added to the TSC that RDTSC, RDTSCP and RDMSR read in guest mode (64 bits; APM vol. 2, "TSC Offset"). */
+  TSC_OFFSET: 0x050,
   /** The guest's address-space identifier: TLB entries are tagged with it. */
   ASID: 0x058,
   /** TlbControl: what VMRUN must flush. */
   TLB_CONTROL: 0x05c,
-  /** V_TPR (bits 0-7), V_IRQ (bit 8), V_INTR_PRIO (16-19), V_IGN_TPR (20), V_INTR_MASKING (24). */
+  /**
+   * V_TPR (bits 0-7), V_IRQ (bit 8), V_NMI pending (11), V_NMI blocking (12), V_INTR_PRIO (16-19),
+   * V_IGN_TPR (20), V_INTR_MASKING (24), V_NMI_ENABLE (26).
+   */
   VINTR: 0x060,
   /** V_INTR_VECTOR (bits 0-7): the vector a virtual interrupt delivers. */
   VINTR_VECTOR: 0x064,
@@ -73,6 +81,9 @@ export const VmcbState = {
   RIP: 0x578,
   RSP: 0x5d8,
   RAX: 0x5f8,
+  SYSENTER_CS: 0x628,
+  SYSENTER_ESP: 0x630,
+  SYSENTER_EIP: 0x638,
   CR2: 0x640,
   /** Not AMD's: ECX, EDX, EBX, EBP, ESI, EDI, 8 bytes apart. */
   GUEST_GPRS: 0x700,
@@ -86,6 +97,7 @@ export const VMCB_SEGMENTS: readonly number[] = [VmcbState.ES, VmcbState.CS, Vmc
 /** InterceptMisc1 bits (APM vol. 2, table B-1, vector 3). */
 export const InterceptMisc1 = {
   INTR: 1 << 0,
+  /** A physical NMI exits (code NMI) instead of reaching the guest. */
   NMI: 1 << 1,
   VINTR: 1 << 4,
   RDTSC: 1 << 14,
@@ -98,6 +110,8 @@ export const InterceptMisc1 = {
   INVLPG: 1 << 25,
   INVLPGA: 1 << 26,
   IOIO: 1 << 27,
+  /** RDMSR and WRMSR exit for the MSRs the permission map selects (and every MSR outside its ranges). */
+  MSR_PROT: 1 << 28,
   SHUTDOWN: 1 << 31,
 } as const;
 
@@ -119,6 +133,7 @@ export const SvmExit = {
   /** 0x40 + vector. */
   EXCEPTION: 0x40,
   INTR: 0x60,
+  NMI: 0x61,
   VINTR: 0x64,
   RDTSC: 0x6e,
   PUSHF: 0x70,
@@ -130,6 +145,8 @@ export const SvmExit = {
   INVLPG: 0x79,
   INVLPGA: 0x7a,
   IOIO: 0x7b,
+  /** RDMSR (EXITINFO1 0) or WRMSR (EXITINFO1 1). */
+  MSR: 0x7c,
   SHUTDOWN: 0x7f,
   VMRUN: 0x80,
   VMMCALL: 0x81,
@@ -181,12 +198,36 @@ export const IoioInfo = {
 
 /** V_IRQ in the VINTR field. */
 export const V_IRQ = 1 << 8;
+/**
+ * Virtual NMI (APM vol. 2, "NMI Virtualization"), in the VINTR field: with V_NMI_ENABLE the guest's NMI
+ * blocking lives in V_NMI_BLOCKING — set when an NMI is delivered to the guest (a pending
+ * V_NMI or an NMI in EVENTINJ), cleared by the guest's IRET — and V_NMI_PENDING is an NMI the CPU
+ * delivers as soon as the guest's blocking and interrupt shadow allow.
+ */
+export const V_NMI_PENDING = 1 << 11;
+export const V_NMI_BLOCKING = 1 << 12;
+export const V_NMI_ENABLE = 1 << 26;
 /** V_INTR_MASKING: the guest's EFLAGS.IF masks only virtual interrupts; physical ones exit. */
 export const V_INTR_MASKING = 1 << 24;
 /** TLB_CONTROL: flush every entry at VMRUN. */
 export const TLB_FLUSH_ALL = 1;
 /** Bytes of the I/O permission map. */
 export const IOPM_BYTES = 12 * 1024;
+/** Bytes of the MSR permission map. */
+export const MSRPM_BYTES = 8 * 1024;
+
+/**
+ * The bit of the MSR permission map for reading MSR `index` (writing: the next bit), or -1 for an
+ * MSR outside the map's three ranges, which is always intercepted (APM vol. 2, 15.11):
+ * 0-0x1FFF at byte 0, 0xC0000000-0xC0001FFF at byte 0x800, 0xC0010000-0xC0011FFF at byte 0x1000.
+ */
+export function msrpmBit(index: number): number {
+  const i = index >>> 0;
+  if (i <= 0x1fff) return 2 * i;
+  if (i >= 0xc0000000 && i <= 0xc0001fff) return 0x800 * 8 + 2 * (i - 0xc0000000);
+  if (i >= 0xc0010000 && i <= 0xc0011fff) return 0x1000 * 8 + 2 * (i - 0xc0010000);
+  return -1;
+}
 
 /** The save area's 12-bit attribute format: descriptor byte 5 in bits 0-7, byte 6's high nibble in bits 8-11. */
 export function toVmcbAttr(attr: number): number {

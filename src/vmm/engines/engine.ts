@@ -40,6 +40,8 @@ export interface VmEngine {
   readonly lastExit: LastExit;
   /** The VM's INTR line (from its local APIC). */
   setIntr(level: boolean): void;
+  /** An edge on the VM's NMI line (from its local APIC): the guest gets an NMI when its NMIs are not blocked. */
+  raiseNmi(): void;
   /** A device asked the run to stop (debug exit, keyboard-controller reset). */
   requestStop(): void;
   /** The booted guest starts: its state goes where the technique runs it. */

@@ -11,10 +11,13 @@
  *   #PF                             hidden, true, trace and MMIO faults, as under trap
  *   INVLPG                          the shadow entry goes with the guest's TLB entry
  *   port I/O (every port)           the VM's devices are the VMM's
- *   HLT                             idle until the VM's next interrupt
- *   CPUID                           the guest sees a CPU without the extension
+ *   RDMSR, WRMSR (every MSR)        through the MSR permission map, all ones: emulated on the vCPU
+ *                                   against the guest's own MSRs (EFER and the SYSENTER MSRs travel
+ *                                   in the VMCB's save area, the TSC offset in TSC_OFFSET)
+ *   HLT                             idle until the VM's next interrupt or NMI
+ *   CPUID                           the guest sees its own model, without the extension
  *   VMRUN and its family            #UD: no nested virtualization on offer
- *   INTR, VINTR, shutdown           host interrupts; the interrupt window; a triple fault
+ *   INTR, NMI, VINTR, shutdown      host interrupts and NMIs; the interrupt window; a triple fault
  *
  * Virtual interrupts: the VM's interrupt line is the VMM's to deliver. When it is up and the
  * guest's IF (in the VMCB) allows it, the VMM acknowledges the VM's local APIC and puts the vector
@@ -22,6 +25,10 @@
  * window — by STI, by POPF, by IRET. A fault while the CPU delivered an event comes back in
  * EXITINTINFO: once the VMM has fixed the shadow it delivers the event again; if the fault was the
  * guest's own, it applies the double-fault rules (SDM vol. 3, table 6-5) as the CPU would have.
+ * NMIs: the VMCB runs with V_NMI_ENABLE, so the guest's NMI blocking lives in V_NMI_BLOCKING and
+ * the CPU keeps it (set on delivery, cleared by the guest's IRET). The VM's NMI goes in EVENTINJ
+ * (type NMI) when the guest can take it at entry, else in V_NMI_PENDING for the CPU to deliver
+ * when the guest's IRET unblocks NMIs; before any interrupt (SDM vol. 3, 6.9).
  *
  * An instruction the VMM must carry out is emulated on the vCPU (the same model as the real CPU)
  * between copies of the guest's state out of and back into the VMCB. Every exit costs the
@@ -35,6 +42,7 @@
  */
 import type { Cpu, CpuExit } from '../../hw/cpu/cpu.ts';
 import { loadState, storeState } from '../../hw/cpu/virtualization.ts';
+import { add64, sub64 } from '../../hw/cpu/tsc.ts';
 import type { PhysicalMemory } from '../../hw/memory/physical-memory.ts';
 import type { Tlb } from '../../hw/mmu/tlb.ts';
 import type { PcChipset } from '../../hw/platform/chipset.ts';
@@ -46,10 +54,14 @@ import {
   IOPM_BYTES,
   InterceptMisc1,
   InterceptMisc2,
+  MSRPM_BYTES,
   SvmExit,
   TLB_FLUSH_ALL,
   V_INTR_MASKING,
   V_IRQ,
+  V_NMI_BLOCKING,
+  V_NMI_ENABLE,
+  V_NMI_PENDING,
   VmcbControl as C,
   VmcbState as S,
   svmExitName,
@@ -64,6 +76,9 @@ import { ExitMeter } from './exit-meter.ts';
 
 /** Instructions the guest runs between the VMM's looks at host input. */
 const SLICE = 1_000_000;
+
+/** Scratch for 64-bit TSC offsets. */
+const scratch64 = new Int32Array(2);
 
 /** CR0 bits of the guest the hardware carries (they change what instructions do); the rest are the VMM's. */
 const MIRRORED_CR0 = Cr0.MP | Cr0.EM | Cr0.TS | Cr0.AM;
@@ -105,9 +120,10 @@ export interface HwEngineParts {
   readonly work: VmmWork;
   readonly profile: Profile;
   readonly hostMem: PhysicalMemory;
-  /** Host-physical addresses of the VMCB and of the I/O permission map. */
+  /** Host-physical addresses of the VMCB and of the I/O and MSR permission maps. */
   readonly vmcb: number;
   readonly iopm: number;
+  readonly msrpm: number;
   /** The guest's address-space identifier (unique on its host). */
   readonly asid: number;
 }
@@ -121,6 +137,8 @@ export class HwEngine implements VmEngine {
   private readonly p: HwEngineParts;
   private readonly meter: ExitMeter;
   private intr = false;
+  /** The VM's NMI, not yet handed to the CPU (EVENTINJ or V_NMI_PENDING). */
+  private nmi = false;
   private halted = false;
   private stopRequested = false;
   /** An event to deliver at the next VMRUN (EventInfo and error code), or 0. */
@@ -140,6 +158,10 @@ export class HwEngine implements VmEngine {
     this.intr = level;
   }
 
+  raiseNmi(): void {
+    this.nmi = true;
+  }
+
   requestStop(): void {
     this.stopRequested = true;
   }
@@ -151,14 +173,17 @@ export class HwEngine implements VmEngine {
     m.write16(vmcb + C.CR_READ, (1 << 0) | (1 << 3) | (1 << 4));
     m.write16(vmcb + C.CR_WRITE, (1 << 0) | (1 << 3) | (1 << 4));
     m.write32(vmcb + C.EXCEPTIONS, 1 << Vector.PF);
-    const misc1 = InterceptMisc1.INTR | InterceptMisc1.VINTR | InterceptMisc1.CPUID | InterceptMisc1.HLT | InterceptMisc1.INVLPG;
-    m.write32(vmcb + C.MISC1, misc1 | InterceptMisc1.INVLPGA | InterceptMisc1.IOIO | InterceptMisc1.SHUTDOWN);
+    const misc1 = InterceptMisc1.INTR | InterceptMisc1.NMI | InterceptMisc1.VINTR | InterceptMisc1.CPUID | InterceptMisc1.HLT | InterceptMisc1.INVLPG;
+    m.write32(vmcb + C.MISC1, misc1 | InterceptMisc1.INVLPGA | InterceptMisc1.IOIO | InterceptMisc1.MSR_PROT | InterceptMisc1.SHUTDOWN);
     m.write32(vmcb + C.MISC2, Object.values(InterceptMisc2).reduce((a, b) => a | b, 0));
     // Every port is the VM's own device, emulated by the VMM.
     m.fill(iopm, IOPM_BYTES, 0xff);
     m.write32(vmcb + C.IOPM_BASE, iopm);
+    // Every MSR is the guest's own, in its vCPU: reads and writes exit.
+    m.fill(this.p.msrpm, MSRPM_BYTES, 0xff);
+    m.write32(vmcb + C.MSRPM_BASE, this.p.msrpm);
     m.write32(vmcb + C.ASID, this.p.asid);
-    m.write32(vmcb + C.VINTR, V_INTR_MASKING);
+    m.write32(vmcb + C.VINTR, V_INTR_MASKING | V_NMI_ENABLE);
     m.write8(vmcb + C.TLB_CONTROL, TLB_FLUSH_ALL);
     this.syncOut();
     this.p.real.fpu.copyFrom(this.p.vcpu.fpu);
@@ -183,8 +208,8 @@ export class HwEngine implements VmEngine {
     for (;;) {
       if (this.stopRequested) {
         this.stopRequested = false;
-        if (chipset.exitStatus >= 0) return { kind: 'exit', status: chipset.exitStatus };
-        if (chipset.resetRequested) return { kind: 'reset-requested' };
+        const stop = chipset.stopExit();
+        if (stop !== null) return stop;
       }
       const left = maxInstructions - real.instructions;
       if (left <= 0) return { kind: 'limit', instructions: real.instructions };
@@ -193,8 +218,14 @@ export class HwEngine implements VmEngine {
         if (exit !== null) return exit;
         continue;
       }
+      chipset.pollInputEvery(real.instructions);
       this.prepareEntry();
+      // RDTSCP runs natively in guest mode and the VMCB has no IA32_TSC_AUX: the VMM loads the
+      // guest's around VMRUN and puts the host's back, as KVM does.
+      const hostTscAux = real.msr.tscAux;
+      real.msr.tscAux = this.p.vcpu.msr.tscAux;
       const exit = real.vmrun(vmcb, Math.min(left, SLICE));
+      real.msr.tscAux = hostTscAux;
       this.p.hostMem.write8(vmcb + C.TLB_CONTROL, 0);
       const end = this.dispatch(exit);
       if (end !== null) return end;
@@ -203,14 +234,30 @@ export class HwEngine implements VmEngine {
 
   // ---------------------------------------------------------------- entry: events for the guest
 
-  /** Puts the event to deliver in EVENTINJ, or asks for the interrupt window (V_IRQ with VINTR intercepted). */
+  /**
+   * Puts the event to deliver in EVENTINJ — an event to deliver again, else the VM's NMI if the
+   * guest can take it now, else an interrupt if its IF allows — or asks for the NMI (V_NMI_PENDING)
+   * or the interrupt window (V_IRQ with VINTR intercepted).
+   */
   private prepareEntry(): void {
     const { hostMem: m, vmcb, chipset } = this.p;
+    let injected = false;
     if (this.pendingEvent !== 0) {
       m.write32(vmcb + C.EVENTINJ, this.pendingEvent);
       m.write32(vmcb + C.EVENTINJ + 4, this.pendingError);
       this.pendingEvent = 0;
-    } else if (this.intr && this.canInject()) {
+      injected = true;
+    }
+    if (this.nmi) {
+      this.nmi = false;
+      const vintr = m.read32(vmcb + C.VINTR);
+      if (!injected && (vintr & V_NMI_BLOCKING) === 0 && (m.read32(vmcb + C.INTERRUPT_SHADOW) & 1) === 0) {
+        m.write32(vmcb + C.EVENTINJ, Vector.NMI | (EventInfo.TYPE_NMI << EventInfo.TYPE_SHIFT) | EventInfo.VALID);
+        this.injections++;
+        injected = true;
+      } else m.write32(vmcb + C.VINTR, vintr | V_NMI_PENDING);
+    }
+    if (!injected && this.intr && this.canInject()) {
       const vector = chipset.lapic.acknowledge() & 0xff;
       m.write32(vmcb + C.EVENTINJ, vector | (EventInfo.TYPE_INTR << EventInfo.TYPE_SHIFT) | EventInfo.VALID);
       this.injections++;
@@ -234,8 +281,7 @@ export class HwEngine implements VmEngine {
         this.begin();
         return this.onVmexit(exit.code);
       case 'budget':
-        // Not an exit of the guest's: the loop's own look at host input.
-        chipset.pollInput();
+        // Not an exit of the guest's: the loop's own slice ended.
         return null;
       case 'deadline':
         this.begin();
@@ -249,6 +295,7 @@ export class HwEngine implements VmEngine {
       case 'reset':
       case 'trap':
       case 'interrupt':
+      case 'nmi':
         throw new Error(`hw engine: VMRUN returned '${exit.kind}' at eip 0x${(real.eip >>> 0).toString(16)}`);
       default: {
         const never: never = exit;
@@ -267,12 +314,17 @@ export class HwEngine implements VmEngine {
     if (code === SvmExit.SHUTDOWN) return { kind: 'triple-fault', vector: info1 };
     if (code === SvmExit.VINTR) return this.finish(ExitCategory.EXTERNAL_INTERRUPT, 'interrupt window');
     if (code === SvmExit.INTR) return this.finish(ExitCategory.EXTERNAL_INTERRUPT, 'host interrupt');
+    if (code === SvmExit.NMI) {
+      // The host's own NMI (the host has no NMI sources; handled, it is gone).
+      real.nmiPending = false;
+      return this.finish(ExitCategory.EXTERNAL_INTERRUPT, 'host NMI');
+    }
     if (SVM_FAMILY.has(code)) {
       // No nested virtualization: the guest gets what a CPU without SVM gives it.
       this.queueEvent(Vector.UD, EventInfo.TYPE_EXCEPTION, -1);
       return this.finish(ExitCategory.INSTRUCTION, svmExitName(code).toLowerCase());
     }
-    if (code === SvmExit.IOIO || code === SvmExit.HLT || code === SvmExit.CPUID || code === SvmExit.INVLPG) return this.emulate(null);
+    if (code === SvmExit.IOIO || code === SvmExit.HLT || code === SvmExit.CPUID || code === SvmExit.INVLPG || code === SvmExit.MSR) return this.emulate(null);
     if (code >= SvmExit.CR0_READ && code < SvmExit.CR0_WRITE + 16) return this.emulate(null);
     throw new Error(`hw engine: exit ${svmExitName(code)}, which the VMM does not intercept`);
   }
@@ -336,7 +388,7 @@ export class HwEngine implements VmEngine {
     const v = this.p.vcpu;
     this.syncIn();
     const type = (info >>> EventInfo.TYPE_SHIFT) & 7;
-    const source = type === EventInfo.TYPE_SOFT_INT ? 'software' : type === EventInfo.TYPE_EXCEPTION ? 'exception' : 'external';
+    const source = type === EventInfo.TYPE_SOFT_INT ? 'software' : type === EventInfo.TYPE_EXCEPTION ? 'exception' : type === EventInfo.TYPE_NMI ? 'nmi' : 'external';
     const nrip = this.p.hostMem.read32(this.p.vmcb + C.NRIP);
     const length = source === 'software' ? (nrip - v.eip) | 0 : 0;
     if (source === 'software') v.eip = nrip;
@@ -370,7 +422,11 @@ export class HwEngine implements VmEngine {
 
   // ---------------------------------------------------------------- the guest's state: VMCB <-> vCPU
 
-  /** The guest's registers from the VMCB into the vCPU, which keeps the guest's own CR0, CR3 and CR4. */
+  /**
+   * The guest's registers from the VMCB into the vCPU, which keeps the guest's own CR0, CR3 and
+   * CR4 and its MSRs but those the save area holds (EFER, SYSENTER); its NMI blocking and TSC
+   * offset (the host's plus TSC_OFFSET) from the VMCB's control area.
+   */
   private syncIn(): void {
     const { vcpu: v, hostMem: m, vmcb, real } = this.p;
     const cr0 = v.cr0;
@@ -383,7 +439,11 @@ export class HwEngine implements VmEngine {
     v.cr4 = cr4;
     v.refreshAccessChecks();
     v.inhibit = (m.read32(vmcb + C.INTERRUPT_SHADOW) & 1) !== 0;
+    v.nmiBlocked = (m.read32(vmcb + C.VINTR) & V_NMI_BLOCKING) !== 0;
     v.cycles = real.cycles;
+    add64(real.msr.tscOffsetLo, real.msr.tscOffsetHi, m.read32(vmcb + C.TSC_OFFSET), m.read32(vmcb + C.TSC_OFFSET + 4), scratch64);
+    v.msr.tscOffsetLo = scratch64[0]!;
+    v.msr.tscOffsetHi = scratch64[1]!;
   }
 
   /** The vCPU's registers into the VMCB, with the control registers the hardware must run the guest with. */
@@ -397,16 +457,27 @@ export class HwEngine implements VmEngine {
     m.write32(vmcb + S.CR3, paging.root);
     m.write32(vmcb + S.CR4, v.cr4 & Cr4.TSD);
     m.write32(vmcb + C.INTERRUPT_SHADOW, v.inhibit ? 1 : 0);
+    const vintr = m.read32(vmcb + C.VINTR);
+    m.write32(vmcb + C.VINTR, v.nmiBlocked ? vintr | V_NMI_BLOCKING : vintr & ~V_NMI_BLOCKING);
+    sub64(v.msr.tscOffsetLo, v.msr.tscOffsetHi, real.msr.tscOffsetLo, real.msr.tscOffsetHi, scratch64);
+    m.write32(vmcb + C.TSC_OFFSET, scratch64[0]!);
+    m.write32(vmcb + C.TSC_OFFSET + 4, scratch64[1]!);
   }
 
   // ---------------------------------------------------------------- idling
 
-  /** The guest halted: as a PC would, wait for an interrupt (skipping idle time). */
+  /**
+   * The guest halted: as a PC would, wait for an interrupt or an NMI (skipping idle time); with
+   * its IF off only an NMI can wake it (board.ts, waitWhileHalted).
+   */
   private idle(): VmExit | null {
     const { real, chipset, hostMem: m, vmcb } = this.p;
-    if ((m.read32(vmcb + S.RFLAGS) & Eflags.IF) === 0) return { kind: 'halted' };
-    const wakeup = chipset.waitForWakeup(() => this.intr, real);
-    if (wakeup === 'idle-forever') return { kind: 'idle-forever' };
+    const blocked = (): boolean => (m.read32(vmcb + C.VINTR) & V_NMI_BLOCKING) !== 0;
+    const nmi = (): boolean => (this.nmi || (m.read32(vmcb + C.VINTR) & V_NMI_PENDING) !== 0) && !blocked();
+    if ((m.read32(vmcb + S.RFLAGS) & Eflags.IF) === 0) {
+      if (!nmi() && (blocked() || !chipset.nmiArmed())) return { kind: 'halted' };
+      if (chipset.waitForWakeup(nmi, real) === 'idle-forever') return { kind: 'halted' };
+    } else if (chipset.waitForWakeup(() => this.intr || nmi(), real) === 'idle-forever') return { kind: 'idle-forever' };
     this.halted = false;
     this.begin();
     this.record(ExitCategory.EXTERNAL_INTERRUPT, 'wake-up from halt');

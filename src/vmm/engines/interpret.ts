@@ -42,6 +42,10 @@ export class InterpretEngine implements VmEngine {
     this.vcpu.setIrq(level);
   }
 
+  raiseNmi(): void {
+    this.vcpu.raiseNmi();
+  }
+
   requestStop(): void {
     this.vcpu.requestExit('device');
   }

@@ -14,8 +14,11 @@
  *                   and the guest's CR0.NE=0 (its FERR# goes nowhere): emulated, so that the vCPU
  *                   freezes on its own FERR#, the VM's IRQ 13, as the guest's PC would;
  *   deadline        the host timer: the VM's devices run, and may raise an interrupt;
- *   interrupt       the VM's interrupt line while the guest's IF is on.
- * Before the guest runs again, a pending interrupt is injected if the virtual IF allows it.
+ *   interrupt       the VM's interrupt line while the guest's IF is on;
+ *   nmi             the VM's NMI line (wired to the real CPU's NMI input) while the guest's NMIs
+ *                   are not blocked — the real CPU's blocking is the guest's (vcpu.ts).
+ * Before the guest runs again, a pending NMI is injected if the guest's NMIs are not blocked,
+ * else a pending interrupt if the virtual IF allows it (SDM vol. 3, 6.9: NMI before INTR).
  * Every exit costs the profile's round trip plus the VMM's work (work.ts), added to simulated
  * time, so the guest's clocks see the VMM's overhead as they would on real hardware.
  */
@@ -23,6 +26,7 @@ import type { Cpu, CpuExit, EventSource } from '../../hw/cpu/cpu.ts';
 import type { Insn } from '../../hw/cpu/insn.ts';
 import { ea } from '../../hw/cpu/operands.ts';
 import type { PcChipset } from '../../hw/platform/chipset.ts';
+import type { GuestPhysicalMemory } from '../memory/guest-memory.ts';
 import { type LastExit, type VmEngine, type VmExit, followPaging } from './engine.ts';
 import { ExitMeter } from './exit-meter.ts';
 import { Eflags } from '../../hw/x86/eflags.ts';
@@ -30,7 +34,7 @@ import { Vector, vectorName } from '../../hw/x86/vectors.ts';
 import { ExitCategory, type ExitCategoryName, type ExitStats, emulationExit } from '../exits.ts';
 import { peekInstruction, specOf } from '../guest-view.ts';
 import { guestCpl } from '../ring-compression.ts';
-import { type PopfFailure, PopfWatch, STUCK_CYCLES } from '../popf-watch.ts';
+import { type SensitiveFailure, SensitiveWatch } from '../sensitive-watch.ts';
 import type { Profile } from '../profiles.ts';
 import type { ShadowDescriptorTable } from '../shadow/descriptor-tables.ts';
 import { FaultKind, type ShadowMmu } from '../shadow/shadow-mmu.ts';
@@ -42,6 +46,8 @@ export type { VmExit } from './engine.ts';
 export interface TrapEngineParts {
   readonly real: Cpu;
   readonly vcpu: Cpu;
+  /** The guest-physical view the vCPU runs over. */
+  readonly guestMem: GuestPhysicalMemory;
   readonly chipset: PcChipset;
   readonly mmu: ShadowMmu;
   readonly gdt: ShadowDescriptorTable;
@@ -61,7 +67,7 @@ export class TrapEngine implements VmEngine {
   readonly faults = { hidden: 0, true: 0, trace: 0 };
   /** Interrupts injected into the guest. */
   injections = 0;
-  readonly popfWatch = new PopfWatch();
+  readonly watch: SensitiveWatch;
   /** Called after every exit (tests: the shadow audit; examples: tracing exits). */
   afterExit: (() => void) | null = null;
   /** The exit just handled, for afterExit: its reason, cost, where the guest was, the faulting GVA. */
@@ -71,17 +77,18 @@ export class TrapEngine implements VmEngine {
   private readonly tables: RealTables;
   /** The VM's INTR line (from its local APIC). */
   private intr = false;
-  /** Simulated time the INTR line last rose (or the stuck-interrupt watch last gave up). */
-  private intrSince = 0;
+  /** The VM's NMI, latched until the guest takes it (on the real CPU's NMI input while the VM runs there). */
+  private nmi = false;
   /** The guest executed HLT and waits for an interrupt. */
   private halted = false;
   private stopRequested = false;
-  private failure: PopfFailure | null = null;
+  private failure: SensitiveFailure | null = null;
   /** The guest has been started (its state lives on the real CPU while it runs). */
   private started = false;
 
   constructor(parts: TrapEngineParts) {
     this.p = parts;
+    this.watch = new SensitiveWatch(parts.guestMem);
     this.tables = { gdt: parts.gdt, ldt: parts.ldt };
     this.meter = new ExitMeter(parts.real, parts.work, parts.profile);
     this.exits = this.meter.exits;
@@ -90,9 +97,23 @@ export class TrapEngine implements VmEngine {
 
   /** The chipset's INTR output. */
   setIntr(level: boolean): void {
-    if (level && !this.intr) this.intrSince = this.p.real.cycles;
     this.intr = level;
-    this.p.real.setIrq(level);
+    this.updateRealIrq();
+  }
+
+  /**
+   * The VM's interrupt reaches the real CPU (as an 'interrupt' exit) only while the guest's
+   * virtual IF is set: with it clear, the VMM holds the interrupt until an STI or IRET (which
+   * trap) sets it. The real IF itself is always 1 (vcpu.ts).
+   */
+  private updateRealIrq(): void {
+    this.p.real.setIrq(this.intr && (this.p.vcpu.flags & Eflags.IF) !== 0);
+  }
+
+  /** The chipset's NMI output: latched on the real CPU's NMI input, which exits when the guest can take it. */
+  raiseNmi(): void {
+    this.nmi = true;
+    this.p.real.raiseNmi();
   }
 
   /** A device asked the run to stop (debug exit, keyboard-controller reset). */
@@ -120,13 +141,15 @@ export class TrapEngine implements VmEngine {
     const { real, vcpu, mmu, chipset } = this.p;
     syncOut(vcpu, real, this.tables);
     real.loadCr3(mmu.active!.frame * 4096);
-    real.setIrq(this.intr);
+    this.updateRealIrq();
+    real.nmiPending = this.nmi;
     real.deadline = chipset.clock.next();
   }
 
   /** Takes the guest's state off the real CPU into the vCPU. */
   suspend(): void {
     if (this.started) syncIn(this.p.real, this.p.vcpu);
+    this.p.real.nmiPending = false;
   }
 
   run(maxInstructions: number): VmExit {
@@ -135,8 +158,8 @@ export class TrapEngine implements VmEngine {
     for (;;) {
       if (this.stopRequested) {
         this.stopRequested = false;
-        if (chipset.exitStatus >= 0) return { kind: 'exit', status: chipset.exitStatus };
-        if (chipset.resetRequested) return { kind: 'reset-requested' };
+        const stop = chipset.stopExit();
+        if (stop !== null) return stop;
       }
       if (this.failure !== null) return { kind: 'not-virtualizable', ...this.failure };
       const left = maxInstructions - real.instructions;
@@ -146,16 +169,19 @@ export class TrapEngine implements VmEngine {
         if (exit !== null) return exit;
         continue;
       }
-      if (this.intr && !this.popfWatch.armed && (real.flags & Eflags.IF) === 0 && real.cycles - this.intrSince > STUCK_CYCLES) {
-        this.popfWatch.armStuck();
-        this.intrSince = real.cycles;
+      chipset.pollInputEvery(real.instructions);
+      // With the guest's virtual IF clear, PUSHF and POPF would differ from the bare machine:
+      // run only as far as the VMM has looked (sensitive-watch.ts).
+      let budget = Math.min(left, SLICE);
+      if ((this.p.vcpu.flags & Eflags.IF) === 0 && real.cpl === 1) {
+        const look = this.watch.inspect(real, this.p.vcpu);
+        if (typeof look !== 'number') {
+          this.failure = look;
+          continue;
+        }
+        budget = Math.min(budget, look);
       }
-      if (this.popfWatch.armed) {
-        syncIn(real, this.p.vcpu);
-        this.failure = this.popfWatch.check(this.p.vcpu, real.cpl === 1);
-        if (this.failure !== null) continue;
-      }
-      const exit = real.run(this.popfWatch.armed ? 1 : Math.min(left, SLICE));
+      const exit = real.run(budget);
       const end = this.dispatch(exit);
       if (end !== null) return end;
     }
@@ -166,12 +192,8 @@ export class TrapEngine implements VmEngine {
   private dispatch(exit: CpuExit): VmExit | null {
     switch (exit.kind) {
       case 'budget':
-        // Not an exit of the guest's: the loop's own look at host input.
-        this.p.chipset.pollInput();
-        if (this.canInject()) {
-          this.begin();
-          return this.finish(ExitCategory.EXTERNAL_INTERRUPT, 'device input');
-        }
+        // Not an exit of the guest's: the loop's own slice ended (or the sensitive-instruction
+        // watch let only a block run).
         return null;
       case 'deadline':
         this.begin();
@@ -180,6 +202,11 @@ export class TrapEngine implements VmEngine {
       case 'interrupt':
         this.begin();
         return this.finish(ExitCategory.EXTERNAL_INTERRUPT, 'device');
+      case 'nmi':
+        // The real CPU took the NMI off its input: it is the guest's, now deliverable.
+        this.begin();
+        this.p.real.nmiPending = true;
+        return this.finish(ExitCategory.EXTERNAL_INTERRUPT, 'NMI');
       case 'trap':
         this.begin();
         return this.onTrap(exit.vector, exit.errorCode, exit.cr2, exit.source, exit.length);
@@ -257,14 +284,13 @@ export class TrapEngine implements VmEngine {
     const insn = peekInstruction(v);
     const name = insn === null ? '' : specOf(insn).name;
     const before = { cr0: v.cr0, cr3: v.cr3, cr4: v.cr4, gdtBase: v.gdtBase, gdtLimit: v.gdtLimit, ldtSel: v.ldtSel, ldtBase: v.ldtBase, ldtLimit: v.ldtLimit };
-    const ifBefore = (v.flags & Eflags.IF) !== 0;
-    const eipBefore = v.eip;
     const invlpgAt = name === 'invlpg' && insn !== null ? this.linearOperand(insn) : 0;
     const exit = this.meter.step(v);
     if (exit.kind === 'reset') return { kind: 'triple-fault', vector: exit.vector };
     if (exit.kind === 'unsupported') return { kind: 'unsupported', feature: exit.feature, eip: exit.eip };
     if (exit.kind === 'halt') this.halted = true;
     syncOut(v, real, this.tables);
+    this.updateRealIrq();
     // What the instruction changed of the guest's system state, the shadows must follow.
     if (v.gdtBase !== before.gdtBase || v.gdtLimit !== before.gdtLimit) gdt.load(v.gdtBase, v.gdtLimit);
     if (v.ldtSel !== before.ldtSel || v.ldtBase !== before.ldtBase || v.ldtLimit !== before.ldtLimit) ldt.load(v.ldtBase, v.ldtSel & 0xfffc ? v.ldtLimit : -1);
@@ -273,9 +299,6 @@ export class TrapEngine implements VmEngine {
       ldt.refresh();
     }
     if (name === 'invlpg') mmu.invalidatePage(invlpgAt);
-    const ifAfter = (v.flags & Eflags.IF) !== 0;
-    if (name === 'cli' && ifBefore && !ifAfter && v.cpl === 0) this.popfWatch.onCli(v, eipBefore);
-    if (ifAfter) this.popfWatch.disarm();
     const exitName = emulationExit(category, insn);
     return this.finish(exitName.category, exitName.detail);
   }
@@ -298,6 +321,7 @@ export class TrapEngine implements VmEngine {
     const exit = this.meter.deliver(v, vector, errorCode, source, length);
     if (exit !== null && exit.kind === 'reset') return { kind: 'triple-fault', vector: exit.vector };
     syncOut(v, real, this.tables);
+    this.updateRealIrq();
     return null;
   }
 
@@ -305,6 +329,26 @@ export class TrapEngine implements VmEngine {
 
   private canInject(): boolean {
     return this.intr && (this.p.vcpu.flags & Eflags.IF) !== 0 && !this.p.real.inhibit;
+  }
+
+  /** The VM's NMI waits and the guest's NMIs are not blocked (the real CPU holds the guest's blocking). */
+  private canInjectNmi(): boolean {
+    const real = this.p.real;
+    return this.nmi && !real.nmiBlocked && !real.inhibit;
+  }
+
+  /** Delivers the VM's NMI into the guest: vector 2 through its IDT, NMIs blocked until its IRET. */
+  private injectNmi(): VmExit | null {
+    const { real, vcpu: v } = this.p;
+    syncIn(real, v);
+    this.nmi = false;
+    real.nmiPending = false;
+    const exit = this.meter.deliver(v, Vector.NMI, -1, 'nmi', 0);
+    this.injections++;
+    this.halted = false;
+    if (exit !== null && exit.kind === 'reset') return { kind: 'triple-fault', vector: exit.vector };
+    syncOut(v, real, this.tables);
+    return null;
   }
 
   /** Delivers the VM's pending interrupt into the guest (its IF allows it). */
@@ -315,21 +359,27 @@ export class TrapEngine implements VmEngine {
     const exit = this.meter.deliver(v, vector, -1, 'external', 0);
     this.injections++;
     this.halted = false;
-    this.popfWatch.disarm();
     if (exit !== null && exit.kind === 'reset') return { kind: 'triple-fault', vector: exit.vector };
     syncOut(v, real, this.tables);
+    this.updateRealIrq();
     return null;
   }
 
-  /** The guest halted: as a PC would, wait for an interrupt (skipping idle time). */
+  /**
+   * The guest halted: as a PC would, wait for an interrupt or an NMI (skipping idle time). With
+   * its IF off only an NMI can wake it (board.ts, waitWhileHalted).
+   */
   private idle(): VmExit | null {
     const { real, vcpu: v, chipset } = this.p;
-    if ((v.flags & Eflags.IF) === 0) return { kind: 'halted' };
-    const wakeup = chipset.waitForWakeup(() => this.intr, real);
-    if (wakeup === 'idle-forever') return { kind: 'idle-forever' };
-    if (!this.canInject()) return null;
+    const nmi = (): boolean => this.nmi && !real.nmiBlocked;
+    if ((v.flags & Eflags.IF) === 0) {
+      if (!nmi() && (real.nmiBlocked || !chipset.nmiArmed())) return { kind: 'halted' };
+      if (chipset.waitForWakeup(nmi, real) === 'idle-forever') return { kind: 'halted' };
+    } else if (chipset.waitForWakeup(() => this.intr || nmi(), real) === 'idle-forever') return { kind: 'idle-forever' };
+    const wakeNmi = this.canInjectNmi();
+    if (!wakeNmi && !this.canInject()) return null;
     this.begin();
-    const end = this.inject();
+    const end = wakeNmi ? this.injectNmi() : this.inject();
     this.record(ExitCategory.EXTERNAL_INTERRUPT, 'wake-up from halt');
     return end;
   }
@@ -341,9 +391,9 @@ export class TrapEngine implements VmEngine {
     this.meter.begin(real.eip, guestCpl(real.cpl));
   }
 
-  /** Ends an exit: injects a pending interrupt if it can, then charges and records the exit. */
+  /** Ends an exit: injects a pending NMI, else interrupt, if it can, then charges and records the exit. */
   private finish(category: ExitCategoryName, detail: string): VmExit | null {
-    const end = !this.halted && this.canInject() ? this.inject() : null;
+    const end = this.halted ? null : this.canInjectNmi() ? this.injectNmi() : this.canInject() ? this.inject() : null;
     this.record(category, detail);
     return end;
   }

@@ -76,6 +76,21 @@ export class GuestPhysicalMemory extends PhysicalAddressSpace implements Platfor
     return isMemoryBacked(this.pageKind[gpa >>> 12]!) ? this.pager.peek32(gpa) : null;
   }
 
+  /**
+   * The HPA of guest RAM or ROM at `gpa` when its frame is resident, else -1 (a device window, a
+   * hole, a frame paged out or never backed). No side effects: for the VMM reading guest code.
+   */
+  residentHpa(gpa: number): number {
+    if (!isMemoryBacked(this.pageKind[gpa >>> 12]!)) return -1;
+    const hfn = this.pmap.hostFrame[gpa >>> 12]!;
+    return hfn < 0 ? -1 : hfn * 4096 + (gpa & 0xfff);
+  }
+
+  /** The host's RAM, which residentHpa() indexes. */
+  get hostRam(): Uint8Array {
+    return this.host.u8;
+  }
+
   /** Byte of guest RAM or ROM at `gpa` without side effects, or -1. */
   peek8(gpa: number): number {
     const d = this.peek32(gpa & ~3);

@@ -1,8 +1,11 @@
 /*
  * conformance-entry.S -- catch_fault's two halves (conformance.h): catch_fault_asm saves the
- * callee-saved registers, ESP and EFLAGS in catch_ctx and calls fn(arg), returning 0 when it
- * returns; fault_resume, called by unexpected() on the exception's stack, restores them and
- * returns 1 from catch_fault_asm. Data segments are the kernel's again (the stub loaded them).
+ * callee-saved registers and ESP in catch_ctx and calls fn(arg), returning 0 when it returns;
+ * fault_resume, called by unexpected() on the exception's stack, restores them and returns 1
+ * from catch_fault_asm. Data segments are the kernel's again (the stub loaded them). EFLAGS is
+ * not saved: reading it takes PUSHF, which a trap-and-emulate VMM cannot virtualize while
+ * interrupts are off (src/vmm/sensitive-watch.ts) — after a caught fault IF is 0, as the
+ * exception's interrupt gate left it.
  */
 	.text
 	.globl catch_fault_asm, fault_resume
@@ -14,8 +17,6 @@ catch_fault_asm:			/* int catch_fault_asm(void (*fn)(void *), void *arg) */
 	mov %edi, catch_ctx + 8
 	mov %ebp, catch_ctx + 12
 	mov %esp, catch_ctx + 16
-	pushf
-	pop catch_ctx + 20
 	push %edx
 	call *%ecx
 	add $4, %esp
@@ -26,8 +27,7 @@ fault_resume:
 	mov $0x10, %ax
 	mov %ax, %ss
 	mov catch_ctx + 16, %esp
-	push catch_ctx + 20
-	popf
+	cld
 	mov catch_ctx + 0, %ebx
 	mov catch_ctx + 4, %esi
 	mov catch_ctx + 8, %edi
@@ -39,5 +39,11 @@ fault_resume:
 	mov %ax, %gs
 	mov $1, %eax
 	ret
+
+/* INT 0x7F (read_eflags in conformance.h): EAX = the EFLAGS the processor pushed (at 8(%esp) from any ring). */
+	.globl eflags_isr
+eflags_isr:
+	mov 8(%esp), %eax
+	iret
 
 	.section .note.GNU-stack, "", @progbits
