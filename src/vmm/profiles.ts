@@ -64,7 +64,7 @@ function profile(name: string, released: string, vmmRoundTrip: number, syscallRo
     source: `lecture table: ${name} (${released}), VMM round trip ${vmmRoundTrip} cycles, syscall round trip ${syscallRoundTrip}`,
     vmmRoundTrip,
     syscallRoundTrip,
-    hardware: { walkRead: 10, eventDelivery: delivery, iret, portIo: 300, stringIteration: 1 },
+    hardware: { walkRead: 10, eventDelivery: delivery, iret, portIo: 300, stringIteration: 1, taskSwitch: 300 },
     vmm: {
       exitRoundTrip: vmmRoundTrip,
       guestWalkRead: scale(20),

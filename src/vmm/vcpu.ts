@@ -15,6 +15,12 @@
  * 0, so CLI, STI, IN and OUT trap — but PUSHF at ring 1 shows the real IF, not the guest's
  * (sensitive-watch.ts catches that).
  * The x87 state travels both ways too (an emulated FST must see the guest's registers).
+ *
+ * A guest in real mode runs on the real CPU in virtual-8086 mode when its segments are what V86
+ * can express (real-mode-v86.ts): the real CPU holds its selectors and bases, the vCPU the hidden
+ * limits and attributes real mode keeps, and EFLAGS.VM, IOPL and AC are the VMM's. A guest's own
+ * virtual-8086 tasks run in virtual-8086 mode on the real CPU as they are.
+ *
  * NMIs are not masked by IF: the real CPU's NMI blocking is the guest's, so the real CPU exits for
  * the VM's NMI exactly when the guest may take it, and a guest IRET that runs natively at ring 1
  * ends the blocking on the real CPU as it would natively.
@@ -31,10 +37,12 @@
  */
 import type { Cpu } from '../hw/cpu/cpu.ts';
 import { Lazy, readEflags } from '../hw/cpu/flags.ts';
+import type { PhysicalAccess } from '../hw/memory/physical-memory.ts';
 import { Cr0, Cr4 } from '../hw/x86/control-registers.ts';
-import { Seg } from '../hw/x86/descriptors.ts';
+import { Seg, SegAttr, SysType } from '../hw/x86/descriptors.ts';
 import { Eflags } from '../hw/x86/eflags.ts';
 import { compressAttr, expandAttr, guestCpl, realCpl } from './ring-compression.ts';
+import { REAL_MODE_HELD, inRealMode, v86FlagsOut, v86SegmentsIn, v86SegmentsOut } from './real-mode-v86.ts';
 import type { ShadowDescriptorTable } from './shadow/descriptor-tables.ts';
 
 /** EFLAGS bits only the vCPU holds. */
@@ -53,7 +61,16 @@ function setEflags(c: Cpu, value: number): void {
 export function syncIn(real: Cpu, v: Cpu): void {
   v.regs.set(real.regs);
   v.eip = real.eip;
-  setEflags(v, (readEflags(real) & ~VIRTUAL_FLAGS) | (v.flags & VIRTUAL_FLAGS));
+  const realMode = inRealMode(v);
+  const held = realMode ? VIRTUAL_FLAGS | REAL_MODE_HELD : VIRTUAL_FLAGS;
+  setEflags(v, (readEflags(real) & ~held) | (v.flags & held));
+  v.inhibit = real.inhibit;
+  v.nmiBlocked = real.nmiBlocked;
+  v.holdSingleStep = false;
+  v.halted = false;
+  v.cycles = real.cycles;
+  v.fpu.copyFrom(real.fpu);
+  if (realMode) return void v86SegmentsIn(real, v);
   const kernel = real.cpl === 1;
   for (let s = 0; s < 6; s++) {
     let sel = real.segSel[s]!;
@@ -61,22 +78,33 @@ export function syncIn(real: Cpu, v: Cpu): void {
     v.loadSegmentCache(s, sel, real.segBase[s]!, real.segLimit[s]!, expandAttr(real.segAttr[s]!));
   }
   v.setCpl(guestCpl(real.cpl));
-  v.inhibit = real.inhibit;
-  v.nmiBlocked = real.nmiBlocked;
-  v.holdSingleStep = false;
-  v.halted = false;
-  v.cycles = real.cycles;
-  v.fpu.copyFrom(real.fpu);
 }
 
 /** The tables the real CPU uses for the guest. */
 export interface RealTables {
   readonly gdt: ShadowDescriptorTable;
   readonly ldt: ShadowDescriptorTable;
+  /** Host-physical address of the real CPU's own TSS (realTssInit): no I/O bitmap, a null back link. */
+  readonly tss: number;
+}
+
+/** The real TSS's limit: a 32-bit TSS without an I/O permission bitmap. */
+const REAL_TSS_LIMIT = 0x67;
+
+/**
+ * Prepares the VMM's TSS for the real CPU at `at` in `mem`: every I/O permission check fails (the
+ * bitmap offset is beyond the limit), so IN and OUT at ring 1 and 3 and in virtual-8086 mode trap;
+ * and a guest IRET with NT=1 finds a null back link (#TS), so it traps and the vCPU returns to the
+ * guest's previous task. The real CPU never switches tasks with it (monitor mode delivers nothing).
+ */
+export function realTssInit(mem: Pick<PhysicalAccess, 'fill' | 'write16'>, at: number): void {
+  mem.fill(at, REAL_TSS_LIMIT + 1, 0);
+  mem.write16(at + 102, REAL_TSS_LIMIT + 1);
 }
 
 /**
- * Copies the guest's state back to the real CPU (ring 0 runs at ring 1), and gives the real CPU
+ * Copies the guest's state back to the real CPU (ring 0 runs at ring 1; real mode in virtual-8086
+ * mode, which the caller has checked it fits: real-mode-v86.ts), and gives the real CPU
  * the guest's system state in the form it can run with: the shadow GDT and LDT, the guest's
  * selectors and IDT register (so SLDT, STR and SIDT read what the guest expects), the CR0 and
  * CR4 bits that act at every CPL. The real CR3 belongs to the shadow MMU.
@@ -84,12 +112,18 @@ export interface RealTables {
 export function syncOut(v: Cpu, real: Cpu, tables: RealTables): void {
   real.regs.set(v.regs);
   real.eip = v.eip;
-  setEflags(real, (readEflags(v) & ~Eflags.IOPL) | Eflags.IF);
-  const cpl = realCpl(v.cpl);
-  for (let s = 0; s < 6; s++) {
-    let sel = v.segSel[s]!;
-    if (cpl === 1 && (s === Seg.CS || s === Seg.SS)) sel = (sel & ~3) | 1;
-    real.loadSegmentCache(s, sel, v.segBase[s]!, v.segLimit[s]!, compressAttr(v.segAttr[s]!));
+  const realMode = inRealMode(v);
+  const cpl = realMode ? 3 : realCpl(v.cpl);
+  if (realMode) {
+    setEflags(real, v86FlagsOut(readEflags(v)) | Eflags.IF);
+    v86SegmentsOut(v, real);
+  } else {
+    setEflags(real, (readEflags(v) & ~Eflags.IOPL) | Eflags.IF);
+    for (let s = 0; s < 6; s++) {
+      let sel = v.segSel[s]!;
+      if (cpl === 1 && (s === Seg.CS || s === Seg.SS)) sel = (sel & ~3) | 1;
+      real.loadSegmentCache(s, sel, v.segBase[s]!, v.segLimit[s]!, compressAttr(v.segAttr[s]!));
+    }
   }
   real.inhibit = v.inhibit;
   real.nmiBlocked = v.nmiBlocked;
@@ -108,10 +142,9 @@ export function syncOut(v: Cpu, real: Cpu, tables: RealTables): void {
   real.ldtLimit = v.ldtLimit;
   real.ldtAttr = v.ldtAttr;
   real.trSel = v.trSel;
-  // No TSS on the real CPU: any I/O permission check fails, so IN/OUT at ring 1 and 3 trap.
-  real.trBase = 0;
-  real.trLimit = 0;
-  real.trAttr = 0;
+  real.trBase = tables.tss;
+  real.trLimit = REAL_TSS_LIMIT;
+  real.trAttr = SegAttr.P | SysType.TSS32_BUSY;
   real.setCpl(cpl);
 }
 

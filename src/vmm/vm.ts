@@ -6,8 +6,8 @@
  *
  * Host-physical layout (HPA): every frame comes from the host's pool (host.ts) and has an owner
  * (host-frames.ts): the technique's own structures (trap: the shadow GDT and LDT, 16 consecutive
- * frames each, read by the real CPU by physical address; hw: the VMCB, the I/O permission
- * map and the MSR permission map), allocated first, from the top; its guest RAM frame by frame, scattered over the host's free frames in a
+ * frames each, and the real CPU's TSS, read by the real CPU by physical address; hw: the VMCB, the
+ * I/O permission map and the MSR permission map), allocated first, from the top; its guest RAM frame by frame, scattered over the host's free frames in a
  * fixed pseudo-random order (GPA -> HPA in the pmap: neighbours in the guest are not neighbours
  * in the host), and its shadow page tables as they are built. With a guest memory limit below
  * its RAM the VM starts with no frames at all: each is backed on first use and the pager keeps
@@ -98,8 +98,8 @@ function vmSizes(options: VmOptions): VmSizes {
   return { guestFrames, shadowPages, residentFrames: Math.min(guestFrames, limit >>> 12) };
 }
 
-/** Runs of consecutive host frames each technique's own structures take (trap: shadow GDT and LDT; hw: VMCB, I/O and MSR permission maps). */
-export const VMM_RUNS: Readonly<Record<Technique, readonly number[]>> = { interpret: [], trap: [16, 16], hw: [1, 3, 2] };
+/** Runs of consecutive host frames each technique's own structures take (trap: shadow GDT and LDT, the real TSS; hw: VMCB, I/O and MSR permission maps). */
+export const VMM_RUNS: Readonly<Record<Technique, readonly number[]>> = { interpret: [], trap: [16, 16, 1], hw: [1, 3, 2] };
 
 /** Host frames a VM with these options needs at most (for sizing a host shared by several VMs). */
 export function hostFramesFor(options: VmOptions, technique: Technique): number {

@@ -18,6 +18,18 @@ it('popf-problem: cli traps at CPL 1, popf silently keeps IF = 0', () => {
   assert.match(out, /EFLAGS\.IF = 0: popf asked for IF=1/);
 });
 
+it('real-mode-and-v86: the first fetch at FFFFFFF0H, real-mode bases, INT through the IVT; in V86 mode CLI, PUSHF, POPF, INT n all trap', () => {
+  const out = example('real-mode-and-v86.ts');
+  assert.match(out, /after RESET: CR0 0x60000010, CS:IP f000:fff0, CS base 0xffff0000 -> first fetch at 0xfffffff0/);
+  assert.match(out, /jmp far 0000:7C00 -> CS base 0x0, IP 0x7c00/);
+  assert.match(out, /DS base 0x12340/);
+  assert.match(out, /int 10h -> CS:IP 0:500, pushed IP 0x7c07 CS 0x0 FLAGS 0x2/);
+  assert.match(out, /stored 0xbeef at 1234:0000 .* halt/);
+  for (const [insn, ip] of [['cli', 0], ['pushf', 1], ['popf', 2], ['int 21h', 3]] as const) {
+    assert.match(out, new RegExp(`${insn} +-> trap to the monitor: #GP\\(0\\) at IP 0x${ip}`));
+  }
+});
+
 it('vmm-paging: a frame paged out parks its entries, comes back at a new HPA with all of them; no finding, native output', () => {
   const out = example('vmm-paging.ts');
   const listed = /its backward map lists (\d+) shadow entries/.exec(out);

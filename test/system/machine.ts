@@ -273,7 +273,7 @@ export interface MachineOptions {
   ioBitmapBytes?: number;
   /** The CPU model (default qemu32). */
   cpuModel?: CpuModel;
-  /** Offer the virtualization extension (VMRUN). */
+  /** Offer the virtualization extension (VMRUN, guest mode). */
   virtualization?: boolean;
 }
 
@@ -310,6 +310,7 @@ export class Machine {
     this.mem = new PhysicalMemory(RAM_BYTES);
     this.cpu = new Cpu(this.mem, this.ports, {
       monitor: options.monitor ?? false,
+      virtualization: options.virtualization ?? false,
       ...(options.compileThreshold !== undefined ? { compileThreshold: options.compileThreshold } : {}),
       ...(options.cpuModel !== undefined ? { model: options.cpuModel } : {}),
       ...(options.virtualization !== undefined ? { virtualization: options.virtualization } : {}),

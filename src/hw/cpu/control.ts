@@ -5,6 +5,7 @@
  * return addresses are based on. With a 16-bit operand size the target is truncated to 16 bits.
  */
 import { Seg } from '../x86/descriptors.ts';
+import { Eflags, IOPL_SHIFT } from '../x86/eflags.ts';
 import { Vector } from '../x86/vectors.ts';
 import { type Cpu, SEG_FAST_R, Stop } from './cpu.ts';
 import { Counter } from './counters.ts';
@@ -88,8 +89,13 @@ export function jcxz(c: Cpu, i: Insn): void {
   if (n === 0) jumpNear(c, c.eip + i.imm, i.opsize);
 }
 
-/** int imm8 (CD), int3 (CC, imm = 3), int1/icebp (F1, imm = 1): a trap-class event. */
+/**
+ * int imm8 (CD, imm2 = 1), int3 (CC, imm = 3), int1/icebp (F1, imm = 1): a trap-class event. In
+ * virtual-8086 mode below IOPL 3, INT imm8 (not INT3 or INT1) is #GP(0), a fault at the INT
+ * (SDM vol. 2, INT n: the V86 monitor emulates it).
+ */
 export function intN(c: Cpu, i: Insn): void {
+  if (i.imm2 === 1 && (c.flags & Eflags.VM) !== 0 && ((c.flags >>> IOPL_SHIFT) & 3) < 3) return void c.fault(Vector.GP, 0);
   c.ctr[Counter.SOFTWARE_INT]!++;
   c.softwareInt = i.sub;
   c.trapLength = i.len;

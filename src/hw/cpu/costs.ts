@@ -15,6 +15,8 @@ export interface HardwareCosts {
   portIo: number;
   /** Each iteration of a string instruction. */
   stringIteration: number;
+  /** A hardware task switch: the old task's state saved, the new one's loaded (microcode). */
+  taskSwitch: number;
 }
 
 export const DEFAULT_HARDWARE_COSTS: HardwareCosts = {
@@ -23,4 +25,5 @@ export const DEFAULT_HARDWARE_COSTS: HardwareCosts = {
   iret: 30,
   portIo: 300,
   stringIteration: 1,
+  taskSwitch: 300,
 };

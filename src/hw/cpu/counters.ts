@@ -25,6 +25,8 @@ export const Counter = {
   /** Guest-mode entries and exits of the virtualization extension. */
   VMRUN: 17,
   VMEXIT: 18,
+  /** Hardware task switches (task-switch.ts). */
+  TASK_SWITCH: 19,
 } as const;
 
 export type CounterName = keyof typeof Counter;

@@ -1,18 +1,19 @@
 /**
  * The i386 CPU: architectural state, the memory access paths (segmentation, TLB, page walk),
- * fault recording and the run loop. Models a P6-class integer core in protected mode with
- * rings 0-3 and 32-bit paging (SDM vol. 3, chapters 2-6). Instruction semantics live in the
- * handler modules; decoding and block caching in decoder.ts and blocks.ts.
- * The x87 FPU's state is `fpu` (fpu/fpu.ts; its instructions are in fpu/).
+ * fault recording and the run loop. Models a P6-class integer core in real-address mode,
+ * protected mode with rings 0-3, virtual-8086 mode, hardware task switching and 32-bit paging
+ * (SDM vol. 3, chapters 2-7, 9 and 20). Instruction semantics live in the handler modules;
+ * decoding and block caching in decoder.ts and blocks.ts.
  * Which optional features it has (CPUID, MSRs, SYSENTER, RDTSCP) is its model's (cpu-model.ts).
  * NMI: an edge-latched input taken before INTR and blocked from delivery until the next IRET.
- * Not modelled: real mode, virtual-8086 mode, hardware task switching, MMX/SSE, SMM.
+ * The x87 FPU's state is `fpu` (fpu/fpu.ts; its instructions are in fpu/).
+ * Not modelled: MMX/SSE, SMM, VME (virtual-8086 mode extensions).
  */
 import { PageKind, type PhysicalAccess, isMemoryBacked } from '../memory/physical-memory.ts';
 import { Access, WalkRecord, accessFault, leafDirty, setAccessedDirty, walk } from '../mmu/walk.ts';
 import { Tlb, TlbBit } from '../mmu/tlb.ts';
 import { Cr0, Cr4 } from '../x86/control-registers.ts';
-import { Seg, SegAttr } from '../x86/descriptors.ts';
+import { Seg, SegAttr, SysType } from '../x86/descriptors.ts';
 import { Eflags } from '../x86/eflags.ts';
 import { Vector } from '../x86/vectors.ts';
 import { type BlockCache, createBlockCache } from './block-cache.ts';
@@ -25,6 +26,9 @@ import { type CpuModel, DEFAULT_CPU_MODEL } from './cpu-model.ts';
 import { ModelSpecificRegisters } from './model-specific-registers.ts';
 import { deliverEvent, runBlocks, stepInstruction } from './run-loop.ts';
 import { vmrun } from './virtualization.ts';
+
+/** CPUID leaf 1 EAX (family 6, model 1, stepping 0): EDX holds it after RESET (SDM vol. 3, 9.1.4). */
+export const CPUID_SIGNATURE = 0x610;
 
 /** Port I/O space as the CPU sees it (the board's bus). */
 export interface PortBus {
@@ -280,6 +284,7 @@ export class Cpu {
   exitInfo1 = 0;
   exitInfo1Hi = 0;
   exitInfo2 = 0;
+  exitInfo2Hi = 0;
   exitNrip = 0;
   exitIntInfo = 0;
   exitIntError = 0;
@@ -311,7 +316,7 @@ export class Cpu {
 
   /**
    * Puts the CPU in the state a multiboot loader leaves it in (Multiboot 0.6.96, 3.2): protected
-   * mode, paging off, flat 4 GiB ring-0 segments, interrupts disabled. There is no real mode.
+   * mode, paging off, flat 4 GiB ring-0 segments, interrupts disabled (powerOn() gives RESET).
    */
   reset(): void {
     this.regs.fill(0);
@@ -347,6 +352,27 @@ export class Cpu {
     this.pending = Pending.NONE;
     this.delivering = false;
     this.tlb.flushAll();
+  }
+
+  /**
+   * The state after RESET (SDM vol. 3, 9.1.1, table 9-1): real-address mode, CS = F000H with base
+   * FFFF0000H and EIP = FFF0H (the first instruction is fetched at FFFFFFF0H), every other segment
+   * at 0 with a 64 KiB limit, GDTR/IDTR/LDTR/TR base 0 and limit FFFFH, EDX = the CPUID signature,
+   * CR0 = 60000010H (caches disabled, ET), interrupts off. Firmware starts here; a multiboot loader
+   * uses reset() instead.
+   */
+  powerOn(): void {
+    this.reset();
+    this.cr0 = Cr0.CD | Cr0.NW | Cr0.ET;
+    const data = SegAttr.P | SegAttr.S | SegAttr.WR | SegAttr.ACCESSED;
+    for (let s = 0; s < 6; s++) this.loadSegmentCache(s, 0, 0, 0xffff, data);
+    this.loadSegmentCache(Seg.CS, 0xf000, 0xffff0000 | 0, 0xffff, data | SegAttr.CODE);
+    this.eip = 0xfff0;
+    this.regs[2] = CPUID_SIGNATURE;
+    this.ldtLimit = this.trLimit = 0xffff;
+    this.ldtAttr = SegAttr.P | SysType.LDT;
+    this.trAttr = SegAttr.P | SysType.TSS32_BUSY;
+    this.refreshAccessChecks();
   }
 
   // ------------------------------------------------------------------ segments and privilege
@@ -403,7 +429,9 @@ export class Cpu {
     const vector = seg === Seg.SS ? Vector.SS : Vector.GP;
     if ((attr & SegAttr.P) === 0) return this.fault(vector, 0);
     const code = (attr & SegAttr.CODE) !== 0;
-    if (write ? code || (attr & SegAttr.WR) === 0 : code && (attr & SegAttr.WR) === 0) return this.fault(Vector.GP, 0);
+    // Real mode checks limits but not types: a CS: override may write (SDM vol. 3, 20.1.1).
+    const typed = (this.cr0 & Cr0.PE) !== 0;
+    if (typed && (write ? code || (attr & SegAttr.WR) === 0 : code && (attr & SegAttr.WR) === 0)) return this.fault(Vector.GP, 0);
     const o = off >>> 0;
     const end = o + size - 1;
     const limit = this.segLimit[seg]! >>> 0;
@@ -459,8 +487,8 @@ export class Cpu {
   }
 
   /**
-   * The guest did something architecturally valid that this CPU does not model (real mode,
-   * task switches): the run loop returns an 'unsupported' exit naming it. Returns 0.
+   * The guest did something architecturally valid that this CPU does not model: the run loop
+   * returns an 'unsupported' exit naming it. Returns 0.
    */
   unsupported(feature: string): number {
     this.unsupportedFeature = feature;

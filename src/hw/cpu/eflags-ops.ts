@@ -40,14 +40,23 @@ export function popfMask(c: Cpu, opsize: number): number {
   return opsize === 16 ? mask & 0xffff : mask;
 }
 
+/** In virtual-8086 mode PUSHF, POPF, CLI, STI, INT n and IRET are IOPL-sensitive: #GP(0) below IOPL 3 (SDM vol. 3, 20.2.7). */
+function v86Sensitive(c: Cpu): boolean {
+  if ((c.flags & Eflags.VM) === 0 || iopl(c) === 3) return false;
+  c.fault(Vector.GP, 0);
+  return true;
+}
+
 /** pushf (9C): pushes EFLAGS with RF and VM read as 0. */
 export function pushf(c: Cpu, i: Insn): void {
+  if (v86Sensitive(c)) return;
   const v = readEflags(c) & ~(Eflags.RF | Eflags.VM);
   c.push(v, i.opsize);
 }
 
 /** popf (9D) */
 export function popf(c: Cpu, i: Insn): void {
+  if (v86Sensitive(c)) return;
   const v = c.pop(i.opsize);
   if (c.pending !== 0) return;
   writeEflags(c, v, popfMask(c, i.opsize));

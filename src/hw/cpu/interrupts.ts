@@ -1,11 +1,13 @@
 /**
  * Delivering exceptions and interrupts through the IDT, and IRET (SDM vol. 3, 6.10-6.14; vol. 2,
  * INT n and IRET "protected mode"). Interrupt and trap gates, 16- and 32-bit, with the stack
- * switch to an inner ring through the TSS. A fault during delivery is left in cpu.pending for
- * the run loop, which applies the double-fault rules (6.15, table 6-5).
+ * switch to an inner ring through the TSS; from virtual-8086 mode to ring 0 with GS, FS, DS and ES
+ * pushed and nulled (20.3.1.1); task gates switch tasks (task-switch.ts), as IRET with NT = 1
+ * returns; real-address mode uses the vector table (real-mode.ts). A fault during delivery is
+ * left in cpu.pending for the run loop, which applies the double-fault rules (6.15, table 6-5).
  * IRET also ends the blocking of NMIs that began with an NMI's delivery (6.7.1).
- * Not modelled: task gates (hardware task switches), returns to virtual-8086 mode, NT=1 returns.
  */
+import { Cr0 } from '../x86/control-registers.ts';
 import { SegAttr, Seg, SysType, attrDpl } from '../x86/descriptors.ts';
 import { Eflags, IOPL_SHIFT } from '../x86/eflags.ts';
 import { Vector } from '../x86/vectors.ts';
@@ -26,9 +28,13 @@ import {
   readTssStack,
   tssStack,
 } from './segments.ts';
+import { deliverThroughIvt, iretReal, returnToV86 } from './real-mode.ts';
+import { interruptToTask, returnFromTask } from './task-switch.ts';
 
 /** Values pushed in order, gathered before any is written so a fault leaves registers intact. */
-const frame = new Int32Array(6);
+const frame = new Int32Array(10);
+/** The data segment registers an interrupt from virtual-8086 mode pushes (in this order) and nulls. */
+const V86_PUSHED: readonly number[] = [Seg.GS, Seg.FS, Seg.DS, Seg.ES];
 
 /**
  * Delivers `vector` through the IDT. `errorCode` is -1 when the event pushes none; `software`
@@ -36,6 +42,7 @@ const frame = new Int32Array(6);
  * address to push. Returns true when the handler is entered; false leaves a fault pending.
  */
 export function deliverThroughIdt(c: Cpu, vector: number, errorCode: number, software: boolean, eip: number): boolean {
+  if ((c.cr0 & Cr0.PE) === 0) return deliverThroughIvt(c, vector, eip);
   const ext = software ? 0 : 1;
   const gateError = vector * 8 + 2 + ext;
   if (vector * 8 + 7 > c.idtLimit >>> 0) return !!c.fault(Vector.GP, gateError);
@@ -47,9 +54,11 @@ export function deliverThroughIdt(c: Cpu, vector: number, errorCode: number, sof
   const type = gateAttr & 0xf;
   const gate32 = type === SysType.INT_GATE32 || type === SysType.TRAP_GATE32;
   const gate16 = type === SysType.INT_GATE16 || type === SysType.TRAP_GATE16;
-  if ((gateAttr & SegAttr.S) !== 0 || !(gate32 || gate16)) return !!c.fault(Vector.GP, gateError);
+  const taskGate = type === SysType.TASK_GATE;
+  if ((gateAttr & SegAttr.S) !== 0 || !(gate32 || gate16 || taskGate)) return !!c.fault(Vector.GP, gateError);
   if (software && attrDpl(gateAttr) < c.cpl) return !!c.fault(Vector.GP, vector * 8 + 2);
   if ((gateAttr & SegAttr.P) === 0) return !!c.fault(Vector.NP, gateError);
+  if (taskGate) return interruptToTask(c, lo, errorCode, ext, eip);
   const sel = (lo >>> 16) & 0xffff;
   const offset = gate32 ? (lo & 0xffff) | (hi & 0xffff0000) : lo & 0xffff;
   if ((sel & 0xfffc) === 0) return !!c.fault(Vector.GP, ext);
@@ -65,6 +74,9 @@ export function deliverThroughIdt(c: Cpu, vector: number, errorCode: number, sof
   const size = gate32 ? 4 : 2;
   const eflags = readEflags(c);
   const conforming = (codeAttr & SegAttr.DC) !== 0;
+  // From virtual-8086 mode only a nonconforming ring-0 handler will do (SDM vol. 2, INT n).
+  const v86 = (c.flags & Eflags.VM) !== 0;
+  if (v86 && (conforming || dpl !== 0)) return !!c.fault(Vector.GP, (sel & 0xfffc) | ext);
   let n = 0;
   let newCpl = c.cpl;
   let sp: number;
@@ -78,6 +90,7 @@ export function deliverThroughIdt(c: Cpu, vector: number, errorCode: number, sof
     if (!readTssStack(c, dpl, ext)) return false;
     const newSs = tssStack.ss;
     if (!checkStackSegment(c, newSs, dpl, Vector.TS, ext)) return false;
+    if (v86) for (const s of V86_PUSHED) frame[n++] = c.segSel[s]!;
     frame[n++] = c.segSel[Seg.SS]!;
     frame[n++] = c.regs[4]!;
     ssSel = (newSs & 0xfffc) | dpl;
@@ -101,6 +114,7 @@ export function deliverThroughIdt(c: Cpu, vector: number, errorCode: number, sof
   }
   // Committed: from here on nothing can fault.
   if (newCpl !== c.cpl) c.loadSegmentCache(Seg.SS, ssSel, ssBase, ssLimit, ssAttr);
+  if (v86) for (const s of V86_PUSHED) c.loadNullSegment(s, 0);
   if ((ssAttr & SegAttr.DB) !== 0) c.regs[4] = sp;
   else c.r16[8] = sp;
   let flags = c.flags & ~(Eflags.TF | Eflags.NT | Eflags.RF | Eflags.VM);
@@ -128,8 +142,8 @@ export function iret(c: Cpu, i: Insn): void {
   c.cycles += c.costs.iret;
   // SDM vol. 3, 6.7.1: IRET ends NMI blocking, even when it faults.
   c.nmiBlocked = false;
-  // DEVIATION: NT=1 would return to the previous task; task switching is not modelled.
-  if ((c.flags & Eflags.NT) !== 0) return void c.fault(Vector.GP, 0);
+  if ((c.cr0 & Cr0.PE) === 0 || (c.flags & Eflags.VM) !== 0) return void iretReal(c, i);
+  if ((c.flags & Eflags.NT) !== 0) return void returnFromTask(c);
   const size = i.opsize >> 3;
   const mask = c.ss32 ? -1 : 0xffff;
   const sp = c.sp();
@@ -137,8 +151,7 @@ export function iret(c: Cpu, i: Insn): void {
   const sel = c.ld16(Seg.SS, (sp + size) & mask);
   const eflags = size === 4 ? c.ld32(Seg.SS, (sp + 2 * size) & mask) : c.ld16(Seg.SS, (sp + 2 * size) & mask);
   if (c.pending !== 0) return;
-  // DEVIATION: returning to virtual-8086 mode (EFLAGS.VM=1 at CPL 0) is not modelled.
-  if (size === 4 && (eflags & Eflags.VM) !== 0 && c.cpl === 0) return void c.fault(Vector.GP, 0);
+  if (size === 4 && (eflags & Eflags.VM) !== 0 && c.cpl === 0) return void returnToV86(c, sp, eip, sel, eflags);
   const rpl = sel & 3;
   if ((sel & 0xfffc) === 0) return void c.fault(Vector.GP, 0);
   if (!readDescriptor(c, sel, Vector.GP, 0)) return;

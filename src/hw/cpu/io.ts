@@ -1,9 +1,11 @@
 /**
  * Port I/O: IN, OUT (SDM vol. 2) and the I/O permission check (SDM vol. 1, 19.5): allowed when
  * CPL <= IOPL; otherwise every bit for the accessed ports in the TSS I/O bitmap must be 0, and a
- * bitmap byte beyond the TSS limit (or no 32-bit TSS) means #GP(0).
+ * bitmap byte beyond the TSS limit (or no 32-bit TSS) means #GP(0). In virtual-8086 mode the
+ * bitmap alone decides, whatever IOPL is (SDM vol. 3, 20.2.8.1).
  */
 import { SegAttr, SysType } from '../x86/descriptors.ts';
+import { Eflags } from '../x86/eflags.ts';
 import { Vector } from '../x86/vectors.ts';
 import { type Cpu, Stop } from './cpu.ts';
 import { Counter } from './counters.ts';
@@ -13,7 +15,7 @@ import { interceptIo } from './virtualization.ts';
 
 /** True when the current privilege may access `size` bytes at `port`; raises #GP(0) if not. */
 export function ioPermitted(c: Cpu, port: number, size: number): boolean {
-  if (c.cpl <= iopl(c)) return true;
+  if (c.cpl <= iopl(c) && (c.flags & Eflags.VM) === 0) return true;
   const type = c.trAttr & SegAttr.TYPE_MASK;
   const limit = c.trLimit >>> 0;
   if ((c.trAttr & SegAttr.P) === 0 || (type !== SysType.TSS32_AVAIL && type !== SysType.TSS32_BUSY) || limit < 103) {

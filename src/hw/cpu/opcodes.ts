@@ -424,7 +424,7 @@ def(ONE_BYTE, 0xc9, 'leave', '', st.leave, { cost: 2 });
 def(ONE_BYTE, 0xca, 'retf', 'Iw', seg.retFar, { ends: true, cost: 20 });
 def(ONE_BYTE, 0xcb, 'retf', '', seg.retFar, { ends: true, cost: 20 });
 def(ONE_BYTE, 0xcc, 'int3', '', ctl.intN, { sub: 1, ends: true, fixedImm: 3 });
-def(ONE_BYTE, 0xcd, 'int', 'Ib', ctl.intN, { sub: 1, ends: true });
+def(ONE_BYTE, 0xcd, 'int', 'Ib', ctl.intN, { sub: 1, ends: true, imm2: 1 });
 def(ONE_BYTE, 0xce, 'into', '', ctl.into, { ends: true, flags: { w: '', u: '', r: 'o' } });
 def(ONE_BYTE, 0xcf, 'iret', '', iret, { ends: true, flags: ARITH });
 group(ONE_BYTE, 0xd0, shiftGroup('Eb,1', 0));

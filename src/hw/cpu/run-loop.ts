@@ -45,13 +45,26 @@ export function deliverEvent(c: Cpu, vector: number, errorCode: number, source: 
   for (;;) {
     c.halted = false;
     c.pending = Pending.NONE;
-    if (deliverThroughIdt(c, v, err, software, eip)) return null;
+    if (deliverThroughIdt(c, v, err, software, eip)) {
+      if (c.pending === Pending.NONE) return null;
+      // A task gate switched tasks and the new task faulted (or its TSS's T flag asks for #DB):
+      // a new event at the new task's first instruction, not a fault of this delivery (SDM vol. 3, 7.3).
+      v = c.excVector;
+      err = c.excError;
+      c.pending = Pending.NONE;
+      c.ctr[Counter.EXCEPTION]!++;
+      c.counters.byVector[v & 0xff]!++;
+      if (c.guestMode && interceptException(c, v, err)) return VMEXIT;
+      eip = c.eip;
+      trapLength = 0;
+      software = false;
+      exception = true;
+      continue;
+    }
     const second = c.excVector;
     const secondError = c.excError;
     c.pending = Pending.NONE;
     c.stop = 0;
-    c.ctr[Counter.EXCEPTION]!++;
-    c.counters.byVector[second & 0xff]!++;
     const after = eip;
     // A fault while delivering INT n is reported at the INT instruction itself.
     if (trapLength > 0) {
@@ -59,6 +72,13 @@ export function deliverEvent(c: Cpu, vector: number, errorCode: number, source: 
       c.eip = eip;
       trapLength = 0;
     }
+    // Guest mode: the delivery reached an intercepted task switch; the event goes to EXITINTINFO.
+    if (second === VMEXIT_VECTOR) {
+      recordInterruptedEvent(c, v, err, software ? 'software' : exception ? 'exception' : 'external', after);
+      return VMEXIT;
+    }
+    c.ctr[Counter.EXCEPTION]!++;
+    c.counters.byVector[second & 0xff]!++;
     // Guest mode: an intercepted fault exits with the event it interrupted in EXITINTINFO
     // (APM vol. 2, 15.7.2); the double-fault rules are then the VMM's to apply.
     if (c.guestMode && interceptException(c, second, secondError)) {

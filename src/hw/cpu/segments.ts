@@ -2,8 +2,9 @@
  * Protected-mode segmentation (SDM vol. 3, chapter 5 and vol. 2, MOV/POP/LDS/JMP/CALL/RET):
  * descriptor fetches from the GDT/LDT, the checks every segment-register load makes (type,
  * DPL, RPL, CPL, present), far transfers through code segments and call gates, and the stack
- * switch of an inter-privilege call. Errors carry the selector as their error code.
- * Not modelled: task gates and TSS targets (hardware task switching) — they raise #GP(selector).
+ * switch of an inter-privilege call. Errors carry the selector as their error code. Far JMP and
+ * CALL to a TSS or a task gate switch tasks (task-switch.ts); in real-address and virtual-8086
+ * mode loads and far transfers take paragraph numbers instead (real-mode.ts).
  */
 import {
   SegAttr,
@@ -18,6 +19,8 @@ import { Vector } from '../x86/vectors.ts';
 import { type Cpu, Stop } from './cpu.ts';
 import type { Insn } from './insn.ts';
 import { ea } from './operands.ts';
+import { callFarReal, jmpFarReal, loadRealSegment, realSegments, retFarReal } from './real-mode.ts';
+import { TaskSource, isTaskTarget, jumpToTask } from './task-switch.ts';
 
 /** The descriptor most recently read by readDescriptor (module scratch: no allocation). */
 export const desc = { lo: 0, hi: 0, addr: 0, attr: 0, base: 0, limit: 0 };
@@ -123,8 +126,12 @@ export function loadStackSegment(c: Cpu, sel: number): boolean {
   return true;
 }
 
-/** Loads any segment register but CS with its checks. */
+/** Loads any segment register but CS with its checks (real and virtual-8086 mode: none). */
 export function loadSegment(c: Cpu, seg: number, sel: number): boolean {
+  if (realSegments(c)) {
+    loadRealSegment(c, seg, sel);
+    return true;
+  }
   return seg === Seg.SS ? loadStackSegment(c, sel) : loadDataSegment(c, seg, sel);
 }
 
@@ -249,7 +256,7 @@ const gate = { target: 0, offset: 0, params: 0, is32: false };
 
 /**
  * Checks the call gate `sel` whose descriptor is in `desc` (SDM vol. 3, 5.8.4): a call-gate type
- * (task gates and TSS descriptors would switch tasks, which is not modelled: #GP), gate DPL at
+ * (#GP otherwise; task gates and TSS descriptors were sent to jumpToTask before), gate DPL at
  * least CPL and RPL, present; then reads its target code segment into `desc`, which must be a
  * present code segment with DPL <= CPL. Fills `gate`; false after a fault.
  */
@@ -277,6 +284,7 @@ export function jmpFar(c: Cpu, i: Insn): void {
   if (!readFarOperand(c, i)) return;
   const sel = farSel;
   const offset = farOff;
+  if (realSegments(c)) return void jmpFarReal(c, sel, offset);
   if ((sel & 0xfffc) === 0) return void c.fault(Vector.GP, 0);
   if (!readDescriptor(c, sel, Vector.GP, 0)) return;
   if (isCode(desc.attr)) {
@@ -286,6 +294,7 @@ export function jmpFar(c: Cpu, i: Insn): void {
     if (c.pending === 0) enterCodeSegment(c, sel, c.cpl, offset);
     return;
   }
+  if (isTaskTarget(desc.attr)) return void jumpToTask(c, sel, TaskSource.JMP);
   if (!readCallGate(c, sel)) return;
   // A jump never changes privilege: nonconforming targets must be at the CPL exactly.
   if (!isConforming(desc.attr) && attrDpl(desc.attr) !== c.cpl) return void c.fault(Vector.GP, gate.target & 0xfffc);
@@ -354,6 +363,7 @@ export function callFar(c: Cpu, i: Insn): void {
   const sel = farSel;
   const offset = farOff;
   const size = i.opsize >> 3;
+  if (realSegments(c)) return void callFarReal(c, sel, offset, i.opsize);
   if ((sel & 0xfffc) === 0) return void c.fault(Vector.GP, 0);
   if (!readDescriptor(c, sel, Vector.GP, 0)) return;
   const user = c.cpl === 3;
@@ -373,6 +383,7 @@ export function callFar(c: Cpu, i: Insn): void {
     enterCodeSegment(c, sel, c.cpl, offset);
     return;
   }
+  if (isTaskTarget(desc.attr)) return void jumpToTask(c, sel, TaskSource.CALL);
   if (!readCallGate(c, sel)) return;
   if (beyondLimit(gate.offset)) return void c.fault(Vector.GP, 0);
   const { target, offset: entry, params } = gate;
@@ -423,6 +434,7 @@ export function callFar(c: Cpu, i: Insn): void {
 
 /** retf / retf imm16 (CB, CA): to the same or an outer privilege level. */
 export function retFar(c: Cpu, i: Insn): void {
+  if (realSegments(c)) return void retFarReal(c, i);
   const size = i.opsize >> 3;
   const mask = c.ss32 ? -1 : 0xffff;
   const sp = c.sp();

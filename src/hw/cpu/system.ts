@@ -21,6 +21,14 @@ import { ea, readRm16 } from './operands.ts';
 import { desc, readDescriptor } from './segments.ts';
 import { Feature, hasFeature } from './cpu-model.ts';
 import { readTsc } from './tsc.ts';
+import { realSegments } from './real-mode.ts';
+
+/** LLDT, LTR, SLDT, STR, LAR, LSL, VERR, VERW, ARPL are not recognized in real-address and virtual-8086 mode: #UD. */
+function protectedOnly(c: Cpu): boolean {
+  if (!realSegments(c)) return true;
+  c.fault(Vector.UD, -1);
+  return false;
+}
 
 function privileged(c: Cpu): boolean {
   if (c.cpl === 0) return true;
@@ -64,6 +72,7 @@ export function sgdtSidt(c: Cpu, i: Insn): void {
 
 /** sldt / str Ew (0F 00 /0 /1): to a register with a 32-bit operand size, zero-extended. */
 export function sldtStr(c: Cpu, i: Insn): void {
+  if (!protectedOnly(c)) return;
   const sel = i.sub === 0 ? c.ldtSel : c.trSel;
   if (i.mem === 0) {
     if (i.opsize === 32) c.regs[i.rm] = sel;
@@ -73,7 +82,7 @@ export function sldtStr(c: Cpu, i: Insn): void {
 
 /** lldt Ew (0F 00 /2): a GDT selector of an LDT descriptor, or null to disable the LDT. */
 export function lldt(c: Cpu, i: Insn): void {
-  if (!privileged(c)) return;
+  if (!protectedOnly(c) || !privileged(c)) return;
   const sel = i.mem === 0 ? c.r16[i.rm]! : readRm16(c, i);
   if (c.pending !== 0) return;
   if ((sel & 0xfffc) === 0) {
@@ -93,7 +102,7 @@ export function lldt(c: Cpu, i: Insn): void {
 
 /** ltr Ew (0F 00 /3): loads an available TSS and marks its descriptor busy (SDM vol. 3, 7.2.4). */
 export function ltr(c: Cpu, i: Insn): void {
-  if (!privileged(c)) return;
+  if (!protectedOnly(c) || !privileged(c)) return;
   const sel = i.mem === 0 ? c.r16[i.rm]! : readRm16(c, i);
   if (c.pending !== 0) return;
   if ((sel & 0xfffc) === 0) return void c.fault(Vector.GP, 0);
@@ -117,10 +126,8 @@ export function writeCr0(c: Cpu, value: number): boolean {
   const v = (value & CR0_WRITABLE) | Cr0.ET;
   if ((v & Cr0.PG) !== 0 && (v & Cr0.PE) === 0) return !!c.fault(Vector.GP, 0);
   if ((v & Cr0.NW) !== 0 && (v & Cr0.CD) === 0) return !!c.fault(Vector.GP, 0);
-  if ((v & Cr0.PE) === 0) {
-    c.unsupported('real mode (clearing CR0.PE)');
-    return false;
-  }
+  // PE: real-address mode when clear; the segment registers keep their hidden parts either way
+  // (SDM vol. 3, 9.9), so the code that follows runs on until a far jump reloads CS.
   const changed = c.cr0 ^ v;
   c.cr0 = v | 0;
   c.refreshAccessChecks();
@@ -253,6 +260,7 @@ function visible(c: Cpu, sel: number): boolean {
 
 /** lar Gv, Ew / lsl Gv, Ew (0F 02 / 0F 03): sub = 0 LAR, 1 LSL. */
 export function larLsl(c: Cpu, i: Insn): void {
+  if (!protectedOnly(c)) return;
   const sel = readRm16(c, i);
   if (c.pending !== 0) return;
   let ok = visible(c, sel);
@@ -270,6 +278,7 @@ export function larLsl(c: Cpu, i: Insn): void {
 
 /** verr / verw Ew (0F 00 /4 /5): sub = 4 or 5. */
 export function verrVerw(c: Cpu, i: Insn): void {
+  if (!protectedOnly(c)) return;
   const sel = readRm16(c, i);
   if (c.pending !== 0) return;
   let ok = visible(c, sel);
@@ -286,6 +295,7 @@ export function verrVerw(c: Cpu, i: Insn): void {
 
 /** arpl Ew, Gw (63): raise the destination selector's RPL to the source's. */
 export function arpl(c: Cpu, i: Insn): void {
+  if (!protectedOnly(c)) return;
   const dst = i.mem === 0 ? c.r16[i.rm]! : c.rmw16(i.seg, ea(c, i));
   if (c.pending !== 0) return;
   const src = c.r16[i.reg]!;

@@ -11,14 +11,17 @@
  * CR0 writes), exceptions by vector, physical interrupts (INTR) and NMIs, the virtual-interrupt
  * window (VINTR), CPUID, HLT, INVLPG, port I/O through a permission map (IOIO), RDMSR/WRMSR through
  * the MSR permission map (MSR_PROT), shutdown (a triple fault), VMRUN and VMMCALL, VMLOAD, VMSAVE,
- * STGI, CLGI, SKINIT, INVLPGA. Not implemented (guests never exit for them): DR accesses,
- * descriptor-table register accesses, RDTSC/RDTSCP (TSC_OFFSET is), PUSHF/POPF, IRET, INT n, task
- * switches, SMI/INIT. Virtual interrupts follow V_INTR_MASKING = 1: the guest's IF masks only
- * them, physical interrupts exit. NMIs: EVENTINJ type NMI, and virtual NMIs (V_NMI_ENABLE) with
- * the guest's NMI blocking kept in the VMCB's V_NMI_BLOCKING across exits, set when an NMI is
- * delivered to the guest and cleared by its IRET (or by an exit during that delivery). Without
- * V_NMI_ENABLE the guest's blocking starts clear at VMRUN and is not kept (a VMM would intercept
- * IRET to track it; not implemented). EFER and the SYSENTER MSRs travel in the save area.
+ * STGI, CLGI, SKINIT, INVLPGA, task switches. Not implemented (guests never exit for them): DR
+ * accesses, descriptor-table register accesses, RDTSC/RDTSCP (TSC_OFFSET is), PUSHF/POPF, IRET,
+ * INT n, SMI/INIT. Task switches exit before they begin when intercepted; without the intercept
+ * the CPU switches with the guest's tables and loads CR3 from the TSS. Virtual interrupts follow
+ * V_INTR_MASKING = 1: the guest's IF masks only them, physical interrupts exit. NMIs: EVENTINJ
+ * type NMI, and virtual NMIs (V_NMI_ENABLE) with the guest's NMI blocking kept in the VMCB's
+ * V_NMI_BLOCKING across exits, set when an NMI is delivered to the guest and cleared by its IRET
+ * (or by an exit during that delivery). Without V_NMI_ENABLE the guest's blocking starts clear at
+ * VMRUN and is not kept (a VMM would intercept IRET to track it; not implemented). EFER and the
+ * SYSENTER MSRs travel in the save area. The guest may be in real mode, with CR0.PG = 1 too
+ * ("paged real mode", for shadow paging), or in virtual-8086 mode.
  *
  * The host's VMM is not software on this CPU: it calls vmrun() where an AMD VMM executes VMRUN.
  * The instructions of the SVM family, when a guest executes them, exit if intercepted (VMRUN's
@@ -34,6 +37,7 @@ import {
   IoioInfo,
   SvmExit,
   TLB_FLUSH_ALL,
+  TaskSwitchInfo,
   VMCB_SEGMENTS,
   V_IRQ,
   V_NMI_BLOCKING,
@@ -159,8 +163,9 @@ function inconsistency(c: Cpu, vmcb: number): string {
   const m = c.mem;
   if ((m.read32(vmcb + C.MISC2) & InterceptMisc2.VMRUN) === 0) return 'the VMRUN intercept is clear';
   if (m.read32(vmcb + C.ASID) === 0) return 'ASID 0 is the host';
+  // CR0.PG without CR0.PE is allowed: "paged real mode", for a VMM that shadows a real-mode
+  // guest's memory (APM vol. 2, 15.5.1 lists it as illegal only with EFER.LME).
   const cr0 = m.read32(vmcb + S.CR0);
-  if ((cr0 & Cr0.PG) !== 0 && (cr0 & Cr0.PE) === 0) return 'CR0.PG without CR0.PE';
   if ((cr0 & Cr0.NW) !== 0 && (cr0 & Cr0.CD) === 0) return 'CR0.NW without CR0.CD';
   if ((m.read32(vmcb + S.CR4) & ~CR4_SUPPORTED) !== 0) return 'reserved CR4 bits';
   if ((m.read32(vmcb + S.EFER) & ~Efer.NXE) !== 0 || m.read32(vmcb + S.EFER + 4) !== 0) return 'reserved EFER bits';
@@ -265,7 +270,8 @@ function leaveGuest(c: Cpu, exit: CpuExit): CpuExit {
   m.write32(vmcb + C.INTERRUPT_SHADOW, c.inhibit ? 1 : 0);
   write64(m, vmcb + C.EXITCODE, code, code < 0 ? -1 : 0);
   write64(m, vmcb + C.EXITINFO1, c.exitInfo1, c.exitInfo1Hi);
-  write64(m, vmcb + C.EXITINFO2, c.exitInfo2);
+  write64(m, vmcb + C.EXITINFO2, c.exitInfo2, c.exitInfo2Hi);
+  c.exitInfo2Hi = 0;
   write64(m, vmcb + C.EXITINTINFO, c.exitIntInfo, c.exitIntError);
   write64(m, vmcb + C.NRIP, c.exitNrip);
   let vintr = m.read32(vmcb + C.VINTR);
@@ -293,11 +299,12 @@ function leaveGuest(c: Cpu, exit: CpuExit): CpuExit {
 }
 
 /** Leaves guest mode from inside an instruction, which does not execute (it restarts at the next VMRUN unless the VMM moves RIP). */
-function exitFromInstruction(c: Cpu, code: number, info1: number, info1Hi: number, info2: number): void {
+function exitFromInstruction(c: Cpu, code: number, info1: number, info1Hi: number, info2: number, info2Hi = 0): void {
   c.exitCode = code;
   c.exitInfo1 = info1;
   c.exitInfo1Hi = info1Hi;
   c.exitInfo2 = info2;
+  c.exitInfo2Hi = info2Hi;
   c.exitNrip = c.eip;
   c.pending = Pending.FAULT;
   c.excVector = VMEXIT_VECTOR;
@@ -310,6 +317,19 @@ function exitFromInstruction(c: Cpu, code: number, info1: number, info1Hi: numbe
 export function interceptMisc1(c: Cpu, bit: number, code: number, info1 = 0): boolean {
   if ((c.icptMisc1 & bit) === 0) return false;
   exitFromInstruction(c, code, info1, 0, 0);
+  return true;
+}
+
+/**
+ * A task switch about to begin (task-switch.ts), intercepted: exits with the new TSS selector in
+ * EXITINFO1 and in EXITINFO2 what started it and the error code (APM vol. 2, 15.14; TaskSwitchInfo).
+ * `source` is TaskSource (0 JMP, 1 CALL, 2 IRET, 3 a task gate in the IDT). Returns true when it exited.
+ */
+export function interceptTaskSwitch(c: Cpu, sel: number, source: number, errorCode: number): boolean {
+  if ((c.icptMisc1 & InterceptMisc1.TASK_SWITCH) === 0) return false;
+  let hi = source === 2 ? TaskSwitchInfo.IRET : source === 0 ? TaskSwitchInfo.JMP : 0;
+  if (errorCode >= 0) hi |= TaskSwitchInfo.HAS_ERROR;
+  exitFromInstruction(c, SvmExit.TASK_SWITCH, sel & 0xffff, 0, errorCode < 0 ? 0 : errorCode, hi);
   return true;
 }
 

@@ -1,6 +1,7 @@
 /**
  * EFLAGS bits (Intel SDM vol. 1, 3.4.3). Bit 1 always reads as 1; bits 3, 5, 15 and 22-31
- * always read as 0. VM (virtual-8086) is never set: v8086 mode is not modelled.
+ * always read as 0. VM (virtual-8086 mode) is set only by IRET at CPL 0 and by task switches;
+ * VIF and VIP (VME) are never set.
  */
 export const Eflags = {
   CF: 1 << 0,

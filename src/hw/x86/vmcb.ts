@@ -112,6 +112,7 @@ export const InterceptMisc1 = {
   IOIO: 1 << 27,
   /** RDMSR and WRMSR exit for the MSRs the permission map selects (and every MSR outside its ranges). */
   MSR_PROT: 1 << 28,
+  TASK_SWITCH: 1 << 29,
   SHUTDOWN: 1 << 31,
 } as const;
 
@@ -147,6 +148,8 @@ export const SvmExit = {
   IOIO: 0x7b,
   /** RDMSR (EXITINFO1 0) or WRMSR (EXITINFO1 1). */
   MSR: 0x7c,
+  /** A task switch (EXITINFO1: the new TSS selector; EXITINFO2: the reason and error code). */
+  TASK_SWITCH: 0x7d,
   SHUTDOWN: 0x7f,
   VMRUN: 0x80,
   VMMCALL: 0x81,
@@ -194,6 +197,16 @@ export const IoioInfo = {
   ADDR16: 1 << 7,
   ADDR32: 1 << 8,
   PORT_SHIFT: 16,
+} as const;
+
+/** EXITINFO2 of a task-switch exit, high dword (APM vol. 2, 15.14 / KVM's SVM_EXITINFOSHIFT_TS_*): the low dword holds the error code. */
+export const TaskSwitchInfo = {
+  /** Bit 36: started by IRET. */
+  IRET: 1 << 4,
+  /** Bit 38: started by a far JMP. */
+  JMP: 1 << 6,
+  /** Bit 44: the error code in the low dword is valid (an exception through a task gate). */
+  HAS_ERROR: 1 << 12,
 } as const;
 
 /** V_IRQ in the VINTR field. */

@@ -7,7 +7,8 @@
  * shadow page tables (there is no MMU virtualization yet), so the VMM intercepts:
  *
  *   CR0, CR3, CR4 reads and writes  the guest sees its own values (the vCPU's); the hardware runs
- *                                   on the shadow in the VMCB's CR3, with paging and WP on
+ *                                   on the shadow in the VMCB's CR3, with paging and WP on — in
+ *                                   real mode too ("paged real mode": CR0.PE=0, PG=1)
  *   #PF                             hidden, true, trace and MMIO faults, as under trap
  *   INVLPG                          the shadow entry goes with the guest's TLB entry
  *   port I/O (every port)           the VM's devices are the VMM's
@@ -16,6 +17,9 @@
  *                                   in the VMCB's save area, the TSC offset in TSC_OFFSET)
  *   HLT                             idle until the VM's next interrupt or NMI
  *   CPUID                           the guest sees its own model, without the extension
+ *   task switches                   the vCPU switches (JMP, CALL, IRET, a task gate in the IDT):
+ *                                   the new task's CR3 must go through the shadow MMU, which the
+ *                                   hardware's own switch would bypass (it loads the VMCB's CR3)
  *   VMRUN and its family            #UD: no nested virtualization on offer
  *   INTR, NMI, VINTR, shutdown      host interrupts and NMIs; the interrupt window; a triple fault
  *
@@ -173,7 +177,7 @@ export class HwEngine implements VmEngine {
     m.write16(vmcb + C.CR_READ, (1 << 0) | (1 << 3) | (1 << 4));
     m.write16(vmcb + C.CR_WRITE, (1 << 0) | (1 << 3) | (1 << 4));
     m.write32(vmcb + C.EXCEPTIONS, 1 << Vector.PF);
-    const misc1 = InterceptMisc1.INTR | InterceptMisc1.NMI | InterceptMisc1.VINTR | InterceptMisc1.CPUID | InterceptMisc1.HLT | InterceptMisc1.INVLPG;
+    const misc1 = InterceptMisc1.INTR | InterceptMisc1.NMI | InterceptMisc1.VINTR | InterceptMisc1.CPUID | InterceptMisc1.HLT | InterceptMisc1.INVLPG | InterceptMisc1.TASK_SWITCH;
     m.write32(vmcb + C.MISC1, misc1 | InterceptMisc1.INVLPGA | InterceptMisc1.IOIO | InterceptMisc1.MSR_PROT | InterceptMisc1.SHUTDOWN);
     m.write32(vmcb + C.MISC2, Object.values(InterceptMisc2).reduce((a, b) => a | b, 0));
     // Every port is the VM's own device, emulated by the VMM.
@@ -325,6 +329,7 @@ export class HwEngine implements VmEngine {
       return this.finish(ExitCategory.INSTRUCTION, svmExitName(code).toLowerCase());
     }
     if (code === SvmExit.IOIO || code === SvmExit.HLT || code === SvmExit.CPUID || code === SvmExit.INVLPG || code === SvmExit.MSR) return this.emulate(null);
+    if (code === SvmExit.TASK_SWITCH) return this.onTaskSwitch();
     if (code >= SvmExit.CR0_READ && code < SvmExit.CR0_WRITE + 16) return this.emulate(null);
     throw new Error(`hw engine: exit ${svmExitName(code)}, which the VMM does not intercept`);
   }
@@ -351,6 +356,20 @@ export class HwEngine implements VmEngine {
         return this.emulate(category);
       }
     }
+  }
+
+  /**
+   * A task switch, intercepted before it began (APM vol. 2, 15.14): by an event through a task gate
+   * in the IDT (in EXITINTINFO), delivered again on the vCPU; or by JMP, CALL or IRET, emulated.
+   * Either way the vCPU switches with the guest's tables, and its new CR3 goes to the shadow MMU.
+   */
+  private onTaskSwitch(): VmExit | null {
+    const { hostMem: m, vmcb } = this.p;
+    const interrupted = m.read32(vmcb + C.EXITINTINFO);
+    if ((interrupted & EventInfo.VALID) === 0) return this.emulate(null);
+    const type = (interrupted >>> EventInfo.TYPE_SHIFT) & 7;
+    const category = type === EventInfo.TYPE_SOFT_INT ? ExitCategory.SOFTWARE_INTERRUPT : type === EventInfo.TYPE_EXCEPTION ? ExitCategory.EXCEPTION : ExitCategory.EXTERNAL_INTERRUPT;
+    return this.deliverInSoftware(interrupted, m.read32(vmcb + C.EXITINTINFO + 4), category);
   }
 
   /** After a hidden fault: the event the CPU was delivering is delivered again (INT n re-executes by itself). */
@@ -387,6 +406,7 @@ export class HwEngine implements VmEngine {
   private deliverInSoftware(info: number, errorCode: number, category: ExitCategoryName): VmExit | null {
     const v = this.p.vcpu;
     this.syncIn();
+    const before = { cr0: v.cr0, cr3: v.cr3, cr4: v.cr4 };
     const type = (info >>> EventInfo.TYPE_SHIFT) & 7;
     const source = type === EventInfo.TYPE_SOFT_INT ? 'software' : type === EventInfo.TYPE_EXCEPTION ? 'exception' : type === EventInfo.TYPE_NMI ? 'nmi' : 'external';
     const nrip = this.p.hostMem.read32(this.p.vmcb + C.NRIP);
@@ -395,6 +415,8 @@ export class HwEngine implements VmEngine {
     const exit = this.meter.deliver(v, info & 0xff, (info & EventInfo.ERROR_VALID) !== 0 ? errorCode : -1, source, length);
     if (exit !== null && exit.kind === 'reset') return { kind: 'triple-fault', vector: exit.vector };
     this.syncOut();
+    // Through a task gate the delivery switched tasks: the new task's CR3 (APM vol. 2, 15.14).
+    followPaging(this.p.mmu, v, before, null);
     return this.finish(category, 'event delivery');
   }
 
@@ -451,7 +473,9 @@ export class HwEngine implements VmEngine {
     const { vcpu: v, hostMem: m, vmcb, paging, real } = this.p;
     storeState(v, m, vmcb);
     if (this.started) real.fpu.copyFrom(v.fpu);
-    m.write32(vmcb + S.CR0, REAL_CR0 | (v.cr0 & MIRRORED_CR0));
+    // A real-mode guest runs in "paged real mode" (APM vol. 2, 15.19): PE clear, paging on the
+    // physical-mode shadow, which VMRUN allows.
+    m.write32(vmcb + S.CR0, (REAL_CR0 & ~(Cr0.PE & ~v.cr0)) | (v.cr0 & MIRRORED_CR0));
     // #MF comes to the VMM only for a guest with CR0.NE=0 (see REAL_CR0).
     m.write32(vmcb + C.EXCEPTIONS, (1 << Vector.PF) | ((v.cr0 & Cr0.NE) === 0 ? 1 << Vector.MF : 0));
     m.write32(vmcb + S.CR3, paging.root);

@@ -21,6 +21,16 @@
  * else a pending interrupt if the virtual IF allows it (SDM vol. 3, 6.9: NMI before INTR).
  * Every exit costs the profile's round trip plus the VMM's work (work.ts), added to simulated
  * time, so the guest's clocks see the VMM's overhead as they would on real hardware.
+ *
+ * Real mode and tasks: a guest in real mode runs in virtual-8086 mode on the real CPU
+ * (real-mode-v86.ts), its IOPL-sensitive and privileged instructions trapping (#GP) and emulated
+ * in real mode on the vCPU; what V86 cannot express (segment caches kept from protected mode,
+ * unreal mode) the VMM interprets on the vCPU until it can (the guest's state then lives on the
+ * vCPU). A guest task switch — a far JMP or CALL to a TSS or task gate (system descriptors are
+ * absent from the shadow GDT), IRET with NT=1 (the real TSS's null back link, #TS), an event
+ * through a task gate — is done by the vCPU with the guest's own TSSes and tables; the shadow
+ * MMU follows its CR3 and the shadow LDT its LDTR. The guest's virtual-8086 tasks run in V86 mode
+ * on the real CPU.
  */
 import type { Cpu, CpuExit, EventSource } from '../../hw/cpu/cpu.ts';
 import type { Insn } from '../../hw/cpu/insn.ts';
@@ -38,6 +48,7 @@ import { type SensitiveFailure, SensitiveWatch } from '../sensitive-watch.ts';
 import type { Profile } from '../profiles.ts';
 import type { ShadowDescriptorTable } from '../shadow/descriptor-tables.ts';
 import { FaultKind, type ShadowMmu } from '../shadow/shadow-mmu.ts';
+import { fitsV86, inRealMode } from '../real-mode-v86.ts';
 import { type RealTables, syncIn, syncOut } from '../vcpu.ts';
 import type { VmmWork } from '../work.ts';
 
@@ -52,9 +63,26 @@ export interface TrapEngineParts {
   readonly mmu: ShadowMmu;
   readonly gdt: ShadowDescriptorTable;
   readonly ldt: ShadowDescriptorTable;
+  /** Host-physical address of the real CPU's TSS (vcpu.ts, realTssInit). */
+  readonly tss: number;
   readonly work: VmmWork;
   readonly profile: Profile;
 }
+
+/** The guest's system-table and paging registers before the vCPU ran for it (what resync compares). */
+interface SystemState {
+  cr0: number;
+  cr3: number;
+  cr4: number;
+  gdtBase: number;
+  gdtLimit: number;
+  ldtSel: number;
+  ldtBase: number;
+  ldtLimit: number;
+}
+
+/** Instructions of real-mode code the VMM interprets in one go before it looks at time and interrupts. */
+const INTERPRET_SLICE = 256;
 
 /** DR6 after reset (SDM vol. 3, 17.2.3): reserved bits set, no status. */
 const DR6_RESET = 0xffff0ff0 | 0;
@@ -85,11 +113,14 @@ export class TrapEngine implements VmEngine {
   private failure: SensitiveFailure | null = null;
   /** The guest has been started (its state lives on the real CPU while it runs). */
   private started = false;
+  /** The guest's state lives on the vCPU: real-mode code the VMM interprets (interpretSlice). */
+  private onVcpu = false;
+  private readonly before: SystemState = { cr0: 0, cr3: 0, cr4: 0, gdtBase: 0, gdtLimit: 0, ldtSel: 0, ldtBase: 0, ldtLimit: 0 };
 
   constructor(parts: TrapEngineParts) {
     this.p = parts;
     this.watch = new SensitiveWatch(parts.guestMem);
-    this.tables = { gdt: parts.gdt, ldt: parts.ldt };
+    this.tables = { gdt: parts.gdt, ldt: parts.ldt, tss: parts.tss };
     this.meter = new ExitMeter(parts.real, parts.work, parts.profile);
     this.exits = this.meter.exits;
     this.lastExit = this.meter.last;
@@ -127,7 +158,7 @@ export class TrapEngine implements VmEngine {
     const { vcpu, gdt, ldt, mmu } = this.p;
     gdt.load(vcpu.gdtBase, vcpu.gdtLimit);
     ldt.load(vcpu.ldtBase, vcpu.ldtSel & 0xfffc ? vcpu.ldtLimit : -1);
-    syncOut(vcpu, this.p.real, this.tables);
+    this.putState();
     mmu.activate();
     this.started = true;
   }
@@ -138,8 +169,8 @@ export class TrapEngine implements VmEngine {
    */
   resume(): void {
     if (!this.started) return;
-    const { real, vcpu, mmu, chipset } = this.p;
-    syncOut(vcpu, real, this.tables);
+    const { real, mmu, chipset } = this.p;
+    this.putState();
     real.loadCr3(mmu.active!.frame * 4096);
     this.updateRealIrq();
     real.nmiPending = this.nmi;
@@ -148,8 +179,25 @@ export class TrapEngine implements VmEngine {
 
   /** Takes the guest's state off the real CPU into the vCPU. */
   suspend(): void {
-    if (this.started) syncIn(this.p.real, this.p.vcpu);
+    if (this.started) this.takeState();
     this.p.real.nmiPending = false;
+  }
+
+  /** The guest's state onto the vCPU (from the real CPU, unless the VMM is interpreting it). */
+  private takeState(): void {
+    if (!this.onVcpu) syncIn(this.p.real, this.p.vcpu);
+  }
+
+  /**
+   * The guest's state onto the real CPU, in the form it runs natively in: ring-compressed protected
+   * mode, or virtual-8086 mode for real-mode code that fits it; real-mode code that does not stays
+   * on the vCPU and is interpreted.
+   */
+  private putState(): void {
+    const v = this.p.vcpu;
+    this.onVcpu = inRealMode(v) && !fitsV86(v);
+    if (!this.onVcpu) syncOut(v, this.p.real, this.tables);
+    this.updateRealIrq();
   }
 
   run(maxInstructions: number): VmExit {
@@ -170,6 +218,11 @@ export class TrapEngine implements VmEngine {
         continue;
       }
       chipset.pollInputEvery(real.instructions);
+      if (this.onVcpu) {
+        const end = this.interpretSlice(left);
+        if (end !== null) return end;
+        continue;
+      }
       // With the guest's virtual IF clear, PUSHF and POPF would differ from the bare machine:
       // run only as far as the VMM has looked (sensitive-watch.ts).
       let budget = Math.min(left, SLICE);
@@ -234,6 +287,8 @@ export class TrapEngine implements VmEngine {
       case Vector.GP:
       case Vector.NP:
       case Vector.SS:
+      // Only a guest IRET with NT=1 raises #TS on the real CPU (its TSS's back link is null).
+      case Vector.TS:
         return this.emulate(null);
       case Vector.PF:
         return this.onPageFault(cr2, errorCode);
@@ -279,28 +334,78 @@ export class TrapEngine implements VmEngine {
    * name it by the instruction (a privileged instruction, I/O, HLT).
    */
   private emulate(category: ExitCategoryName | null): VmExit | null {
-    const { real, vcpu: v, mmu, gdt, ldt } = this.p;
-    syncIn(real, v);
+    const { vcpu: v, mmu } = this.p;
+    this.takeState();
     const insn = peekInstruction(v);
     const name = insn === null ? '' : specOf(insn).name;
-    const before = { cr0: v.cr0, cr3: v.cr3, cr4: v.cr4, gdtBase: v.gdtBase, gdtLimit: v.gdtLimit, ldtSel: v.ldtSel, ldtBase: v.ldtBase, ldtLimit: v.ldtLimit };
+    this.noteSystemState();
     const invlpgAt = name === 'invlpg' && insn !== null ? this.linearOperand(insn) : 0;
     const exit = this.meter.step(v);
     if (exit.kind === 'reset') return { kind: 'triple-fault', vector: exit.vector };
     if (exit.kind === 'unsupported') return { kind: 'unsupported', feature: exit.feature, eip: exit.eip };
     if (exit.kind === 'halt') this.halted = true;
-    syncOut(v, real, this.tables);
-    this.updateRealIrq();
-    // What the instruction changed of the guest's system state, the shadows must follow.
-    if (v.gdtBase !== before.gdtBase || v.gdtLimit !== before.gdtLimit) gdt.load(v.gdtBase, v.gdtLimit);
-    if (v.ldtSel !== before.ldtSel || v.ldtBase !== before.ldtBase || v.ldtLimit !== before.ldtLimit) ldt.load(v.ldtBase, v.ldtSel & 0xfffc ? v.ldtLimit : -1);
-    if (followPaging(mmu, v, before, insn)) {
-      gdt.refresh();
-      ldt.refresh();
-    }
+    this.resync(insn);
     if (name === 'invlpg') mmu.invalidatePage(invlpgAt);
     const exitName = emulationExit(category, insn);
     return this.finish(exitName.category, exitName.detail);
+  }
+
+  /** Remembers the guest's system registers before the vCPU runs for it (resync compares). */
+  private noteSystemState(): void {
+    const v = this.p.vcpu;
+    const b = this.before;
+    b.cr0 = v.cr0;
+    b.cr3 = v.cr3;
+    b.cr4 = v.cr4;
+    b.gdtBase = v.gdtBase;
+    b.gdtLimit = v.gdtLimit;
+    b.ldtSel = v.ldtSel;
+    b.ldtBase = v.ldtBase;
+    b.ldtLimit = v.ldtLimit;
+  }
+
+  /**
+   * After the vCPU ran for the guest (an emulated instruction, a reflected or injected event, which
+   * may have switched tasks or left real mode): the guest's state back where it runs, and the
+   * shadows after what changed of its system state — its GDT and LDT, its paging registers.
+   */
+  private resync(insn: Insn | null): void {
+    const { vcpu: v, mmu, gdt, ldt } = this.p;
+    const b = this.before;
+    this.putState();
+    if (v.gdtBase !== b.gdtBase || v.gdtLimit !== b.gdtLimit) gdt.load(v.gdtBase, v.gdtLimit);
+    if (v.ldtSel !== b.ldtSel || v.ldtBase !== b.ldtBase || v.ldtLimit !== b.ldtLimit) ldt.load(v.ldtBase, v.ldtSel & 0xfffc ? v.ldtLimit : -1);
+    if (followPaging(mmu, v, b, insn)) {
+      gdt.refresh();
+      ldt.refresh();
+    }
+  }
+
+  /**
+   * Real-mode code virtual-8086 mode cannot express (fitsV86): the VMM interprets it on the vCPU,
+   * an instruction at a time — up to INTERPRET_SLICE of them, until it fits V86 again or leaves real
+   * mode, halts, or an interrupt it can take is waiting — and counts the stretch as one exit.
+   */
+  private interpretSlice(left: number): VmExit | null {
+    const { vcpu: v, real } = this.p;
+    this.begin();
+    v.cycles = real.cycles;
+    for (let n = 0; n < INTERPRET_SLICE && n < left; n++) {
+      this.noteSystemState();
+      const exit = this.meter.step(v);
+      if (exit.kind === 'reset') return { kind: 'triple-fault', vector: exit.vector };
+      if (exit.kind === 'unsupported') return { kind: 'unsupported', feature: exit.feature, eip: exit.eip };
+      this.resync(null);
+      if (exit.kind === 'halt') {
+        this.halted = true;
+        break;
+      }
+      if (!this.onVcpu || this.stopRequested || this.canInject() || v.cycles >= real.deadline) break;
+    }
+    const end = this.finish(ExitCategory.INSTRUCTION, 'interpreted (real mode)');
+    if (end !== null) return end;
+    // The host timer came due while the VMM interpreted: as if the real CPU had returned for it.
+    return real.cycles >= real.deadline ? this.dispatch({ kind: 'deadline' }) : null;
   }
 
   /** Guest-linear address of an instruction's memory operand (INVLPG's page). */
@@ -315,20 +420,21 @@ export class TrapEngine implements VmEngine {
    * error code, CR2 for a page fault. Returns an exit on a triple fault.
    */
   private reflect(vector: number, errorCode: number, source: EventSource, length: number, cr2: number): VmExit | null {
-    const { real, vcpu: v } = this.p;
-    syncIn(real, v);
+    const v = this.p.vcpu;
+    this.takeState();
+    this.noteSystemState();
     if (vector === Vector.PF) v.cr2 = cr2;
     const exit = this.meter.deliver(v, vector, errorCode, source, length);
     if (exit !== null && exit.kind === 'reset') return { kind: 'triple-fault', vector: exit.vector };
-    syncOut(v, real, this.tables);
-    this.updateRealIrq();
+    this.resync(null);
     return null;
   }
 
   // ---------------------------------------------------------------- interrupts and idling
 
   private canInject(): boolean {
-    return this.intr && (this.p.vcpu.flags & Eflags.IF) !== 0 && !this.p.real.inhibit;
+    const inhibit = this.onVcpu ? this.p.vcpu.inhibit : this.p.real.inhibit;
+    return this.intr && (this.p.vcpu.flags & Eflags.IF) !== 0 && !inhibit;
   }
 
   /** The VM's NMI waits and the guest's NMIs are not blocked (the real CPU holds the guest's blocking). */
@@ -353,15 +459,15 @@ export class TrapEngine implements VmEngine {
 
   /** Delivers the VM's pending interrupt into the guest (its IF allows it). */
   private inject(): VmExit | null {
-    const { real, vcpu: v, chipset } = this.p;
-    syncIn(real, v);
+    const { vcpu: v, chipset } = this.p;
+    this.takeState();
+    this.noteSystemState();
     const vector = chipset.lapic.acknowledge() & 0xff;
     const exit = this.meter.deliver(v, vector, -1, 'external', 0);
     this.injections++;
     this.halted = false;
     if (exit !== null && exit.kind === 'reset') return { kind: 'triple-fault', vector: exit.vector };
-    syncOut(v, real, this.tables);
-    this.updateRealIrq();
+    this.resync(null);
     return null;
   }
 
@@ -387,8 +493,9 @@ export class TrapEngine implements VmEngine {
   // ---------------------------------------------------------------- cost accounting
 
   private begin(): void {
-    const real = this.p.real;
-    this.meter.begin(real.eip, guestCpl(real.cpl));
+    const { real, vcpu: v } = this.p;
+    if (this.onVcpu || inRealMode(v)) this.meter.begin(this.onVcpu ? v.eip : real.eip, 0);
+    else this.meter.begin(real.eip, guestCpl(real.cpl));
   }
 
   /** Ends an exit: injects a pending NMI, else interrupt, if it can, then charges and records the exit. */
