@@ -12,6 +12,7 @@ import { symbol } from './assemble.ts';
 import { CODE, DATA, Machine, asm, stubAddress } from './machine.ts';
 import { Board } from '../../src/hw/platform/board.ts';
 import { Cr0 } from '../../src/hw/x86/control-registers.ts';
+import { SegAttr } from '../../src/hw/x86/descriptors.ts';
 import { Vector } from '../../src/hw/x86/vectors.ts';
 import { Sw } from '../../src/hw/cpu/fpu/fpu.ts';
 
@@ -323,3 +324,84 @@ describe('x87: MS-DOS compatibility mode with CR0.NE=0 on the PC board (SDM vol.
 });
 
 void stubAddress;
+
+describe('x87 in real-address mode (SDM vol. 1, 8.1.10 and figure 8-12; vol. 3, 20.1.4)', () => {
+  /** 16-bit descriptors (base CODE, and 0) to leave protected mode through, as SDM vol. 3, 9.9.2 says. */
+  const CODE16 = 0x190;
+  const DATA16 = 0x198;
+  const IVT = 0xc000;
+
+  it('after the switch to real mode: FNSTENV stores 20-bit linear pointers, #MF goes through the vector table', () => {
+    const m = new Machine({ cpl: 0 });
+    m.setDescriptor(CODE16 >> 3, CODE, 0xffff, SegAttr.P | SegAttr.S | SegAttr.CODE | SegAttr.WR);
+    m.setDescriptor(DATA16 >> 3, 0, 0xffff, SegAttr.P | SegAttr.S | SegAttr.WR);
+    const a = m.load(`
+    code_base:
+      ljmp $${CODE16}, $(pm16 - code_base)
+    .code16
+    pm16:
+      mov $${DATA16}, %ax
+      mov %ax, %ds
+      mov %ax, %es
+      mov %ax, %ss
+      mov %cr0, %eax
+      and $0xfffffffe, %eax
+      or $${Cr0.NE}, %eax
+      mov %eax, %cr0
+      ljmp $0x1000, $(rm - code_base)
+    rm:
+      xor %ax, %ax
+      mov %ax, %ss
+      mov $0xa000, %sp
+      lidt %cs:(ivtr - code_base)
+      mov $0x100, %ax
+      mov %ax, %ds              # base 1000H
+      fninit
+    load:
+      fldl 0x3000               # linear 4000H
+      fnstenv 0x5000            # linear 6000H, 16-bit layout
+      fldcw 0x3100              # ZE unmasked
+      fld1
+    div:
+      fdivs 0x3200              # 1 / +0: ZE, pending
+      xor %bx, %bx
+    wait:
+      fwait                     # #MF here
+      hlt
+    mf:
+      fnstenv 0x5100            # linear 6100H
+      mov %sp, %si
+      out %al, $DONE_PORT
+    .balign 2
+    ivtr:
+      .word 0x3ff
+      .long ${IVT}
+    `);
+    for (let k = 0; k < 0x400; k += 4) m.w32(IVT + k, 0);
+    m.w16(IVT + 4 * Vector.MF, symbol(a, 'mf') - CODE);
+    m.w16(IVT + 4 * Vector.MF + 2, 0x1000);
+    m.w32(0x4000, 0);
+    m.w32(0x4004, 0x3ff00000); // 1.0
+    m.w16(0x4100, 0x037b);
+    m.w32(0x4200, 0); // +0.0f
+    m.runToDone();
+    // CS = 1000H has base 10000H = CODE: an instruction's linear address is its assembled address.
+    const r16 = (at: number) => m.r32(at) & 0xffff;
+    const load = symbol(a, 'load');
+    assert.deepEqual(
+      [r16(0x6000), r16(0x6002), r16(0x6004), r16(0x6006), r16(0x6008), r16(0x600a), r16(0x600c)],
+      // FCW; FSW with TOP 7; tags: R7 valid, the rest empty; IP 15-0; IP 19-16 | FOP (DD /0, ModRM 06); DP 15-0; DP 19-16
+      [0x037f, 0x3800, 0x3fff, load & 0xffff, ((load >>> 16) << 12) | 0x506, 0x4000, 0],
+    );
+    const div = symbol(a, 'div');
+    assert.equal(r16(0x6102) & (Sw.ES | Sw.ZE), Sw.ES | Sw.ZE, 'FSW: ZE and ES');
+    assert.deepEqual(
+      [r16(0x6106), r16(0x6108), r16(0x610a), r16(0x610c)],
+      // FDIV m32fp is D8 /6 (ModRM 36): FOP 036H; the operand at 1000H + 3200H
+      [div & 0xffff, ((div >>> 16) << 12) | 0x036, 0x4200, 0],
+    );
+    // Real mode pushes FLAGS, CS, IP: the #MF is a fault at the FWAIT.
+    assert.equal(m.esi & 0xffff, 0xa000 - 6);
+    assert.deepEqual([r16(0xa000 - 6), r16(0xa000 - 4)], [symbol(a, 'wait') - CODE, 0x1000]);
+  });
+});

@@ -2,7 +2,7 @@
  * The x87 environment layouts (SDM vol. 1, figures 8-9 to 8-12) of FNSTENV and FLDENV: the
  * protected-mode ones are compared with the host's in the differential test; the real-address
  * mode ones, which hold 20-bit linear pointers, are checked here against the figures (the CPU is
- * put in real mode directly: entering it is not modelled yet).
+ * put in real mode directly; test/system/x87.test.ts gets there by clearing CR0.PE).
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
