@@ -5,7 +5,7 @@
  *   wsegv    write to the read-only text segment    -> SIGSEGV (139)
  *   div      integer divide by zero                 -> SIGFPE  (136)
  *   ud2      an undefined instruction               -> SIGILL  (132)
- *   x87      an x87 floating-point instruction      -> SIGILL  (132): no FPU
+ *   x87      an unmasked x87 exception (1 / 0)       -> SIGFPE  (136), at the next FWAIT
  *   int3     a breakpoint                           -> SIGTRAP (133)
  *   abort    abort()                                -> SIGABRT (134)
  *   rdmsr    RDMSR at ring 3 (#GP: privileged)      -> SIGSEGV (139)
@@ -47,8 +47,12 @@ int main(int argc, char **argv)
 		return 100 / zero;
 	if (!strcmp(what, "ud2"))
 		__asm__ volatile("ud2");
-	if (!strcmp(what, "x87"))
-		__asm__ volatile("fld1");
+	if (!strcmp(what, "x87")) {
+		/* Zero-divide unmasked (control word 0x37b), 1 / 0, then FWAIT: #MF. */
+		static const unsigned short cw = 0x37b;
+		static const int zero_int = 0;
+		__asm__ volatile("fldcw %0; fld1; fidivl %1; fwait" : : "m"(cw), "m"(zero_int));
+	}
 	if (!strcmp(what, "int3"))
 		__asm__ volatile("int3");
 	if (!strcmp(what, "rdmsr"))

@@ -216,8 +216,10 @@ export class LinuxProcess {
     c.gdtBase = this.gdt;
     c.gdtLimit = GDT_ENTRIES * 8 - 1;
     c.loadCr3(this.space.directory);
-    // EM: there is no FPU, so x87 instructions raise #NM (how Linux runs on FPU-less i386).
-    c.cr0 = Cr0.PE | Cr0.ET | Cr0.PG | Cr0.WP | Cr0.EM | Cr0.NE;
+    // As Linux runs a process with an FPU: MP and NE (unmasked x87 exceptions are #MF), and a
+    // fresh FPU (FNINIT's state, as a new process's FPU context is).
+    c.cr0 = Cr0.PE | Cr0.MP | Cr0.ET | Cr0.NE | Cr0.PG | Cr0.WP;
+    c.fpu.init();
     c.flushTlb();
     const code = SegAttr.P | SegAttr.S | SegAttr.CODE | SegAttr.WR | SegAttr.ACCESSED | SegAttr.DB | SegAttr.G | (3 << 5);
     const data = SegAttr.P | SegAttr.S | SegAttr.WR | SegAttr.ACCESSED | SegAttr.DB | SegAttr.G | (3 << 5);
@@ -371,8 +373,8 @@ export class LinuxProcess {
       case Vector.UD:
         this.kill(Signal.SIGILL, `invalid or unsupported instruction${this.bytesAt(eip)}${at}`);
         return;
-      case Vector.NM:
-        this.kill(Signal.SIGILL, `x87 floating-point instruction${this.bytesAt(eip)}${at}: the emulated i686 has no FPU (CPUID reports none); build integer-only code`);
+      case Vector.MF:
+        this.kill(Signal.SIGFPE, `x87 floating-point exception (status word 0x${hex(this.cpu.fpu.statusWord())})${at}`);
         return;
       case Vector.BP:
       case Vector.DB:

@@ -14,6 +14,7 @@
  * virtual, kept in the vCPU, and device interrupts are injected only when it is set. Real IOPL is
  * 0, so CLI, STI, IN and OUT trap — but PUSHF at ring 1 shows the real IF, not the guest's
  * (sensitive-watch.ts catches that).
+ * The x87 state travels both ways too (an emulated FST must see the guest's registers).
  *
  * A guest in real mode runs on the real CPU in virtual-8086 mode when its segments are what V86
  * can express (real-mode-v86.ts): the real CPU holds its selectors and bases, the vCPU the hidden
@@ -70,6 +71,7 @@ export function syncIn(real: Cpu, v: Cpu): void {
   v.holdSingleStep = false;
   v.halted = false;
   v.cycles = real.cycles;
+  v.fpu.copyFrom(real.fpu);
   if (realMode) return void v86SegmentsIn(real, v);
   const kernel = real.cpl === 1;
   for (let s = 0; s < 6; s++) {
@@ -129,6 +131,7 @@ export function syncOut(v: Cpu, real: Cpu, tables: RealTables): void {
   real.nmiBlocked = v.nmiBlocked;
   real.holdSingleStep = v.holdSingleStep;
   real.halted = false;
+  real.fpu.copyFrom(v.fpu);
   const cr0 = REAL_CR0 | (v.cr0 & MIRRORED_CR0);
   real.cr0 = cr0;
   // The guest's SMEP and SMAP act on the real CPU's walk of the shadows as on its own tables (its

@@ -224,12 +224,20 @@ export abstract class Vm implements RealCpuTenant {
         setDeadline: (cycles) => {
           clock.deadline = cycles;
         },
+        // The guest's x87 error signals are the VM's: the vCPU drives FERR# into the VM's chipset,
+        // and the VMM emulates the instruction that raises it (trap, hw: the real CPU runs with CR0.NE=1).
+        ignne: {
+          set: (level) => {
+            vcpu.fpu.ignne = level;
+          },
+        },
       },
       options,
     );
     vcpu.io = this.chipset.ports;
     vcpu.hasApic = true;
     vcpu.intAck = this.chipset.lapic;
+    vcpu.fpu.ferr = this.chipset.fpuError.ferr;
     const lapic = this.chipset.lapic;
     // The guest's IA32_APIC_BASE (in its vCPU) hides or shows its own local APIC.
     vcpu.onApicEnable = (enabled) => lapic.setGlobalEnable(enabled);

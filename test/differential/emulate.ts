@@ -1,9 +1,13 @@
 /**
  * Runs test cases on the emulated CPU in the same layout as the native harness: code at
  * CODE_BASE followed by HLT, the scratch area at SCRATCH_BASE, protected mode with flat
- * segments and paging off, exceptions returned as exits (monitor mode).
+ * segments and paging off, exceptions returned as exits (monitor mode). As under Linux: the
+ * user-mode selectors (CS 0x23, data 0x2B; the x87 records them), CR0.MP and CR0.NE (an unmasked
+ * x87 exception is #MF, SIGFPE), and a fresh FPU for every case.
  */
 import { Cpu } from '../../src/hw/cpu/cpu.ts';
+import { Cr0 } from '../../src/hw/x86/control-registers.ts';
+import { Seg } from '../../src/hw/x86/descriptors.ts';
 import { readEflags } from '../../src/hw/cpu/flags.ts';
 import { PhysicalMemory } from '../../src/hw/memory/physical-memory.ts';
 import { type TestCase, initialScratch } from './generate.ts';
@@ -17,7 +21,8 @@ const RAM = 4 << 20;
 export function signalOf(vector: number): number {
   switch (vector) {
     case 0:
-      return 8; // #DE: SIGFPE
+    case 16:
+      return 8; // #DE, #MF: SIGFPE
     case 6:
       return 4; // #UD: SIGILL
     case 1:
@@ -40,6 +45,9 @@ export class Emulator {
   /** compileThreshold 0 interprets every block; 1 compiles a block after its first run. */
   constructor(compileThreshold: number) {
     this.cpu = new Cpu(this.mem, { read: () => 0xff, write: () => {} }, { monitor: true, compileThreshold });
+    const cpu = this.cpu;
+    cpu.cr0 |= Cr0.MP | Cr0.NE;
+    for (let s = 0; s < 6; s++) cpu.loadSegmentCache(s, s === Seg.CS ? 0x23 : 0x2b, 0, 0xffffffff, cpu.segAttr[s]!);
     this.scratchWords = new Int32Array(this.mem.u8.buffer, SCRATCH_BASE, SCRATCH_SIZE >>> 2);
   }
 
@@ -62,6 +70,7 @@ export class Emulator {
     cpu.lzKind = 0;
     cpu.eip = CODE_BASE;
     cpu.halted = false;
+    cpu.fpu.init();
     const exit = cpu.run(100_000);
     const o = newOutcome();
     if (exit.kind === 'trap') {

@@ -293,3 +293,34 @@ export function beyondRamGuest(): string {
 `,
   );
 }
+
+/**
+ * A long x87 computation (x87 state live across many scheduler slices): acc = sqrt(acc * x + x),
+ * `iterations` times, with `seed` as x; prints the double result's two words. Two of these with
+ * different seeds on one host must each print what they print alone: the VMM keeps every VM's
+ * FPU its own.
+ */
+export function fpuLoopGuest(seedHex: string, iterations: number): string {
+  return guest(
+    `fpu-${seedHex}.elf`,
+    `
+    fninit
+    fldl seed
+    fld1
+    mov $${iterations}, %ecx
+1:  fmul %st(1), %st
+    fadd %st(1), %st
+    fsqrt
+    loop 1b
+    fstpl result
+    mov result + 4, %eax
+    call puthex
+    mov result, %eax
+    call puthex
+    call newline
+    jmp exit0
+.align 8
+seed: .quad 0x${seedHex}
+result: .quad 0`,
+  );
+}

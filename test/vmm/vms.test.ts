@@ -13,7 +13,7 @@ import { describe, it } from 'node:test';
 import { type MachineRun, MemoryBackingStore, type TrapVm, type Vm, type VmOptions, runMachines } from '../../src/api/index.ts';
 import { FrameOwner } from '../../src/vmm/memory/host-frames.ts';
 import { runGuest } from '../machine/boot.ts';
-import { tableWriterGuest, unmappedJumpGuest } from './guests.ts';
+import { fpuLoopGuest, tableWriterGuest, unmappedJumpGuest } from './guests.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const KERNEL = 'guest/kernel/kernel.elf';
@@ -74,6 +74,20 @@ describe('several VMs on one host', () => {
     for (let hfn = 0; hfn < va.host.frames.total; hfn++) {
       assert.ok(va.pmap.guestFrame[hfn] < 0 || vb.pmap.guestFrame[hfn] < 0, `HPA 0x${(hfn * 4096).toString(16)} in both VMs`);
       if (va.pmap.guestFrame[hfn]! >= 0 || vb.pmap.guestFrame[hfn]! >= 0) assert.equal(va.host.frames.owner[hfn], FrameOwner.GUEST);
+    }
+  });
+
+  it('two x87 computations interleaved thousands of times each get what they get alone, under trap and hw', () => {
+    const a = fpuLoopGuest('3ff0000010c6f7a1', 60_000);
+    const b = fpuLoopGuest('4000000a7c5ac472', 60_000);
+    const native = [runGuest(a).output, runGuest(b).output];
+    assert.notEqual(native[0], native[1]);
+    for (const mode of ['trap', 'hw'] as const) {
+      const specs = [vm(a, ''), vm(b, '')];
+      const runs = runMachines({ vms: specs.map((s) => s.options), quantum: 2_000, mode });
+      const outputs = specs.map((s) => s.output());
+      assert.deepEqual(outputs, native, `${mode}: each VM's result`);
+      assert.ok(runs.every((r) => r.exit.kind === 'exit'), `${mode}: both exited`);
     }
   });
 

@@ -7,7 +7,7 @@
  * memset/memcmp live in start.S.
  *
  * Everything here is static inline so each program only carries what it
- * uses.  Only integer arithmetic: the emulated CPU has no FPU.
+ * uses.  Only integer arithmetic (programs that want the x87 use glibc).
  */
 #ifndef SHADOWVISOR_SYS_H
 #define SHADOWVISOR_SYS_H

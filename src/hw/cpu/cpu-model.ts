@@ -5,9 +5,9 @@
  * instructions and MSRs of optional features (SYSENTER, RDTSCP, MTRRs, PAT, ...) check it.
  *
  *   qemu32  QEMU's default i386 CPU (target/i386/cpu.c "qemu32": GenuineIntel, family 6 model 6
- *           stepping 3, PPRO_FEATURES) less what is not implemented here — no FPU/MMX/SSE/SSE2/
- *           SSE3/FXSR, no DE — and, as chosen for this lab, without SEP, so that one model
- *           shows SYSENTER's #UD.
+ *           stepping 3, PPRO_FEATURES) less what is not implemented here — no MMX/SSE/SSE2/SSE3/
+ *           FXSR, no DE — and, as chosen for this lab, without SEP, so that one model shows
+ *           SYSENTER's #UD.
  *   max     every feature implemented (QEMU's "max" idea; its vendor kept Intel, see below).
  *
  * Not modelled: caches and TLBs (leaves 2 and 4 report none), the hypervisor leaves 0x4000000x
@@ -39,7 +39,7 @@ const W = FeatureWord;
  *    name       word         bit  models        what it gives (SDM vol. 2, CPUID, tables 3-10, 3-11, 3-8)
  */
 const FEATURE_TABLE = [
-  ['FPU', W.LEAF1_EDX, 0, 0], //                 x87 FPU (not yet implemented)
+  ['FPU', W.LEAF1_EDX, 0, QEMU32 | MAX], //     x87 FPU (fpu/: 80-bit arithmetic exact, #MF, FERR#)
   ['PSE', W.LEAF1_EDX, 3, QEMU32 | MAX], //      4 MiB pages, CR4.PSE
   ['TSC', W.LEAF1_EDX, 4, QEMU32 | MAX], //      RDTSC, CR4.TSD, IA32_TIME_STAMP_COUNTER
   ['MSR', W.LEAF1_EDX, 5, QEMU32 | MAX], //      RDMSR, WRMSR
@@ -101,7 +101,7 @@ const MODEL_SPECS: readonly ModelSpec[] = [
   {
     name: 'qemu32',
     member: QEMU32,
-    summary: "QEMU's default i386 CPU (qemu32) less what is not implemented: no FPU/MMX/SSE, no SYSENTER",
+    summary: "QEMU's default i386 CPU (qemu32) less what is not implemented: no MMX/SSE, no SYSENTER",
     brand: 'shadowvisor qemu32 (QEMU Virtual CPU 2.5+)',
   },
   {

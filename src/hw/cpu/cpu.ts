@@ -7,7 +7,8 @@
  * Which optional features it has (CPUID, MSRs, SYSENTER, RDTSCP, PAE, NX, SMEP, SMAP) is its
  * model's (cpu-model.ts).
  * NMI: an edge-latched input taken before INTR and blocked from delivery until the next IRET.
- * Not modelled: x87/MMX/SSE, SMM, VME (virtual-8086 mode extensions).
+ * The x87 FPU's state is `fpu` (fpu/fpu.ts; its instructions are in fpu/).
+ * Not modelled: MMX/SSE, SMM, VME (virtual-8086 mode extensions).
  */
 import { PageKind, type PhysicalAccess, isMemoryBacked } from '../memory/physical-memory.ts';
 import { Access, WalkRecord, accessFault, leafDirty, pagingRules, setAccessedDirty, walk, walkPae } from '../mmu/walk.ts';
@@ -21,6 +22,7 @@ import { type BlockCache, createBlockCache } from './block-cache.ts';
 import { DEFAULT_HARDWARE_COSTS, type HardwareCosts } from './costs.ts';
 import { Counter, Counters } from './counters.ts';
 import { Lazy } from './flags.ts';
+import { Fpu } from './fpu/fpu.ts';
 import { ZERO_REG } from './insn.ts';
 import { type CpuModel, DEFAULT_CPU_MODEL } from './cpu-model.ts';
 import { ModelSpecificRegisters } from './model-specific-registers.ts';
@@ -165,6 +167,8 @@ export class Cpu {
    */
   readonly pdpte = new Int32Array(8);
   readonly dr = new Int32Array(8);
+  /** The x87 FPU: registers, control, status and tag words, last-instruction pointers. */
+  readonly fpu = new Fpu();
   gdtBase = 0;
   gdtLimit = 0xffff;
   idtBase = 0;
@@ -348,6 +352,7 @@ export class Cpu {
     this.dr.fill(0);
     this.dr[6] = 0xffff0ff0 | 0;
     this.dr[7] = 0x400;
+    this.fpu.reset();
     const code = SegAttr.P | SegAttr.S | SegAttr.CODE | SegAttr.WR | SegAttr.ACCESSED | SegAttr.DB | SegAttr.G;
     const data = SegAttr.P | SegAttr.S | SegAttr.WR | SegAttr.ACCESSED | SegAttr.DB | SegAttr.G;
     for (let s = 0; s < 6; s++) this.loadSegmentCache(s, s === Seg.CS ? 0x08 : 0x10, 0, 0xffffffff, s === Seg.CS ? code : data);

@@ -137,6 +137,7 @@ export function decode(read: ByteSource, code32: boolean): Insn | null {
     const m = read(pos);
     if (m < 0) return INCOMPLETE;
     pos++;
+    if (b >= 0xd8 && b <= 0xdf) insn.fop = ((b & 7) << 8) | m;
     mod = m >>> 6;
     regField = (m >>> 3) & 7;
     rmField = m & 7;

@@ -55,6 +55,11 @@ export class Insn {
   start = 0;
   /** Must be the first instruction of its block (it reads simulated time; see OpSpec.clock). */
   clock = 0;
+  /**
+   * x87 (D8-DF): the opcode the FPU records as FOP (SDM vol. 1, 8.1.10): the low three bits of
+   * the ESC byte and the ModRM byte, 11 bits.
+   */
+  fop = 0;
 
   constructor(fn: Handler) {
     this.fn = fn;

@@ -19,6 +19,9 @@ import { cpuid } from './cpuid.ts';
 import { sysenter, sysexit } from './fast-system-call.ts';
 import { rdmsr, wrmsr } from './msr.ts';
 import * as ef from './eflags-ops.ts';
+import * as fc from './fpu/x87-control.ts';
+import * as ft from './fpu/x87-transcendental.ts';
+import * as fp from './fpu/x87.ts';
 import type { Handler } from './insn.ts';
 import { iret } from './interrupts.ts';
 import * as io from './io.ts';
@@ -168,7 +171,7 @@ const BSF: FlagEffect = { w: 'z', u: 'osapc', r: '' };
 const COND: FlagEffect = { w: '', u: '', r: 'oszapc' };
 
 /** Operands named by a fixed register or constant: they add no encoding bytes. */
-const FIXED_OPERANDS = new Set(['1', 'CL', 'DX', 'ES', 'CS', 'SS', 'DS', 'FS', 'GS']);
+const FIXED_OPERANDS = new Set(['1', 'CL', 'DX', 'ES', 'CS', 'SS', 'DS', 'FS', 'GS', 'ST', 'AX']);
 
 function sizeOf(letter: string): number {
   switch (letter) {
@@ -201,6 +204,12 @@ function build(name: string, operands: string, h: Handler | readonly [Handler, H
       continue;
     }
     if (FIXED_OPERANDS.has(op)) continue;
+    // x87: ST(i) is named by ModRM.rm (register forms of D8-DF).
+    if (op === 'STi') {
+      modrm = true;
+      rmKind = RegKind.RAW;
+      continue;
+    }
     const kind = op[0]!;
     const size = op.slice(1);
     switch (kind) {
@@ -371,7 +380,7 @@ for (let r = 1; r < 8; r++) def(ONE_BYTE, 0x90 + r, 'xchg', 'Zv,eAX', [mv.xchgEw
 def(ONE_BYTE, 0x98, 'cbw', '', mv.cbw);
 def(ONE_BYTE, 0x99, 'cwd', '', mv.cwd);
 def(ONE_BYTE, 0x9a, 'call', 'Ap', seg.callFar, { sub: 1, ends: true, cost: 20 });
-def(ONE_BYTE, 0x9b, 'fwait', '', sys.fwait);
+def(ONE_BYTE, 0x9b, 'fwait', '', fc.fwait, { cost: 2 });
 def(ONE_BYTE, 0x9c, 'pushf', '', ef.pushf, { flags: { w: '', u: '', r: 'oszapc' } });
 def(ONE_BYTE, 0x9d, 'popf', '', ef.popf, { ends: true, cost: 6, flags: ARITH });
 def(ONE_BYTE, 0x9e, 'sahf', '', mv.sahf, { flags: { w: 'szapc', u: '', r: '' } });
@@ -426,10 +435,7 @@ def(ONE_BYTE, 0xd4, 'aam', 'Ib', bcd.aam, { cost: 15, flags: { w: 'szp', u: 'oac
 def(ONE_BYTE, 0xd5, 'aad', 'Ib', bcd.aad, { cost: 4, flags: { w: 'szp', u: 'oac', r: '' } });
 def(ONE_BYTE, 0xd6, 'salc', '', mv.salc, { flags: { w: '', u: '', r: 'c' } });
 def(ONE_BYTE, 0xd7, 'xlat', '', mv.xlat);
-for (let k = 0; k < 8; k++) {
-  const x87 = build('esc', 'E', sys.x87, { ends: true });
-  ONE_BYTE[0xd8 + k] = x87;
-}
+x87Map();
 def(ONE_BYTE, 0xe0, 'loopne', 'Jb', ctl.loop, { sub: 2, branch: true, flags: { w: '', u: '', r: 'z' } });
 def(ONE_BYTE, 0xe1, 'loope', 'Jb', ctl.loop, { sub: 1, branch: true, flags: { w: '', u: '', r: 'z' } });
 def(ONE_BYTE, 0xe2, 'loop', 'Jb', ctl.loop, { sub: 0, branch: true });
@@ -565,3 +571,170 @@ group(TWO_BYTE, 0xc7, [null, ['cmpxchg8b', 'Mq', mv.cmpxchg8b, { lock: true, cos
 for (let r = 0; r < 8; r++) def(TWO_BYTE, 0xc8 + r, 'bswap', 'Zd', bits.bswap);
 def(TWO_BYTE, 0xb9, 'ud1', 'Gv,Ev', sys.undefinedOpcode, { ends: true });
 def(TWO_BYTE, 0xff, 'ud0', 'Gv,Ev', sys.undefinedOpcode, { ends: true });
+
+// ---------------------------------------------------------------- x87 (D8-DF)
+
+/**
+ * The x87 opcode map (SDM vol. 2, A.4 tables A-7 to A-22): each ESC byte is a group by ModRM.reg
+ * whose memory forms name the operand format (Md m32, Mq m64, Mw m16, Mt m80, M environment or
+ * state), and whose register forms (mod = 3) are chosen by ModRM.rm. Undocumented aliases the
+ * P6 executes are included (D9 D8-DF FSTP, DC D0-DF FCOM/FCOMP, DD C8-CF and DF C8-CF FXCH,
+ * DE D0-D7 FCOMP, DF D0-DF FSTP, DF C0-C7 FFREEP); holes are #UD. FISTTP (DB/DD/DF /1) is SSE3
+ * and stays #UD. Costs are P6 latencies in cycles (Intel's and Agner Fog's tables), rounded.
+ */
+function x87Map(): void {
+  const ARITH_NAMES = ['add', 'mul', 'com', 'comp', 'sub', 'subr', 'div', 'divr'];
+  const ARITH_COST = [3, 5, 1, 1, 3, 3, 38, 38];
+  /** Eight register forms ST(i), i = ModRM.rm, of one spec. */
+  const row = (name: string, operands: string, h: Handler, o: Options = {}): OpSpec[] => {
+    const spec = build(name, operands, h, o);
+    return [spec, spec, spec, spec, spec, spec, spec, spec];
+  };
+  /** A memory-only #UD slot that still leads to register forms. */
+  const undefinedForm = build('(bad)', '', fp.undefinedEsc, { ends: true });
+  /** Holes are #UD, after #NM for CR0.EM or TS as for every ESC opcode. */
+  const holes = (forms: readonly (OpSpec | null)[]): OpSpec[] => forms.map((f) => f ?? undefinedForm);
+  const none = (forms: readonly (OpSpec | null)[]): GroupEntry => ['(bad)', 'M', fp.undefinedEsc, { ends: true, registerForms: forms }];
+  /** An ESC byte's group, its register-form holes filled. */
+  const escGroup = (code: number, entries: readonly GroupEntry[]): void =>
+    group(
+      ONE_BYTE,
+      code,
+      entries.map((e) => (e === null || e[3]?.registerForms === undefined ? e : ([e[0], e[1], e[2], { ...e[3], registerForms: holes(e[3].registerForms) }] as const))),
+    );
+  const arithRows = (dest: 'st0' | 'sti', pop: boolean): OpSpec[][] =>
+    ARITH_NAMES.map((_n, reg) => {
+      if (reg === 2 || reg === 3) return row(`fcom${reg === 3 ? 'p' : ''}`, 'STi', fp.compareSti, { sub: reg - 2, cost: 1 });
+      // DC and DE name the reversed operation by reg 4-7: SUBR SUB DIVR DIV (SDM vol. 2, A.4 table A-16).
+      const op = dest === 'sti' ? [0, 1, 2, 3, 5, 4, 7, 6][reg]! : reg;
+      const name = `f${ARITH_NAMES[op]}${pop ? 'p' : ''}`;
+      return row(name, dest === 'st0' ? 'ST,STi' : 'STi,ST', dest === 'st0' ? fp.arithSt0 : fp.arithSti, { sub: op, imm2: pop ? 1 : 0, cost: ARITH_COST[op] });
+    });
+  const arithMem = (prefix: string, operand: string, h: Handler, rows: readonly (readonly (OpSpec | null)[])[] | null): GroupEntry[] =>
+    ARITH_NAMES.map((n, reg) => [`f${prefix}${n}`, operand, h, { sub: reg, cost: ARITH_COST[reg]! + 1, registerForms: rows === null ? undefined : rows[reg] }] as const);
+
+  // D8: m32fp arithmetic; ST(0) op ST(i).
+  escGroup(0xd8, arithMem('', 'Md', fp.arithM32fp, arithRows('st0', false)));
+
+  // D9: FLD/FST/FSTP m32fp, FLDENV, FLDCW, FNSTENV, FNSTCW; FLD ST(i), FXCH, FNOP, FSTP alias, D9 E0-FF.
+  const d9e: (OpSpec | null)[][] = [
+    [
+      build('fchs', '', fp.fsign, { sub: 0 }),
+      build('fabs', '', fp.fsign, { sub: 1 }),
+      null,
+      null,
+      build('ftst', '', fp.ftst, { cost: 1 }),
+      build('fxam', '', fp.fxam, { cost: 2 }),
+      null,
+      null,
+    ],
+    [...['fld1', 'fldl2t', 'fldl2e', 'fldpi', 'fldlg2', 'fldln2', 'fldz'].map((n, k) => build(n, '', fp.fldConstant, { sub: k, cost: 2 })), null],
+    [
+      build('f2xm1', '', ft.f2xm1, { cost: 48 }),
+      build('fyl2x', '', ft.fyl2x, { cost: 54 }),
+      build('fptan', '', ft.fptanFsincos, { sub: 0, cost: 102 }),
+      build('fpatan', '', ft.fpatan, { cost: 135 }),
+      build('fxtract', '', fp.fxtract, { cost: 12 }),
+      build('fprem1', '', fp.fprem, { sub: 1, cost: 33 }),
+      build('fdecstp', '', fp.fstp, { sub: -1 }),
+      build('fincstp', '', fp.fstp, { sub: 1 }),
+    ],
+    [
+      build('fprem', '', fp.fprem, { sub: 0, cost: 23 }),
+      build('fyl2xp1', '', ft.fyl2xp1, { cost: 54 }),
+      build('fsqrt', '', fp.fsqrt, { cost: 69 }),
+      build('fsincos', '', ft.fptanFsincos, { sub: 1, cost: 97 }),
+      build('frndint', '', fp.frndint, { cost: 30 }),
+      build('fscale', '', fp.fscale, { cost: 56 }),
+      build('fsin', '', ft.fsinFcos, { sub: 0, cost: 97 }),
+      build('fcos', '', ft.fsinFcos, { sub: 1, cost: 97 }),
+    ],
+  ];
+  const fnopRow: (OpSpec | null)[] = [build('fnop', '', fp.fnop, {}), null, null, null, null, null, null, null];
+  escGroup(0xd9, [
+    ['fld', 'Md', fp.fldM32fp, { cost: 1, registerForms: row('fld', 'STi', fp.fldSti) }],
+    none(row('fxch', 'STi', fp.fxch)),
+    ['fst', 'Md', fp.fstM32fp, { sub: 0, cost: 2, registerForms: fnopRow }],
+    ['fstp', 'Md', fp.fstM32fp, { sub: 1, cost: 2, registerForms: row('fstp', 'STi', fp.fstSti, { sub: 1 }) }],
+    ['fldenv', 'M', fc.fldenv, { cost: 20, registerForms: d9e[0] }],
+    ['fldcw', 'Mw', fc.fldcw, { cost: 8, registerForms: d9e[1] }],
+    ['fnstenv', 'M', fc.fnstenv, { cost: 30, registerForms: d9e[2] }],
+    ['fnstcw', 'Mw', fc.fnstcw, { cost: 2, registerForms: d9e[3] }],
+  ]);
+
+  // DA: m32int arithmetic; FCMOVB/E/BE/U, FUCOMPP.
+  const fcmov = (name: string, cc: number): OpSpec[] => row(name, 'ST,STi', fp.fcmov, { sub: cc, cost: 2 });
+  const daRows: (readonly (OpSpec | null)[])[] = [
+    fcmov('fcmovb', 2),
+    fcmov('fcmove', 4),
+    fcmov('fcmovbe', 6),
+    fcmov('fcmovu', 10),
+    [null, null, null, null, null, null, null, null],
+    [null, build('fucompp', '', fp.compareSt1Pop2, { imm2: 1, cost: 1 }), null, null, null, null, null, null],
+    [null, null, null, null, null, null, null, null],
+    [null, null, null, null, null, null, null, null],
+  ];
+  escGroup(
+    0xda,
+    arithMem('i', 'Md', fp.arithM32int, null).map((e, reg) => [e![0], e![1], e![2], { ...e![3], cost: ARITH_COST[reg]! + 4, registerForms: daRows[reg] }] as const),
+  );
+
+  // DB: FILD/FIST/FISTP m32int, FLD/FSTP m80fp; FCMOVNB/NE/NBE/NU, FNENI FNDISI FNCLEX FNINIT FNSETPM, FUCOMI, FCOMI.
+  const dbControl: (OpSpec | null)[] = [
+    build('fneni', '', fc.fnLegacy, {}),
+    build('fndisi', '', fc.fnLegacy, {}),
+    build('fnclex', '', fc.fnclex, { cost: 9 }),
+    build('fninit', '', fc.fninit, { cost: 12 }),
+    build('fnsetpm', '', fc.fnLegacy, {}),
+    null,
+    null,
+    null,
+  ];
+  const noRegs: (OpSpec | null)[] = [null, null, null, null, null, null, null, null];
+  escGroup(0xdb, [
+    ['fild', 'Md', fp.fildM32, { cost: 5, registerForms: fcmov('fcmovnb', 3) }],
+    none(fcmov('fcmovne', 5)),
+    ['fist', 'Md', fp.fist, { sub: 0, imm2: 32, cost: 5, registerForms: fcmov('fcmovnbe', 7) }],
+    ['fistp', 'Md', fp.fist, { sub: 1, imm2: 32, cost: 5, registerForms: fcmov('fcmovnu', 11) }],
+    none(dbControl),
+    ['fld', 'Mt', fp.fldM80, { cost: 3, registerForms: row('fucomi', 'ST,STi', fp.compareEflags, { sub: 0, imm2: 1, cost: 1 }) }],
+    none(row('fcomi', 'ST,STi', fp.compareEflags, { sub: 0, imm2: 0, cost: 1 })),
+    ['fstp', 'Mt', fp.fstpM80, { cost: 3, registerForms: noRegs }],
+  ]);
+
+  // DC: m64fp arithmetic; ST(i) op ST(0) (FCOM2/FCOMP3 aliases at D0-DF).
+  escGroup(0xdc, arithMem('', 'Mq', fp.arithM64fp, arithRows('sti', false)));
+
+  // DD: FLD/FST/FSTP m64fp, FRSTOR, FNSAVE, FNSTSW m16; FFREE, FXCH4, FST, FSTP, FUCOM, FUCOMP.
+  escGroup(0xdd, [
+    ['fld', 'Mq', fp.fldM64fp, { cost: 1, registerForms: row('ffree', 'STi', fp.ffree, { sub: 0 }) }],
+    none(row('fxch', 'STi', fp.fxch)),
+    ['fst', 'Mq', fp.fstM64fp, { sub: 0, cost: 2, registerForms: row('fst', 'STi', fp.fstSti, { sub: 0 }) }],
+    ['fstp', 'Mq', fp.fstM64fp, { sub: 1, cost: 2, registerForms: row('fstp', 'STi', fp.fstSti, { sub: 1 }) }],
+    ['frstor', 'M', fc.frstor, { cost: 80, registerForms: row('fucom', 'STi', fp.compareSti, { sub: 0, imm2: 1, cost: 1 }) }],
+    none(row('fucomp', 'STi', fp.compareSti, { sub: 1, imm2: 1, cost: 1 })),
+    ['fnsave', 'M', fc.fnsave, { cost: 100, registerForms: noRegs }],
+    ['fnstsw', 'Mw', fc.fnstswM, { cost: 2, registerForms: noRegs }],
+  ]);
+
+  // DE: m16int arithmetic; ST(i) op ST(0) and pop (FCOMP5 alias at D0-D7, FCOMPP at D9).
+  const deRows: (readonly (OpSpec | null)[])[] = arithRows('sti', true);
+  deRows[2] = row('fcomp', 'STi', fp.compareSti, { sub: 1, cost: 1 });
+  deRows[3] = [null, build('fcompp', '', fp.compareSt1Pop2, { imm2: 0, cost: 1 }), null, null, null, null, null, null];
+  escGroup(
+    0xde,
+    arithMem('i', 'Mw', fp.arithM16int, deRows).map((e, reg) => [e![0], e![1], e![2], { ...e![3], cost: ARITH_COST[reg]! + 4 }] as const),
+  );
+
+  // DF: FILD/FIST/FISTP m16int, FBLD, FILD m64int, FBSTP, FISTP m64int; FFREEP, FXCH7, FSTP8/9, FNSTSW AX, FUCOMIP, FCOMIP.
+  escGroup(0xdf, [
+    ['fild', 'Mw', fp.fildM16, { cost: 5, registerForms: row('ffreep', 'STi', fp.ffree, { sub: 1 }) }],
+    none(row('fxch', 'STi', fp.fxch)),
+    ['fist', 'Mw', fp.fist, { sub: 0, imm2: 16, cost: 5, registerForms: row('fstp', 'STi', fp.fstSti, { sub: 1 }) }],
+    ['fistp', 'Mw', fp.fist, { sub: 1, imm2: 16, cost: 5, registerForms: row('fstp', 'STi', fp.fstSti, { sub: 1 }) }],
+    ['fbld', 'Mt', fp.fbld, { cost: 76, registerForms: [build('fnstsw', 'AX', fc.fnstswAx, { cost: 2 }), null, null, null, null, null, null, null] }],
+    ['fild', 'Mq', fp.fildM64, { cost: 5, registerForms: row('fucomip', 'ST,STi', fp.compareEflags, { sub: 1, imm2: 1, cost: 1 }) }],
+    ['fbstp', 'Mt', fp.fbstp, { cost: 165, registerForms: row('fcomip', 'ST,STi', fp.compareEflags, { sub: 1, imm2: 0, cost: 1 }) }],
+    ['fistp', 'Mq', fp.fist, { sub: 1, imm2: 64, cost: 5, registerForms: noRegs }],
+  ]);
+}

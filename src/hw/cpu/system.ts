@@ -1,8 +1,8 @@
 /**
  * System instructions (SDM vol. 2 and vol. 3, 2.8): LGDT LIDT SGDT SIDT LLDT LTR SLDT STR,
  * MOV to/from control and debug registers (with the PDPTE loads of PAE paging), LMSW SMSW CLTS
- * INVLPG STAC CLAC WBINVD INVD, LAR LSL VERR VERW ARPL, RDTSC, RDTSCP, UD2 and the absent x87
- * (CPUID: cpuid.ts; MSRs: msr.ts). Privileged ones raise #GP(0) above CPL 0.
+ * INVLPG STAC CLAC WBINVD INVD, LAR LSL VERR VERW ARPL, RDTSC, RDTSCP, UD2 (CPUID: cpuid.ts; MSRs:
+ * msr.ts; the x87: fpu/). Privileged ones raise #GP(0) above CPL 0.
  * Debug registers hold their values, but breakpoints (DR7 enables, DR7.GD) are not modelled,
  * and CPUID does not advertise DE.
  */
@@ -375,19 +375,4 @@ export function rdtscp(c: Cpu, _i: Insn): void {
 /** ud2 (0F 0B), ud0/ud1 and every opcode this CPU does not implement: #UD. */
 export function undefinedOpcode(c: Cpu, _i: Insn): void {
   c.fault(Vector.UD, -1);
-}
-
-/**
- * x87 escape (D8-DF): there is no FPU. With CR0.EM or CR0.TS set the instruction raises #NM, as
- * an OS emulating the FPU expects. DEVIATION: with both clear a CPU without a coprocessor would
- * hang on the bus; this one raises #UD instead.
- */
-export function x87(c: Cpu, _i: Insn): void {
-  if ((c.cr0 & (Cr0.EM | Cr0.TS)) !== 0) c.fault(Vector.NM, -1);
-  else c.fault(Vector.UD, -1);
-}
-
-/** fwait (9B): #NM when CR0.MP and CR0.TS are both set; otherwise nothing to wait for. */
-export function fwait(c: Cpu, _i: Insn): void {
-  if ((c.cr0 & (Cr0.MP | Cr0.TS)) === (Cr0.MP | Cr0.TS)) c.fault(Vector.NM, -1);
 }

@@ -46,11 +46,17 @@ export class Board {
         setDeadline: (cycles) => {
           cpu.deadline = cycles;
         },
+        ignne: {
+          set: (level) => {
+            cpu.fpu.ignne = level;
+          },
+        },
       },
       options,
     );
     cpu.io = this.chipset.ports;
     cpu.intAck = this.chipset.lapic;
+    cpu.fpu.ferr = this.chipset.fpuError.ferr;
     const lapic = this.chipset.lapic;
     cpu.onApicEnable = (enabled) => lapic.setGlobalEnable(enabled);
   }

@@ -5,6 +5,7 @@
  *
  *   ISA IRQ n ──┬──> 8259 pair ── INTR ──> LAPIC LINT0 (ExtINT) ──┐
  *               └──> I/O APIC pin (n, IRQ 0 on pin 2) ──> LAPIC ──┴──> CPU INTR / INTA
+ *   CPU FERR# ──> IRQ 13 (port 0xF0 clears it and drives the CPU's IGNNE#)
  *   external NMI (QEMU's monitor `nmi`) ──> LAPIC LINT1 (NMI) ──────────> CPU NMI
  *
  * The chipset's own NMI sources — parity and channel-check errors, reported in port 0x61 bits 7
@@ -28,6 +29,7 @@ const NO_INPUT: ByteSource = { read: () => -1, ready: () => false };
 import { CgaText } from '../devices/cga.ts';
 import { CmosRtc } from '../devices/cmos-rtc.ts';
 import { DebugExit } from '../devices/debug-exit.ts';
+import { FPU_ERROR_IRQ, FPU_ERROR_PORT, FpuErrorLatch } from '../devices/fpu-error.ts';
 import { FW_CFG_DMA_PORT, FW_CFG_PORT, FwCfg } from '../devices/fw-cfg.ts';
 import { IdeChannel } from '../devices/ide.ts';
 import { IoApic } from '../devices/io-apic.ts';
@@ -118,6 +120,8 @@ export interface ChipsetCpu {
   readonly requestStop: (reason: string) => void;
   /** The earliest device timer moved: the run loop must stop at `cycles` to run it. */
   readonly setDeadline: (cycles: number) => void;
+  /** The processor's IGNNE# input (driven by the coprocessor-error logic; none: not wired). */
+  readonly ignne?: IrqLine;
 }
 
 /** How waitForWakeup found a halted processor. */
@@ -150,6 +154,8 @@ export class PcChipset {
   readonly lapic: LocalApic;
   readonly ioapic: IoApic;
   readonly ide: IdeChannel;
+  /** The coprocessor-error logic: the processor's FERR# goes to `fpuError.ferr`. */
+  readonly fpuError: FpuErrorLatch;
   /** QEMU's firmware configuration device (ports 0x510-0x511, DMA at 0x514). */
   readonly fwCfg: FwCfg;
   /** The status the guest wrote to the debug-exit port ((value << 1) | 1), or -1. */
@@ -244,6 +250,8 @@ export class PcChipset {
         cpu.requestStop('debug-exit');
       }),
     );
+    this.fpuError = new FpuErrorLatch(this.isaIrq(FPU_ERROR_IRQ, 'FPU error (FERR#, IRQ 13)'), cpu.ignne ?? { set: () => {} });
+    this.ports.claim(FPU_ERROR_PORT, 1, 'FPU error (IGNNE#)', this.fpuError);
     // POST diagnostic port: QEMU accepts and ignores writes (kernels use it for I/O delays).
     this.ports.claim(0x80, 1, 'POST port', { read: () => 0xff, write: () => {} });
     const portA = new SystemControlPortA(() => {

@@ -37,6 +37,12 @@
  * An instruction the VMM must carry out is emulated on the vCPU (the same model as the real CPU)
  * between copies of the guest's state out of and back into the VMCB. Every exit costs the
  * profile's VMM round trip plus the VMM's work, added to the guest's time.
+ *
+ * The x87: VMRUN and #VMEXIT do not switch the FPU (APM vol. 2, 15.5.1: its state is not in the
+ * VMCB), so the guest's FPU lives on the real CPU while the VM has it; the VMM copies it to the
+ * vCPU and back around an emulated instruction, and to and from the vCPU when another VM takes
+ * the real CPU (suspend, resume). The guest runs with CR0.NE=1; a guest with NE=0 gets #MF
+ * intercepted, and the VMM emulates the waiting instruction, whose FERR# is the VM's IRQ 13.
  */
 import type { Cpu, CpuExit } from '../../hw/cpu/cpu.ts';
 import { loadState, storeState } from '../../hw/cpu/virtualization.ts';
@@ -80,9 +86,9 @@ const SLICE = 1_000_000;
 const scratch64 = new Int32Array(2);
 
 /** CR0 bits of the guest the hardware carries (they change what instructions do); the rest are the VMM's. */
-const MIRRORED_CR0 = Cr0.MP | Cr0.EM | Cr0.TS | Cr0.NE | Cr0.AM;
-/** The CR0 the guest runs with: protected mode, paging on the shadows, WP so that traces fault. */
-const REAL_CR0 = Cr0.PE | Cr0.ET | Cr0.WP | Cr0.PG;
+const MIRRORED_CR0 = Cr0.MP | Cr0.EM | Cr0.TS | Cr0.AM;
+/** The CR0 the guest runs with: protected mode, paging on the shadows, WP so that traces fault, NE (x87 errors as #MF). */
+const REAL_CR0 = Cr0.PE | Cr0.ET | Cr0.NE | Cr0.WP | Cr0.PG;
 
 /** CR4 bits of the guest the hardware carries: TSD, and SMEP/SMAP (checked on the shadows). */
 const GUEST_CR4 = Cr4.TSD | Cr4.SMEP | Cr4.SMAP;
@@ -155,6 +161,8 @@ export class HwEngine implements VmEngine {
   /** An event to deliver at the next VMRUN (EventInfo and error code), or 0. */
   private pendingEvent = 0;
   private pendingError = 0;
+  /** The guest has been started (its FPU state lives on the real CPU while it has it). */
+  private started = false;
 
   constructor(parts: HwEngineParts) {
     this.p = parts;
@@ -195,16 +203,21 @@ export class HwEngine implements VmEngine {
     m.write32(vmcb + C.VINTR, V_INTR_MASKING | V_NMI_ENABLE);
     m.write8(vmcb + C.TLB_CONTROL, TLB_FLUSH_ALL);
     this.syncOut();
+    this.p.real.fpu.copyFrom(this.p.vcpu.fpu);
     mmu.activate();
+    this.started = true;
   }
 
-  /** Another VM used the real CPU: its TLB holds nothing of ours any more. */
+  /** Another VM used the real CPU: its TLB holds nothing of ours any more, and the FPU is the other's. */
   resume(): void {
     this.p.hostMem.write8(this.p.vmcb + C.TLB_CONTROL, TLB_FLUSH_ALL);
+    if (this.started) this.p.real.fpu.copyFrom(this.p.vcpu.fpu);
   }
 
-  /** The guest's state is in its VMCB whenever the VMM runs. */
-  suspend(): void {}
+  /** The guest's state is in its VMCB whenever the VMM runs, but for the FPU, which stays on the real CPU. */
+  suspend(): void {
+    if (this.started) this.p.vcpu.fpu.copyFrom(this.p.real.fpu);
+  }
 
   run(maxInstructions: number): VmExit {
     const { real, chipset, vmcb } = this.p;
@@ -313,6 +326,8 @@ export class HwEngine implements VmEngine {
     const info1 = m.read32(vmcb + C.EXITINFO1);
     if (code === SvmExit.INVALID) return { kind: 'vmm-failure', message: `the CPU refused the VMCB: ${real.vmrunRefusal}` };
     if (code === SvmExit.EXCEPTION + Vector.PF) return this.onPageFault(m.read32(vmcb + C.EXITINFO2), info1);
+    // Intercepted only while the guest's CR0.NE is 0: the vCPU freezes on FERR# (the VM's IRQ 13).
+    if (code === SvmExit.EXCEPTION + Vector.MF) return this.emulate(ExitCategory.EXCEPTION);
     if (code === SvmExit.SHUTDOWN) return { kind: 'triple-fault', vector: info1 };
     if (code === SvmExit.VINTR) return this.finish(ExitCategory.EXTERNAL_INTERRUPT, 'interrupt window');
     if (code === SvmExit.INTR) return this.finish(ExitCategory.EXTERNAL_INTERRUPT, 'host interrupt');
@@ -457,6 +472,7 @@ export class HwEngine implements VmEngine {
     const cr4 = v.cr4;
     const efer = v.efer;
     loadState(v, m, vmcb);
+    v.fpu.copyFrom(real.fpu);
     v.cr0 = cr0;
     v.cr3 = cr3;
     v.cr4 = cr4;
@@ -474,9 +490,12 @@ export class HwEngine implements VmEngine {
   private syncOut(): void {
     const { vcpu: v, hostMem: m, vmcb, paging, real } = this.p;
     storeState(v, m, vmcb);
+    if (this.started) real.fpu.copyFrom(v.fpu);
     // A real-mode guest runs in "paged real mode" (APM vol. 2, 15.19): PE clear, paging on the
     // physical-mode shadow, which VMRUN allows.
     m.write32(vmcb + S.CR0, (REAL_CR0 & ~(Cr0.PE & ~v.cr0)) | (v.cr0 & MIRRORED_CR0));
+    // #MF comes to the VMM only for a guest with CR0.NE=0 (see REAL_CR0).
+    m.write32(vmcb + C.EXCEPTIONS, (1 << Vector.PF) | ((v.cr0 & Cr0.NE) === 0 ? 1 << Vector.MF : 0));
     m.write32(vmcb + S.CR3, paging.root);
     // The guest's SMEP and SMAP act on the hardware's walk of the shadows as on its own tables
     // (its kernel runs at ring 0: supervisor); PAE and NXE are the shadows' format.

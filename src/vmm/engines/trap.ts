@@ -10,6 +10,9 @@
  *   #PF             the shadow MMU decides: hidden fault (filled), true fault (reflected),
  *                   trace fault or MMIO (emulated);
  *   anything else   the guest's own exception or INT n: reflected through its IDT;
+ *   halt            the real CPU froze at a waiting x87 instruction with an exception pending
+ *                   and the guest's CR0.NE=0 (its FERR# goes nowhere): emulated, so that the vCPU
+ *                   freezes on its own FERR#, the VM's IRQ 13, as the guest's PC would;
  *   deadline        the host timer: the VM's devices run, and may raise an interrupt;
  *   interrupt       the VM's interrupt line while the guest's IF is on;
  *   nmi             the VM's NMI line (wired to the real CPU's NMI input) while the guest's NMIs
@@ -266,6 +269,10 @@ export class TrapEngine implements VmEngine {
       case 'unsupported':
         return { kind: 'unsupported', feature: exit.feature, eip: exit.eip };
       case 'halt':
+        // HLT traps at ring 1 and 3: only an x87 freeze (CR0.NE=0, an exception pending) halts it.
+        this.begin();
+        this.p.real.halted = false;
+        return this.emulate(ExitCategory.EXCEPTION);
       case 'reset':
       case 'vmexit':
         throw new Error(`trap engine: the real CPU cannot ${exit.kind} in monitor mode`);
