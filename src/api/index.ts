@@ -6,3 +6,4 @@ export * from './machine.ts';
 export * from './compare.ts';
 export type { ComparisonPlotData, ComparisonPlots } from './plots.ts';
 export * from './nanobench.ts';
+export * from './console-script.ts';

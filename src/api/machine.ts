@@ -24,6 +24,7 @@ import { type CpuModel, DEFAULT_CPU_MODEL } from '../hw/cpu/cpu-model.ts';
 export { MultibootError, parseMultibootKernel, type BootModule, type MachineExit, type VmExit, type VmmReport, type Vm, TrapVm, HwVm, InterpretVm };
 export type { BlockBackend, ByteSink, ByteSource, InputDevice };
 export { DEFAULT_RAM, MAX_RAM } from '../hw/platform/board.ts';
+export { MemoryDisk } from '../hw/devices/memory-disk.ts';
 export { DEFAULT_PROFILE, PROFILES, type Profile, findProfile } from '../vmm/profiles.ts';
 export { CPU_MODELS, type CpuModel, DEFAULT_CPU_MODEL, featureNames, findCpuModel } from '../hw/cpu/cpu-model.ts';
 export { DEFAULT_SHADOW_PAGES, MIN_RESIDENT_FRAMES, minimumShadowPages } from '../vmm/vm.ts';
@@ -74,10 +75,11 @@ export interface BootOptions {
   /** Stop after this many instructions (default 10 billion). */
   readonly maxInstructions?: number;
   /**
-   * Asked about every million guest instructions (and while the guest idles): return a reason to
-   * stop the machine there (a 'stopped' exit) — a person quitting, a test's watchdog — or null.
+   * Asked about every million guest instructions (and while the guest idles), with the count of
+   * instructions run: return a reason to stop the machine there (a 'stopped' exit) — a person
+   * quitting, a test's watchdog (ConsoleScript) — or null.
    */
-  readonly hostStop?: () => string | null;
+  readonly hostStop?: (instructions: number) => string | null;
   /**
    * The processor (CPUID, MSRs, SYSENTER, RDTSCP; default qemu32) — in every mode: natively the
    * board's CPU, under the hypervisor the vCPU and the real CPU both (parts of the guest run

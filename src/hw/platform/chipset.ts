@@ -90,10 +90,11 @@ export interface ChipsetOptions {
   /** Which device `input` reaches (default 'serial', as with QEMU's -nographic); the other gets nothing. */
   readonly inputDevice?: InputDevice;
   /**
-   * Polled whenever host input is looked at (about every million instructions, and while idle):
-   * a reason stops the machine after the current instruction (a 'stopped' exit).
+   * Polled whenever host input is looked at (about every million instructions, and while idle),
+   * with the processor's instruction count at the last look: a reason stops the machine after the
+   * current instruction (a 'stopped' exit).
    */
-  readonly hostStop?: () => string | null;
+  readonly hostStop?: (instructions: number) => string | null;
   /** Where the serial port's output goes. */
   readonly serial: ByteSink;
   /** Called with each CGA text row that changed, once the cursor has left it (optional). */
@@ -169,7 +170,7 @@ export class PcChipset {
   /** Interrupt requests by source, counted on the device side (rising edges). */
   private readonly sources = new Map<string, CountedLine>();
   private readonly waitForInput: () => boolean;
-  private readonly hostStop: () => string | null;
+  private readonly hostStop: (instructions: number) => string | null;
   private readonly requestStop: (reason: string) => void;
   private readonly mem: PlatformMemory;
 
@@ -323,7 +324,7 @@ export class PcChipset {
     this.uart.poll();
     this.ps2.poll();
     if (this.hostStopReason === '') {
-      const reason = this.hostStop();
+      const reason = this.hostStop(this.polledAt);
       if (reason !== null) {
         this.hostStopReason = reason;
         this.requestStop('host');
