@@ -3,6 +3,7 @@
  *   1. CPU-bound Linux programs under `shadowvisor user` (ring 3, the user-mode runner);
  *   2. the teaching kernel's `cpu` workload booted natively on the PC board (kernel, processes,
  *      timer interrupts, paging);
+ *   3. MIT's xv6 (../shared/clients/xv6), boot to shell and usertests, in every mode and on QEMU;
  * each next to the host's native time for the same program. Wall-clock figures: they vary with
  * the machine and its load, so they are printed, never asserted.
  *   node --import tsx bench/mips.ts [--quick]
@@ -12,6 +13,7 @@ import { readFileSync } from 'node:fs';
 import { MemoryHost, type Mode, runMachine, runUserProgram, slowdown } from '../src/api/index.ts';
 import { count, table } from '../src/cli/format.ts';
 import { ROOT, buildKernelLinuxWorkloads, buildUserPrograms, userProgram } from './programs.ts';
+import { XV6, benchXv6 } from './xv6.ts';
 
 const quick = process.argv.includes('--quick');
 /** Scale factors: each run is a few hundred million guest instructions (a few seconds). */
@@ -106,3 +108,12 @@ console.log(
     ['trap vs native: wall-clock ratio', `${(trapKernel.seconds / nativeKernel.seconds).toFixed(2)}x`],
   ]),
 );
+
+const xv6 = await benchXv6(quick);
+if (xv6 === null) console.log(`xv6: not measured (${XV6} is not here)`);
+else {
+  const seconds = (s: number | null) => (s === null ? '-' : s.toFixed(1));
+  const x = new Table({ style: { head: [], border: [] }, head: ['xv6 on', 'boot to shell, s', 'usertests, s', ''], colAligns: ['left', 'right', 'right', 'left'] });
+  for (const r of xv6) x.push([r.where, seconds(r.boot), seconds(r.usertests), r.note]);
+  console.log(x.toString());
+}

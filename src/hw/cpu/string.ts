@@ -8,7 +8,8 @@
  */
 import { Seg } from '../x86/descriptors.ts';
 import { Eflags } from '../x86/eflags.ts';
-import { type Cpu, Stop } from './cpu.ts';
+import { type Cpu, SEG_FAST_R, SEG_FAST_W, Stop } from './cpu.ts';
+import { Counter } from './counters.ts';
 import { AluOp, alu } from './alu.ts';
 import { cond } from './flags.ts';
 import type { Insn } from './insn.ts';
@@ -125,7 +126,25 @@ export function stringOp(c: Cpu, i: Insn): void {
   const compares = op === StrOp.CMPS || op === StrOp.SCAS;
   let count = a32 ? c.regs[1]! >>> 0 : c.r16[2]!;
   const perIteration = c.costs.stringIteration;
+  // Forward REP STOS/MOVS go in page-sized blocks where they can (bulk); an iteration the loop does
+  // fills the TLB for the next try, which stops after two misses in a row.
+  let bulkTries = (op === StrOp.STOS || op === StrOp.MOVS) && a32 && step > 0 ? 2 : 0;
   while (count !== 0) {
+    if (bulkTries > 0 && count > 1) {
+      const done = bulk(c, i, op, size, count, perIteration);
+      if (done === 0) bulkTries--;
+      else {
+        bulkTries = 2;
+        count -= done;
+        if (count === 0) break;
+        if (c.cycles >= c.deadline) {
+          c.eip = (c.eip - i.len) | 0;
+          c.stop |= Stop.STATE;
+          return;
+        }
+        continue;
+      }
+    }
     if (!iterate(c, i, op, size, a32, step)) return;
     count--;
     if (a32) c.regs[1] = count;
@@ -140,4 +159,59 @@ export function stringOp(c: Cpu, i: Insn): void {
       return;
     }
   }
+}
+
+/**
+ * REP STOS and REP MOVS, forward with 32-bit addresses, over RAM the TLB already lets this CPL
+ * write (and, for MOVS, read) through flat segments: as many iterations as stay in the current
+ * page(s), end before an interrupt could be taken or the deadline reached, done as one block
+ * copy or fill. Exactly what the iterations would do, one by one — registers, cycles, TLB
+ * counters; a MOVS whose destination overlaps its source ahead of it (replicating bytes) is left
+ * to the loop. Returns the iterations done (the loop does the rest and every unusual case).
+ */
+function bulk(c: Cpu, i: Insn, op: number, size: number, count: number, perIteration: number): number {
+  if ((c.segFast[Seg.ES]! & SEG_FAST_W) === 0 || (c.irq && (c.flags & Eflags.IF) !== 0) || (c.stop & Stop.REQUEST) !== 0) return 0;
+  const di = c.regs[7]!;
+  const dLin = (c.segBase[Seg.ES]! + di) | 0;
+  const dEntry = c.tlbE[dLin >>> 12]!;
+  if ((dEntry & c.tlbWmask) === 0) return 0;
+  // Iterations in the page: whole elements only (one that crosses the page end goes to the loop).
+  let n = Math.min(count, Math.floor((0x1000 - (dLin & 0xfff)) / size));
+  let sPa = 0;
+  if (op === StrOp.MOVS) {
+    if ((c.segFast[i.seg]! & SEG_FAST_R) === 0) return 0;
+    const sLin = (c.segBase[i.seg]! + c.regs[6]!) | 0;
+    const sEntry = c.tlbE[sLin >>> 12]!;
+    if ((sEntry & c.tlbRmask) === 0) return 0;
+    n = Math.min(n, Math.floor((0x1000 - (sLin & 0xfff)) / size));
+    sPa = (sEntry & -4096) | (sLin & 0xfff);
+  }
+  // The loop stops after the iteration that reaches the deadline (SDM vol. 2, REP: interruptible between iterations).
+  const toDeadline = Math.max(1, Math.ceil((c.deadline - c.cycles) / perIteration));
+  n = Math.min(n, toDeadline);
+  if (n <= 1) return 0;
+  const dPa = (dEntry & -4096) | (dLin & 0xfff);
+  const bytes = n * size;
+  const u8 = c.u8;
+  if (op === StrOp.STOS) {
+    if (size === 1) u8.fill(c.r8[0]!, dPa, dPa + bytes);
+    else if (size === 4 && (dPa & 3) === 0) new Int32Array(u8.buffer, u8.byteOffset + dPa, n).fill(c.regs[0]!);
+    else {
+      const v = c.regs[0]!;
+      for (let k = 0; k < bytes; k += size) {
+        if (size === 4) c.view.setInt32(dPa + k, v, true);
+        else c.view.setUint16(dPa + k, v, true);
+      }
+    }
+    c.ctr[Counter.TLB_HIT]! += n;
+  } else {
+    if (dPa > sPa && dPa < sPa + bytes) return 0;
+    u8.copyWithin(dPa, sPa, sPa + bytes);
+    c.regs[6] = (c.regs[6]! + bytes) | 0;
+    c.ctr[Counter.TLB_HIT]! += 2 * n;
+  }
+  c.regs[7] = (di + bytes) | 0;
+  c.regs[1] = (count - n) | 0;
+  c.cycles += n * perIteration;
+  return n;
 }
