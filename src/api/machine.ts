@@ -64,7 +64,8 @@ export interface BootOptions {
   readonly cmdline?: string;
   readonly modules?: readonly BootModule[];
   readonly ramBytes?: number;
-  readonly disks?: readonly BlockBackend[];
+  /** The primary IDE channel's master and slave (null: none; a slave alone is allowed, as with QEMU's -drive index=1). */
+  readonly disks?: readonly (BlockBackend | null)[];
   readonly input?: ByteSource;
   /** Where `input` goes: COM1 (default, as QEMU's -nographic) or the PS/2 keyboard. */
   readonly inputDevice?: InputDevice;

@@ -43,6 +43,7 @@ export function buildProgram(setStatus: (status: number) => void): Command {
     .option('--append <cmdline>', 'the kernel command line', '')
     .option('--module <file [args]>', 'a boot module (repeatable; the whole string is its command line)', collect, [])
     .option('--disk <file.img>', 'a raw disk image: the first is the primary master, the second the slave', collect, [])
+    .option('--drive <spec>', "a raw disk image as QEMU's -drive: file=<file.img>[,index=0|1][,media=disk][,format=raw] (index 1: the slave; repeatable)", collect, [])
     .option('--mem <size>', 'RAM, e.g. 128M or 1G (2M-1G)', '128M')
     .option('--mode <mode>', 'native (the guest owns the machine), interpret (the VMM interprets every instruction), trap (trap-and-emulate, shadow page tables) or hw (the CPU\'s guest mode with a VMCB, shadow page tables); default native')
     .option('--profile <name>', 'cycle costs of a processor: nehalem (VMM round trip 1009 cycles) or sandybridge (784)', 'nehalem')

@@ -15,6 +15,7 @@ export interface RunCommandOptions {
   append: string;
   module: string[];
   disk: string[];
+  drive: string[];
   mem: string;
   maxInstructions?: string;
   stats?: boolean;
@@ -234,17 +235,52 @@ export function pagingOptions(
   return guestMemoryLimit < ramBytes ? { guestMemoryLimit, backingStore: openBackingStore(backingStore) } : { guestMemoryLimit };
 }
 
+/**
+ * The primary channel's two positions from --disk (in order: master, then slave) and --drive
+ * (QEMU's syntax: file=, index=, and media=disk / format=raw, the only kinds there are). Null: no
+ * disk there.
+ */
+export function diskImages(disk: readonly string[], drive: readonly string[]): (string | null)[] {
+  const at: (string | null)[] = [null, null];
+  const place = (index: number, file: string, what: string) => {
+    if (at[index] !== null) throw new UsageError(`${what}: the ${index === 0 ? 'master' : 'slave'} (index ${index}) already has ${at[index]}`);
+    at[index] = file;
+  };
+  for (const file of disk) {
+    const free = at.indexOf(null);
+    if (free < 0) throw new UsageError('at most two disk images (primary master and slave)');
+    place(free, file, `--disk ${file}`);
+  }
+  for (const spec of drive) {
+    let file: string | null = null;
+    let index = -1;
+    for (const part of spec.split(',')) {
+      const [key, value = ''] = part.split('=', 2) as [string, string?];
+      if (key === 'file') file = value;
+      else if (key === 'index' && (value === '0' || value === '1')) index = Number(value);
+      else if ((key === 'media' && value === 'disk') || (key === 'format' && value === 'raw') || (key === 'if' && value === 'ide')) continue;
+      else throw new UsageError(`--drive ${spec}: "${part}" is not understood (file=<image>, index=0|1, media=disk, format=raw)`);
+    }
+    if (file === null || file === '') throw new UsageError(`--drive ${spec}: needs file=<image>`);
+    if (index < 0) index = at.indexOf(null);
+    if (index < 0) throw new UsageError('at most two disk images (primary master and slave)');
+    place(index, file, `--drive ${spec}`);
+  }
+  while (at.length > 0 && at[at.length - 1] === null) at.pop();
+  return at;
+}
+
 export function runCommand(kernelPath: string, opts: RunCommandOptions): number {
   const ramBytes = parseMemorySize(opts.mem);
   const maxInstructions = opts.maxInstructions === undefined ? undefined : parsePositiveInteger(opts.maxInstructions, '--max-instructions');
-  if (opts.disk.length > 2) throw new UsageError('at most two --disk images (primary master and slave)');
+  const images = diskImages(opts.disk, opts.drive);
   const kernel = readProgram(kernelPath);
   const modules = opts.module.map(loadModule);
-  const disks: FileDisk[] = [];
+  const disks: (FileDisk | null)[] = [];
   try {
-    for (const d of opts.disk) disks.push(FileDisk.open(d));
+    for (const d of images) disks.push(d === null ? null : FileDisk.open(d));
   } catch (e) {
-    for (const d of disks) d.close();
+    for (const d of disks) d?.close();
     if (e instanceof DiskError) throw new UsageError(e.message);
     throw e;
   }
@@ -290,7 +326,7 @@ export function runCommand(kernelPath: string, opts: RunCommandOptions): number 
   } finally {
     serial.flush();
     stdin.close();
-    for (const d of disks) d.close();
+    for (const d of disks) d?.close();
     paging.backingStore?.close();
   }
   // The slowdown needs the same guest run natively: a second run, which must see the same inputs.
@@ -298,7 +334,7 @@ export function runCommand(kernelPath: string, opts: RunCommandOptions): number 
   let nativeNote = '';
   if (mode !== 'native' && (opts.stats || opts.statsJson !== undefined)) {
     if (input.taken() > 0) nativeNote = 'not measured (the guest read input, which a second run cannot replay)';
-    else if (opts.disk.length > 0) nativeNote = 'not measured (the guest had disks, which the first run may have changed)';
+    else if (images.length > 0) nativeNote = 'not measured (the guest had disks, which the first run may have changed)';
     else native = runMachine({ ...common, mode: 'native', input: NO_INPUT, serial: { write: () => {} } });
   }
   const err = (s: string) => process.stderr.write(`${s}\n`);

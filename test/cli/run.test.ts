@@ -211,5 +211,26 @@ describe('shadowvisor run: bad input is one line and status 2', () => {
   });
 
   it('a bad memory size', () => assertUsageError(shadowvisor('run', '--mem', 'lots', kernel('k4.elf', [0xf4])), /--mem needs a size such as 128M/));
-  it('too many disks', () => assertUsageError(shadowvisor('run', '--disk', 'a', '--disk', 'b', '--disk', 'c', kernel('k5.elf', [0xf4])), /at most two --disk/));
+  it('too many disks', () => assertUsageError(shadowvisor('run', '--disk', 'a', '--disk', 'b', '--disk', 'c', kernel('k5.elf', [0xf4])), /at most two disk images/));
+});
+
+describe("shadowvisor run: --disk and QEMU's --drive place images on the primary channel", () => {
+  it('--disk fills master then slave; --drive index=1 alone gives a slave only; clashes and bad keys are one-line errors', async () => {
+    const { diskImages } = await import('../../src/cli/run-command.ts');
+    assert.deepEqual(diskImages(['a.img', 'b.img'], []), ['a.img', 'b.img']);
+    assert.deepEqual(diskImages([], ['file=fs.img,index=1,media=disk,format=raw']), [null, 'fs.img']);
+    assert.deepEqual(diskImages(['xv6.img'], ['file=fs.img,index=1']), ['xv6.img', 'fs.img']);
+    assert.deepEqual(diskImages([], ['file=a.img']), ['a.img']);
+    assert.throws(() => diskImages(['a', 'b', 'c'], []), /at most two disk images/);
+    assert.throws(() => diskImages(['a'], ['file=b,index=0']), /the master \(index 0\) already has a/);
+    assert.throws(() => diskImages([], ['file=a,index=2']), /"index=2" is not understood/);
+    assert.throws(() => diskImages([], ['index=1']), /needs file=<image>/);
+  });
+
+  it('a missing --drive file is one line and status 2', () => {
+    const r = shadowvisor('run', 'guest/kernel/kernel.elf', '--drive', 'file=/nonexistent/fs.img,index=1');
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /fs\.img/);
+    assert.doesNotMatch(r.stderr, /\n\s+at .*:\d+:\d+\)?\n/, 'no stack trace');
+  });
 });

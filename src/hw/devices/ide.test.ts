@@ -323,6 +323,29 @@ describe('IDE devices and errors', () => {
     assert.equal(inb(COUNT), 0x55); // the master saw the write
   });
 
+  it("a slave alone (QEMU's -drive index=1): the absent master reads ready (QEMU's rule), aborts commands, and the slave works", () => {
+    const slave = new MemoryDisk(64);
+    slave.data.fill(0x33);
+    const { inb, outb, readBlock, lbaCommand, line } = rig({ master: false, slave });
+    assert.equal(inb(STATUS), IDLE, 'the master position answers with its idle registers');
+    outb(COUNT, 0x12);
+    assert.equal(inb(COUNT), 0x12);
+    outb(COMMAND, AtaCommand.IDENTIFY_DEVICE);
+    assert.equal(inb(STATUS), FAILED, 'aborted');
+    assert.equal(inb(ERROR), AtaError.ABRT);
+    assert.equal(line.raised, 1, 'with an interrupt');
+    lbaCommand(AtaCommand.READ_SECTORS, 5, 1, 1);
+    assert.equal(inb(STATUS), READY_DRQ);
+    assert.deepEqual(readBlock(), new Uint8Array(512).fill(0x33));
+  });
+
+  it('no disk at all: both positions read 0', () => {
+    const { inb, outb } = rig({ master: false });
+    assert.equal(inb(STATUS), 0);
+    outb(DEVICE, 0xb0);
+    assert.equal(inb(STATUS), 0);
+  });
+
   it('a present slave answers with its own disk', () => {
     const slave = new MemoryDisk(64);
     slave.data.fill(0x77);

@@ -221,9 +221,20 @@ export class IdeChannel implements PortHandler {
     return this.disks[unit] !== null;
   }
 
+  /**
+   * Whether the selected position answers register reads. As in QEMU (hw/ide/core.c,
+   * ide_ioport_read and ide_status_read), an absent slave reads 0, and so does everything when
+   * neither device is there; an absent master beside a present slave answers with its idle
+   * registers (ready), which is how a driver waiting on the master before it selects the slave
+   * (xv6's ideinit) gets past.
+   */
+  private answers(unit: number): boolean {
+    return this.present(unit) || (unit === 0 && this.present(1));
+  }
+
   /** An absent device's registers read 0, so drivers see no device there (QEMU's ide_ioport_read). */
   private statusOf(unit: number): number {
-    return this.present(unit) ? this.state.drives[unit]!.status : 0;
+    return this.answers(unit) ? this.state.drives[unit]!.status : 0;
   }
 
   private readRegister(reg: number): number {
@@ -236,7 +247,7 @@ export class IdeChannel implements PortHandler {
       this.updateIrq();
       return this.statusOf(unit);
     }
-    if (!this.present(unit)) return 0;
+    if (!this.answers(unit)) return 0;
     switch (reg) {
       case AtaReg.ERROR:
         return s.drives[unit]!.error;
@@ -330,11 +341,22 @@ export class IdeChannel implements PortHandler {
 
   // ------------------------------------------------------------------ commands
 
-  /** A write to the command register. Commands to an absent device are ignored, as in QEMU. */
+  /** A command to the absent master (the slave is there): aborted, with an interrupt. */
+  private abortAbsent(unit: number): void {
+    this.state.unit = unit;
+    this.fail(AtaError.ABRT);
+  }
+
+  /**
+   * A write to the command register. Commands to an absent device are ignored, as in QEMU.
+   * DEVIATION: an absent master beside a present slave aborts every command (QEMU runs them on a
+   * device without a medium); no driver here depends on which.
+   */
   private execute(command: number): void {
     const s = this.state;
     const unit = this.selected;
-    if (!this.present(unit) || (s.control & AtaControl.SRST) !== 0) return;
+    if (!this.answers(unit) || (s.control & AtaControl.SRST) !== 0) return;
+    if (!this.present(unit)) return void this.abortAbsent(unit);
     const d = s.drives[unit]!;
     // Writing the command register clears a pending interrupt (ATA/ATAPI-6, 5.2.13).
     s.irqPending = false;

@@ -83,8 +83,8 @@ export type InputDevice = 'serial' | 'keyboard';
 
 /** What the devices are given by whoever builds the machine. */
 export interface ChipsetOptions {
-  /** Up to two disks: the primary channel's master and slave. */
-  readonly disks?: readonly BlockBackend[];
+  /** Up to two disks: the primary channel's master and slave (null: none there; a slave alone is allowed, as in QEMU). */
+  readonly disks?: readonly (BlockBackend | null)[];
   /** What the guest reads from its console: bytes to COM1, or keystrokes typed on the keyboard. */
   readonly input: ByteSource;
   /** Which device `input` reaches (default 'serial', as with QEMU's -nographic); the other gets nothing. */
@@ -207,7 +207,7 @@ export class PcChipset {
     mem.unmap(0xa0000, 0x18000);
     this.cga = new CgaText(clock, options.cgaMirror);
     mem.mapMmio(0xb8000, 0x8000, this.cga);
-    writeFirmware(mem, { hardDisks: (options.disks ?? []).length, secondsOfDay: BOARD_EPOCH_SECONDS % 86400, ...(options.cpuModel !== undefined ? { cpuModel: options.cpuModel } : {}) });
+    writeFirmware(mem, { hardDisks: (options.disks ?? []).filter((d) => d !== null).length, secondsOfDay: BOARD_EPOCH_SECONDS % 86400, ...(options.cpuModel !== undefined ? { cpuModel: options.cpuModel } : {}) });
     mem.setReadOnly(0xc0000, 0x40000);
     mem.mapMmio(IO_APIC_BASE, 0x1000, this.ioapic);
     mem.mapMmio(LOCAL_APIC_BASE, 0x1000, this.lapic);
