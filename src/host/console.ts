@@ -39,6 +39,9 @@ export function stdinSource(): HostInput {
   };
 }
 
+/** Looks at the console (about a million guest instructions each) Ctrl-A X waits for the guest to read what came before it. */
+const QUIT_GRACE = 200;
+
 /** Ctrl-A: the escape key of the console, as in QEMU. */
 const ESCAPE = 0x01;
 export const ESCAPE_HELP = 'C-a h    print this help\r\nC-a x    exit shadowvisor\r\nC-a C-a  send C-a to the guest\r\n';
@@ -66,15 +69,29 @@ function terminalSource(): HostInput {
   let at = 0;
   let escaped = false;
   let quit: string | null = null;
+  // Ctrl-A X takes effect once the guest has read the keys typed before it (or, if it reads none,
+  // after QUIT_GRACE looks), as QEMU handles its console's bytes in order.
+  let queued = 0;
+  let taken = 0;
+  let quitAfter = 0;
+  let quitLooks = 0;
   const take = (b: number): void => {
     if (!escaped) {
       if (b === ESCAPE && raw) escaped = true;
-      else queue.push(b);
+      else {
+        queue.push(b);
+        queued++;
+      }
       return;
     }
     escaped = false;
-    if (b === ESCAPE) queue.push(b);
-    else if (b === 0x78 || b === 0x58) quit = 'the person at the console quit (Ctrl-A X)';
+    if (b === ESCAPE) {
+      queue.push(b);
+      queued++;
+    } else if ((b === 0x78 || b === 0x58) && quit === null) {
+      quit = 'the person at the console quit (Ctrl-A X)';
+      quitAfter = queued;
+    }
     else if (b === 0x68 || b === 0x48) writeSync(2, ESCAPE_HELP);
   };
   const fill = (): boolean => {
@@ -90,7 +107,11 @@ function terminalSource(): HostInput {
     return at < queue.length;
   };
   return {
-    read: () => (fill() ? queue[at++]! : -1),
+    read: () => {
+      if (!fill()) return -1;
+      taken++;
+      return queue[at++]!;
+    },
     ready: fill,
     wait: () => {
       // A person may type: sleep 20 ms at a time (the guest is idle, so time may stand still).
@@ -99,7 +120,8 @@ function terminalSource(): HostInput {
     },
     quitRequested: () => {
       fill();
-      return quit;
+      if (quit === null) return null;
+      return taken >= quitAfter || ++quitLooks > QUIT_GRACE ? quit : null;
     },
     close: () => {
       restore();

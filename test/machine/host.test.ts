@@ -68,6 +68,39 @@ describe('an idle guest waiting for input', () => {
   });
 });
 
+describe('a terminal in raw mode, as QEMU -nographic makes it', () => {
+  const hasScript = spawnSync('script', ['--version']).status === 0;
+  const echo = kernelFile('echo.elf', ECHO);
+
+  /** Runs `command` on a pseudo-terminal (script(1)) and types `keys` once shadowvisor has had time to set raw mode. */
+  async function typed(command: string, keys: string): Promise<string> {
+    const child = spawn('script', ['-qec', command, '/dev/null'], { stdio: ['pipe', 'pipe', 'ignore'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString('latin1');
+    });
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    child.stdin.write(keys);
+    const timer = setTimeout(() => child.kill(), 60_000);
+    await new Promise((resolve) => child.on('close', resolve));
+    clearTimeout(timer);
+    return out;
+  }
+
+  it('control keys reach the guest (Ctrl-C does not stop shadowvisor, Ctrl-P is a byte like any other)', { skip: !hasScript && 'script(1) not available' }, async () => {
+    // The echo guest sends back every byte but '.', letters upper-cased.
+    const out = await typed(`${process.execPath} ${CLI} run ${echo}`, 'a\x03b\x10c.');
+    assert.match(out, /A\x03B\x10C/);
+  });
+
+  it('Ctrl-A X quits (status 0, and a line saying so); Ctrl-A Ctrl-A sends one Ctrl-A', { skip: !hasScript && 'script(1) not available' }, async () => {
+    const out = await typed(`${process.execPath} ${CLI} run ${echo}; echo "status=$?"`, 'q\x01\x01r\x01x');
+    assert.match(out, /Q\x01R/);
+    assert.match(out, /stopped: the person at the console quit \(Ctrl-A X\)/);
+    assert.match(out, /status=0/);
+  });
+});
+
 describe('disk images survive a killed run', () => {
   it('after SIGKILL mid-write the image has its size and every sector is whole', async () => {
     const image = tempImage(128 * 512);

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { type TrapVm, hw } from '../../src/api/index.ts';
+import { Eflags } from '../../src/hw/x86/eflags.ts';
 import { FrameOwner, HostFrames } from '../../src/vmm/memory/host-frames.ts';
 import { compressAttr, expandAttr, guestCpl, realCpl } from '../../src/vmm/ring-compression.ts';
 import { shadowDescriptorHigh } from '../../src/vmm/shadow/descriptor-tables.ts';
@@ -127,5 +128,27 @@ describe('the popf problem, caught at the POPF', () => {
     // The fixture runs where it is loaded, with paging off: the byte at EIP is POPF's opcode.
     assert.equal(vm!.guestMem.read8(run.exit.eip), 0x9d);
     assert.equal(run.vectors['int 0x20'] ?? 0, 0, 'no interrupt got in');
+  });
+});
+
+describe('the VMM keeps control of the processor (Popek and Goldberg: resource control)', () => {
+  it('a guest that runs `cli; jmp .` never runs with the real IF clear: the host timer still gets in, and the run ends at its limit', () => {
+    const kernel = kernelFile('spin.elf', `
+    mov $0x34, %al              # PIT channel 0, rate generator, 100 Hz: the VM's own timer
+    out %al, $0x43
+    mov $0x9c, %al
+    out %al, $0x40
+    mov $0x2e, %al
+    out %al, $0x40
+    cli
+spin:
+    jmp spin`);
+    let vm: TrapVm | null = null;
+    const run = runGuest(kernel, { mode: 'trap', maxInstructions: 50_000_000, onVm: (v) => (vm = v as TrapVm) });
+    assert.equal(run.exit.kind, 'limit');
+    assert.equal(vm!.vcpu.flags & Eflags.IF, 0, "the guest's (virtual) IF is clear");
+    assert.equal(vm!.real.flags & Eflags.IF, Eflags.IF, 'the real IF is set while the guest runs');
+    const timer = run.vmm!.exits.reasons.find((r) => r.category === 'external interrupt' && r.detail === 'timer');
+    assert.ok(timer !== undefined && timer.count >= 10, 'the host timer kept bringing the VMM back while the guest spun with its IF clear');
   });
 });
