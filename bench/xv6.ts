@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConsoleScript, MemoryDisk, type Mode, describeExit, runMachine } from '../src/api/index.ts';
+import { ConsoleScript, type MachineRun, MemoryDisk, type Mode, type Vm, describeExit, runMachine } from '../src/api/index.ts';
 import { ROOT } from './programs.ts';
 
 export const XV6 = join(ROOT, '..', 'shared', 'clients', 'xv6');
@@ -23,9 +23,25 @@ export interface Xv6Timing {
   readonly note: string;
 }
 
+/** Boots xv6 as QEMU does (-kernel, 512 MiB), fresh copies of its disks (xv6.img the master, fs.img the slave), at `script`'s console. */
+export function xv6(mode: Mode, script: ConsoleScript, onVm?: (vm: Vm) => void): MachineRun {
+  const image = (name: string) => new MemoryDisk(new Uint8Array(readFileSync(join(XV6, name))));
+  return runMachine({
+    kernel: new Uint8Array(readFileSync(join(XV6, 'kernel'))),
+    kernelName: 'kernel',
+    ramBytes: 512 << 20,
+    mode,
+    disks: [image('xv6.img'), image('fs.img')],
+    input: script,
+    serial: script,
+    hostStop: (n) => script.hostStop(n),
+    maxInstructions: 40e9,
+    ...(onVm !== undefined ? { onVm } : {}),
+  });
+}
+
 /** xv6 on shadowvisor in `mode`: boot to the shell, then (unless quick) usertests. */
 function onShadowvisor(mode: Mode, quick: boolean): Xv6Timing {
-  const img = (n: string) => new MemoryDisk(new Uint8Array(readFileSync(join(XV6, n))));
   let prompt = -1;
   const start = performance.now();
   const steps = quick ? [{ waitFor: '$ ' }] : [{ waitFor: '$ ', type: 'usertests\n' }, { waitFor: 'ALL TESTS PASSED' }];
@@ -36,16 +52,7 @@ function onShadowvisor(mode: Mode, quick: boolean): Xv6Timing {
       },
     },
   });
-  const run = runMachine({
-    kernel: new Uint8Array(readFileSync(join(XV6, 'kernel'))),
-    kernelName: 'kernel',
-    ramBytes: 512 << 20,
-    mode,
-    disks: [img('xv6.img'), img('fs.img')],
-    input: script,
-    serial: script,
-    hostStop: (n) => script.hostStop(n),
-  });
+  const run = xv6(mode, script);
   const end = performance.now();
   const boot = prompt < 0 ? null : (prompt - start) / 1000;
   const done = script.end === 'finished';

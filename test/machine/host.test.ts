@@ -90,12 +90,12 @@ describe('a terminal in raw mode, as QEMU -nographic makes it', () => {
   it('control keys reach the guest (Ctrl-C does not stop shadowvisor, Ctrl-P is a byte like any other)', { skip: !hasScript && 'script(1) not available' }, async () => {
     // The echo guest sends back every byte but '.', letters upper-cased.
     const out = await typed(`${process.execPath} ${CLI} run ${echo}`, 'a\x03b\x10c.');
-    assert.match(out, /A\x03B\x10C/);
+    assert.ok(out.includes('A\x03B\x10C'), JSON.stringify(out));
   });
 
   it('Ctrl-A X quits (status 0, and a line saying so); Ctrl-A Ctrl-A sends one Ctrl-A', { skip: !hasScript && 'script(1) not available' }, async () => {
     const out = await typed(`${process.execPath} ${CLI} run ${echo}; echo "status=$?"`, 'q\x01\x01r\x01x');
-    assert.match(out, /Q\x01R/);
+    assert.ok(out.includes('Q\x01R'), JSON.stringify(out));
     assert.match(out, /stopped: the person at the console quit \(Ctrl-A X\)/);
     assert.match(out, /status=0/);
   });
